@@ -1,0 +1,151 @@
+# sockd: see README.md.  "make run" and "make check" install missing build
+# dependencies first (apt-get, through sudo when not root).
+
+VERSION		?= 0.1.0
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+SYSCONFDIR	?= $(PREFIX)/etc
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+MANDIR		?= $(PREFIX)/share/man
+PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
+HANDLER_DIR	?= $(LIBDIR)/sockd
+CONF_FILE	?= $(SYSCONFDIR)/sockd.conf
+
+CC		?= cc
+CFLAGS		?= -O2 -g
+PKG_CONFIG	?= pkg-config
+
+B		:= build
+WARN		:= -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+		   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+		   -Wvla -Wno-unused-parameter
+DEFS		:= -D_GNU_SOURCE -DSOCKD_VERSION='"$(VERSION)"' \
+		   -DSOCKD_CONF_FILE='"$(CONF_FILE)"' \
+		   -DSOCKD_HANDLER_DIR='"$(HANDLER_DIR)"'
+DEPS_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags libuv libconfig 2>/dev/null)
+DEPS_LIBS	 = $(shell $(PKG_CONFIG) --libs libuv libconfig 2>/dev/null)
+TEST_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+TEST_LIBS	 = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+ifeq ($(SANITIZE),1)
+SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=undefined
+endif
+ALL_CFLAGS	 = $(WARN) $(DEFS) -Iinclude -iquote daemon $(DEPS_CFLAGS) $(SAN) \
+		   -MMD -MP $(CPPFLAGS) $(CFLAGS)
+PIC		:= -fPIC
+
+# Every file of handlers/ is linked in; handlers/builtin.c lists them.
+DAEMON_SRCS	:= $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+HANDLER_SRCS	:= $(wildcard handlers/*.c)
+LIB_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o) $(HANDLER_SRCS:%.c=$(B)/%.o)
+SOCKD		:= $(B)/sockd
+
+UNIT_HTESTS	:= $(wildcard tests/unit/handler_*_test.c)
+UNIT_DTESTS	:= $(filter-out $(UNIT_HTESTS),$(wildcard tests/unit/*_test.c))
+E2E_TESTS	:= $(wildcard tests/e2e/*_test.c)
+TEST_PLUGINS	:= $(patsubst tests/plugins/%.c,$(B)/plugins/%.so,\
+		   $(wildcard tests/plugins/*.c))
+UNIT_BINS	:= $(UNIT_HTESTS:%.c=$(B)/%) $(UNIT_DTESTS:%.c=$(B)/%)
+E2E_BINS	:= $(E2E_TESTS:%.c=$(B)/%)
+
+all: $(SOCKD)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(PIC) -c $< -o $@
+
+$(B)/libsockd.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SOCKD): $(B)/daemon/main.o $(B)/libsockd.a
+	$(CC) $(SAN) -rdynamic $(LDFLAGS) -o $@ $(B)/daemon/main.o \
+	    -Wl,--whole-archive $(B)/libsockd.a -Wl,--no-whole-archive \
+	    $(DEPS_LIBS) -ldl -lpthread
+
+# Test plugins: a .so each, loaded through handler_dir by the e2e suite.
+$(B)/plugins/%.so: tests/plugins/%.c include/sockd/handler.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -Iinclude $(PIC) -shared $(SAN) $(CPPFLAGS) $(CFLAGS) \
+	    $(LDFLAGS) -o $@ $<
+
+# Handler unit tests: the handler alone against a recording fake of the ABI.
+$(B)/tests/unit/handler_%_test: $(B)/tests/unit/handler_%_test.o \
+    $(B)/handlers/%.o $(B)/tests/unit/fake_conn.o
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+# Daemon unit tests: the daemon's objects, without main().
+$(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o $(B)/libsockd.a
+	$(CC) $(SAN) -rdynamic $(LDFLAGS) -o $@ $< \
+	    -Wl,--whole-archive $(B)/libsockd.a -Wl,--no-whole-archive \
+	    $(DEPS_LIBS) $(TEST_LIBS) -ldl -lpthread
+
+$(B)/tests/e2e/%_test: $(B)/tests/e2e/%_test.o $(B)/tests/e2e/harness.o
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+$(B)/tests/%.o: ALL_CFLAGS += $(TEST_CFLAGS) -Itests/unit -Itests/e2e
+
+# Run from a shell loop so that every suite runs and the exit status says
+# whether any failed.
+unit: deps $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; \
+	    $$t || fail=1; done; exit $$fail
+
+e2e: deps $(SOCKD) $(TEST_PLUGINS) $(E2E_BINS)
+	@fail=0; for t in $(E2E_BINS); do echo "== $$t"; \
+	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins timeout 300 $$t \
+	    || fail=1; done; exit $$fail
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+	$(MAKE) man-lint
+
+# The suite under valgrind memcheck: every sockd the e2e tests start.
+check-valgrind: deps
+	$(MAKE) all $(TEST_PLUGINS) $(E2E_BINS)
+	@fail=0; for t in $(E2E_BINS); do echo "== $$t (valgrind)"; \
+	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins SOCKD_VALGRIND=1 \
+	    timeout 900 $$t || fail=1; done; exit $$fail
+
+MANPAGES	:= $(wildcard man/*.[0-9])
+man-lint:
+	@if [ -n "$(MANPAGES)" ]; then \
+	    mandoc -T lint -W warning $(MANPAGES) || exit 1; \
+	    for p in $(MANPAGES); do \
+	        err=$$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 \
+	            man --warnings -E UTF-8 -l -Tutf8 -Z $$p 2>&1 >/dev/null); \
+	        if [ -n "$$err" ]; then echo "$$p: $$err"; exit 1; fi; \
+	    done; echo "man pages: lint clean"; fi
+
+# Without root, ports below 1024 get 10000 added (-p); as root, the daemon
+# drops to "nobody" since the packaged _sockd user may not exist here.
+RUN_ARGS	?= $(if $(filter 0,$(shell id -u)),-u nobody,-p 10000)
+run: deps $(SOCKD)
+	$(SOCKD) -f -c conf/sockd.conf $(RUN_ARGS)
+
+deps:
+	@sh .ci/install-deps
+
+install: $(SOCKD)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(HANDLER_DIR) $(DESTDIR)$(INCLUDEDIR)/sockd \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(SOCKD) $(DESTDIR)$(SBINDIR)/sockd
+	install -m 0644 conf/sockd.conf $(DESTDIR)$(CONF_FILE)
+	install -m 0644 include/sockd/handler.h $(DESTDIR)$(INCLUDEDIR)/sockd/
+	for p in $(MANPAGES); do s=$${p##*.}; \
+	    install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@HANDLER_DIR@|$(HANDLER_DIR)|; s|@VERSION@|$(VERSION)|' \
+	    packaging/sockd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/sockd.pc
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all unit e2e check check-valgrind man-lint run deps install clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,890 @@
+/*
+ * config: libconfig file -> struct config.  Nothing else in sockd sees
+ * libconfig.  Per-service settings are described once, in svc_settings[],
+ * and the same parser reads them in "defaults" (into a template every
+ * service starts from) and in each service.  Every error is collected as
+ * "file:line: text" and loading goes on, so that "sockd -t" reports them
+ * all; only a syntax error stops early, since libconfig stops there.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include <sockd/handler.h>
+
+#include "config.h"
+#include "log.h"
+#include "opts.h"
+#include "service.h"
+#include "util.h"
+
+void
+errlist_add(struct errlist *e, const char *file, int line, const char *fmt,
+    ...)
+{
+	char text[512], *msg;
+	va_list ap;
+	char **v;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (line > 0) {
+		if (asprintf(&msg, "%s:%d: %s", file, line, text) == -1)
+			abort();
+	} else if (asprintf(&msg, "%s: %s", file, text) == -1)
+		abort();
+	if ((v = realloc(e->msg, (e->n + 1) * sizeof(*v))) == NULL)
+		abort();
+	e->msg = v;
+	e->msg[e->n++] = msg;
+}
+
+void
+errlist_free(struct errlist *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	free(e->msg);
+	e->msg = NULL;
+	e->n = 0;
+}
+
+const char *
+proto_name(unsigned int p)
+{
+	return p == SOCKD_UDP ? "udp" : "tcp";
+}
+
+/* Parses "192.0.2.0/24", "2001:db8::/32" or a plain address. */
+int
+cidr_parse(const char *s, struct cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	long bits;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	memset(c, 0, sizeof(*c));
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->family = AF_INET;
+		c->prefix = 32;
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->family = AF_INET6;
+		c->prefix = 128;
+	} else
+		return -1;
+	if (slash != NULL) {
+		errno = 0;
+		bits = strtol(slash, &end, 10);
+		if (*slash == '\0' || *end != '\0' || bits < 0 ||
+		    bits > c->prefix)
+			return -1;
+		c->prefix = (int)bits;
+	}
+	return 0;
+}
+
+static int
+prefix_match(const uint8_t *a, const uint8_t *b, int bits)
+{
+	int full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	return ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/* 1 when sa lies inside c; IPv4-mapped IPv6 peers match IPv4 prefixes. */
+int
+cidr_match(const struct cidr *c, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *sin6;
+	const uint8_t *a;
+
+	if (sa->sa_family == AF_INET) {
+		if (c->family != AF_INET)
+			return 0;
+		a = (const uint8_t *)&((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr;
+		return prefix_match(a, c->addr, c->prefix);
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	sin6 = (const void *)sa;
+	a = sin6->sin6_addr.s6_addr;
+	if (c->family == AF_INET6)
+		return prefix_match(a, c->addr, c->prefix);
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return prefix_match(a + 12, c->addr, c->prefix);
+	return 0;
+}
+
+enum skind {
+	S_INT, S_BOOL, S_STR, S_NAME, S_PORT, S_PROTO, S_BIND, S_ALLOW,
+	S_DENY, S_OPTIONS
+};
+
+struct setting {
+	const char	*name;
+	enum skind	 kind;
+	size_t		 off;
+	long long	 min, max;
+	int		 service_only;	/* not allowed in "defaults" */
+};
+
+#define F(f)	offsetof(struct svc_conf, f)
+static const struct setting svc_settings[] = {
+	{ "name", S_NAME, F(name), 0, 0, 1 },
+	{ "port", S_PORT, 0, 1, 65535, 1 },
+	{ "protocol", S_PROTO, 0, 0, 0, 0 },
+	{ "bind", S_BIND, 0, 0, 0, 0 },
+	{ "handler", S_STR, F(handler), 0, 0, 0 },
+	{ "enabled", S_BOOL, F(enabled), 0, 0, 0 },
+	{ "options", S_OPTIONS, 0, 0, 0, 1 },
+	{ "banner", S_STR, F(banner), 0, 0, 0 },
+	{ "busy", S_STR, F(busy), 0, 0, 0 },
+	{ "quit", S_STR, F(quit), 0, 0, 0 },
+	{ "idle_timeout", S_INT, F(idle_timeout), 0, INT_MAX / 1000, 0 },
+	{ "backlog", S_INT, F(backlog), 1, 65535, 0 },
+	{ "max_line", S_INT, F(max_line), 1, 1 << 20, 0 },
+	{ "max_queue", S_INT, F(max_queue), 1024, 1LL << 30, 0 },
+	{ "max_connections", S_INT, F(max_connections), 1, 10000000, 0 },
+	{ "per_source", S_INT, F(per_source), 0, 10000000, 0 },
+	{ "ipv6_prefix", S_INT, F(ipv6_prefix), 1, 128, 0 },
+	{ "rate", S_INT, F(rate), 0, 10000000, 0 },
+	{ "burst", S_INT, F(burst), 1, 100000000, 0 },
+	{ "max_reply", S_INT, F(max_reply), 1, 65507, 0 },
+	{ "max_reply_growth", S_INT, F(max_reply_growth), -1, 65507, 0 },
+	{ "drop_low_ports", S_BOOL, F(drop_low_ports), 0, 0, 0 },
+	{ "allow", S_ALLOW, 0, 0, 0, 0 },
+	{ "deny", S_DENY, 0, 0, 0, 0 },
+};
+#undef F
+
+static const struct svc_conf svc_builtin = {
+	.enabled = 1,
+	.protocols = SOCKD_TCP,
+	.idle_timeout = 300,
+	.backlog = 511,
+	.max_line = 4096,
+	.max_queue = 1 << 20,
+	.max_connections = 1024,
+	.per_source = 32,
+	.ipv6_prefix = 64,
+	.rate = 50,
+	.burst = -1,
+	.max_reply = 1472,
+	.max_reply_growth = 64,
+	.drop_low_ports = 1,
+};
+
+struct ctx {
+	const char	*file;		/* the main file */
+	struct errlist	*errs;
+	int		 port_offset;
+};
+
+static const char *
+setting_file(const struct ctx *x, const config_setting_t *s)
+{
+	const char *f = config_setting_source_file(s);
+
+	return f != NULL ? f : x->file;
+}
+
+#define ERR(x, s, ...) errlist_add((x)->errs, setting_file(x, s), \
+	config_setting_source_line(s), __VA_ARGS__)
+
+static int
+get_int(struct ctx *x, config_setting_t *s, long long min, long long max,
+    long long *out)
+{
+	long long v;
+	int t = config_setting_type(s);
+
+	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
+		ERR(x, s, "\"%s\": expected an integer", config_setting_name(s));
+		return -1;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		ERR(x, s, "\"%s\": %lld is out of range (%lld to %lld)",
+		    config_setting_name(s), v, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static const char *
+get_str(struct ctx *x, config_setting_t *s)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		ERR(x, s, "\"%s\": expected a string", config_setting_name(s));
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+static void
+set_str(char **field, const char *v)
+{
+	free(*field);
+	*field = v != NULL ? xstrdup(v) : NULL;
+}
+
+/* A string, or a list/array of strings: calls fn for each. */
+static int
+for_strings(struct ctx *x, config_setting_t *s,
+    int (*fn)(struct ctx *, config_setting_t *, const char *, void *),
+    void *arg)
+{
+	config_setting_t *e;
+	int i, n, rc = 0;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		return fn(x, s, config_setting_get_string(s), arg);
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		n = config_setting_length(s);
+		for (i = 0; i < n; i++) {
+			e = config_setting_get_elem(s, i);
+			if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+				ERR(x, e, "\"%s\": expected a string or a list "
+				    "of strings", config_setting_name(s));
+				rc = -1;
+			} else if (fn(x, e, config_setting_get_string(e),
+			    arg) == -1)
+				rc = -1;
+		}
+		return rc;
+	default:
+		ERR(x, s, "\"%s\": expected a string or a list of strings",
+		    config_setting_name(s));
+		return -1;
+	}
+}
+
+static int
+add_proto(struct ctx *x, config_setting_t *s, const char *v, void *arg)
+{
+	unsigned int *p = arg;
+
+	if (strcmp(v, "tcp") == 0)
+		*p |= SOCKD_TCP;
+	else if (strcmp(v, "udp") == 0)
+		*p |= SOCKD_UDP;
+	else {
+		ERR(x, s, "protocol \"%s\": expected \"tcp\" or \"udp\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+bind_parse(const char *v, struct bindaddr *b)
+{
+	struct sockaddr_in *sin = (void *)&b->ss;
+	struct sockaddr_in6 *sin6 = (void *)&b->ss;
+
+	memset(b, 0, sizeof(*b));
+	if (inet_pton(AF_INET, v, &sin->sin_addr) == 1)
+		sin->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, v, &sin6->sin6_addr) == 1)
+		sin6->sin6_family = AF_INET6;
+	else
+		return -1;
+	snprintf(b->text, sizeof(b->text), "%s", v);
+	return 0;
+}
+
+static int
+add_bind(struct ctx *x, config_setting_t *s, const char *v, void *arg)
+{
+	struct svc_conf *sc = arg;
+	struct bindaddr b, *nb;
+
+	if (bind_parse(v, &b) == -1) {
+		ERR(x, s, "bind \"%s\": not a numeric IPv4 or IPv6 address", v);
+		return -1;
+	}
+	if ((nb = realloc(sc->bind, (sc->nbind + 1) * sizeof(*nb))) == NULL)
+		abort();
+	sc->bind = nb;
+	sc->bind[sc->nbind++] = b;
+	return 0;
+}
+
+struct cidrlist {
+	struct cidr	**v;
+	size_t		 *n;
+};
+
+static int
+add_cidr(struct ctx *x, config_setting_t *s, const char *v, void *arg)
+{
+	struct cidrlist *l = arg;
+	struct cidr c, *nv;
+
+	if (cidr_parse(v, &c) == -1) {
+		ERR(x, s, "\"%s\": \"%s\" is not an address or CIDR prefix",
+		    config_setting_name(s) != NULL ? config_setting_name(s) :
+		    config_setting_name(config_setting_parent(s)), v);
+		return -1;
+	}
+	if ((nv = realloc(*l->v, (*l->n + 1) * sizeof(*nv))) == NULL)
+		abort();
+	*l->v = nv;
+	nv[(*l->n)++] = c;
+	return 0;
+}
+
+static int
+valid_name(const char *s, const char *extra)
+{
+	const char *p;
+
+	if (*s == '\0' || strlen(s) > 64)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_' || strchr(extra, *p) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Applies one setting s of a service (or of "defaults" when sc is the
+ * template) to sc. */
+static void
+svc_apply(struct ctx *x, struct svc_conf *sc, config_setting_t *s,
+    int is_defaults, int *port_seen)
+{
+	const char *name = config_setting_name(s), *v;
+	const struct setting *st = NULL;
+	struct cidrlist cl;
+	long long n;
+	size_t i;
+
+	for (i = 0; i < nitems(svc_settings); i++)
+		if (strcmp(svc_settings[i].name, name) == 0)
+			st = &svc_settings[i];
+	if (st == NULL) {
+		ERR(x, s, "unknown setting \"%s\"%s", name,
+		    is_defaults ? " in defaults" : "");
+		return;
+	}
+	if (is_defaults && st->service_only) {
+		ERR(x, s, "\"%s\" belongs in a service, not in defaults", name);
+		return;
+	}
+	switch (st->kind) {
+	case S_INT:
+		if (get_int(x, s, st->min, st->max, &n) == 0)
+			*(long long *)(void *)((char *)sc + st->off) = n;
+		break;
+	case S_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			ERR(x, s, "\"%s\": expected true or false", name);
+		else
+			*(int *)(void *)((char *)sc + st->off) =
+			    config_setting_get_bool(s);
+		break;
+	case S_STR:
+		if ((v = get_str(x, s)) == NULL)
+			break;
+		if (strcmp(name, "handler") == 0 && !valid_name(v, "")) {
+			ERR(x, s, "handler \"%s\": names are 1 to 64 of "
+			    "[a-z0-9_]", v);
+			break;
+		}
+		set_str((char **)(void *)((char *)sc + st->off), v);
+		break;
+	case S_NAME:
+		if ((v = get_str(x, s)) == NULL)
+			break;
+		if (!valid_name(v, "-.")) {
+			ERR(x, s, "name \"%s\": names are 1 to 64 of "
+			    "[a-z0-9_.-]", v);
+			break;
+		}
+		set_str(&sc->name, v);
+		break;
+	case S_PORT:
+		if (get_int(x, s, st->min, st->max, &n) == 0) {
+			sc->port_tcp = sc->port_udp = (int)n;
+			*port_seen = config_setting_source_line(s);
+		}
+		break;
+	case S_PROTO:
+		sc->protocols = 0;
+		if (for_strings(x, s, add_proto, &sc->protocols) == 0 &&
+		    sc->protocols == 0)
+			ERR(x, s, "protocol: the list is empty");
+		if (sc->protocols == 0)
+			sc->protocols = SOCKD_TCP;
+		break;
+	case S_BIND:
+		free(sc->bind);
+		sc->bind = NULL;
+		sc->nbind = 0;
+		if (for_strings(x, s, add_bind, sc) == 0 && sc->nbind == 0)
+			ERR(x, s, "bind: the list is empty");
+		break;
+	case S_ALLOW:
+	case S_DENY:
+		if (st->kind == S_ALLOW) {
+			free(sc->allow);
+			sc->allow = NULL;
+			sc->nallow = 0;
+			sc->has_allow = 1;
+			cl.v = &sc->allow;
+			cl.n = &sc->nallow;
+		} else {
+			free(sc->deny);
+			sc->deny = NULL;
+			sc->ndeny = 0;
+			cl.v = &sc->deny;
+			cl.n = &sc->ndeny;
+		}
+		(void)for_strings(x, s, add_cidr, &cl);
+		break;
+	case S_OPTIONS:
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			ERR(x, s, "options: expected a group { ... }");
+			break;
+		}
+		opts_free(sc->opts);
+		sc->opts = opts_from_setting(s, setting_file(x, s), x->errs);
+		break;
+	}
+}
+
+void
+svc_conf_clear(struct svc_conf *sc)
+{
+	free(sc->name);
+	free(sc->file);
+	free(sc->handler);
+	free(sc->bind);
+	free(sc->banner);
+	free(sc->busy);
+	free(sc->quit);
+	free(sc->allow);
+	free(sc->deny);
+	opts_free(sc->opts);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static void *
+memdup(const void *p, size_t n)
+{
+	void *q;
+
+	if (n == 0 || p == NULL)
+		return NULL;
+	if ((q = malloc(n)) == NULL)
+		abort();
+	return memcpy(q, p, n);
+}
+
+static void
+svc_conf_copy(struct svc_conf *dst, const struct svc_conf *src)
+{
+	*dst = *src;
+	dst->name = src->name != NULL ? xstrdup(src->name) : NULL;
+	dst->file = src->file != NULL ? xstrdup(src->file) : NULL;
+	dst->handler = src->handler != NULL ? xstrdup(src->handler) : NULL;
+	dst->banner = src->banner != NULL ? xstrdup(src->banner) : NULL;
+	dst->busy = src->busy != NULL ? xstrdup(src->busy) : NULL;
+	dst->quit = src->quit != NULL ? xstrdup(src->quit) : NULL;
+	dst->bind = memdup(src->bind, src->nbind * sizeof(*src->bind));
+	dst->allow = memdup(src->allow, src->nallow * sizeof(*src->allow));
+	dst->deny = memdup(src->deny, src->ndeny * sizeof(*src->deny));
+	dst->opts = NULL;
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int
+svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
+{
+	return str_eq(a->name, b->name) && str_eq(a->handler, b->handler) &&
+	    a->protocols == b->protocols && a->port_tcp == b->port_tcp &&
+	    a->port_udp == b->port_udp && a->nbind == b->nbind &&
+	    memcmp(a->bind, b->bind, a->nbind * sizeof(*a->bind)) == 0 &&
+	    a->enabled == b->enabled && str_eq(a->banner, b->banner) &&
+	    str_eq(a->busy, b->busy) && str_eq(a->quit, b->quit) &&
+	    a->idle_timeout == b->idle_timeout && a->backlog == b->backlog &&
+	    a->max_line == b->max_line && a->max_queue == b->max_queue &&
+	    a->max_connections == b->max_connections &&
+	    a->per_source == b->per_source &&
+	    a->ipv6_prefix == b->ipv6_prefix && a->rate == b->rate &&
+	    a->burst == b->burst && a->max_reply == b->max_reply &&
+	    a->max_reply_growth == b->max_reply_growth &&
+	    a->drop_low_ports == b->drop_low_ports &&
+	    a->has_allow == b->has_allow && a->nallow == b->nallow &&
+	    memcmp(a->allow, b->allow, a->nallow * sizeof(*a->allow)) == 0 &&
+	    a->ndeny == b->ndeny &&
+	    memcmp(a->deny, b->deny, a->ndeny * sizeof(*a->deny)) == 0 &&
+	    opts_equal(a->opts, b->opts);
+}
+
+static int
+lookup_port(const char *name, const char *proto)
+{
+	struct servent *se = getservbyname(name, proto);
+
+	return se != NULL ? ntohs((uint16_t)se->s_port) : 0;
+}
+
+/* Fills the default binds and the ports; returns -1 on error. */
+static int
+svc_finish(struct ctx *x, struct svc_conf *sc, int port_line)
+{
+	unsigned int p;
+	int *port;
+
+	if (sc->nbind == 0) {
+		sc->bind = xcalloc(2, sizeof(*sc->bind));
+		(void)bind_parse("0.0.0.0", &sc->bind[0]);
+		(void)bind_parse("::", &sc->bind[1]);
+		sc->nbind = 2;
+	}
+	if (sc->handler == NULL) {
+		if (!valid_name(sc->name, "")) {
+			errlist_add(x->errs, sc->file, sc->line, "service "
+			    "\"%s\": the name is no handler name; set "
+			    "\"handler\"", sc->name);
+			return -1;
+		}
+		sc->handler = xstrdup(sc->name);
+	}
+	if (sc->burst == -1)
+		sc->burst = sc->rate > 0 ? 2 * sc->rate : 1;
+	if (sc->opts == NULL)
+		sc->opts = opts_new(sc->file, sc->line);
+	for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
+		if (!(sc->protocols & p))
+			continue;
+		port = p == SOCKD_TCP ? &sc->port_tcp : &sc->port_udp;
+		if (port_line == 0 &&
+		    (*port = lookup_port(sc->name, proto_name(p))) == 0) {
+			errlist_add(x->errs, sc->file, sc->line, "service "
+			    "\"%s\": no \"port\", and \"%s\" is not a %s "
+			    "service in /etc/services", sc->name, sc->name,
+			    proto_name(p));
+			return -1;
+		}
+		if (*port < 1024 && x->port_offset > 0) {
+			*port += x->port_offset;
+			if (*port > 65535) {
+				errlist_add(x->errs, sc->file, sc->line,
+				    "service \"%s\": port offset %d takes the "
+				    "port past 65535", sc->name, x->port_offset);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+bind_overlaps(const struct bindaddr *a, const struct bindaddr *b)
+{
+	static const uint8_t zero[16];
+	const void *pa, *pb;
+	size_t len;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	if (a->ss.ss_family == AF_INET) {
+		pa = &((const struct sockaddr_in *)(const void *)&a->ss)->
+		    sin_addr;
+		pb = &((const struct sockaddr_in *)(const void *)&b->ss)->
+		    sin_addr;
+		len = 4;
+	} else {
+		pa = &((const struct sockaddr_in6 *)(const void *)&a->ss)->
+		    sin6_addr;
+		pb = &((const struct sockaddr_in6 *)(const void *)&b->ss)->
+		    sin6_addr;
+		len = 16;
+	}
+	return memcmp(pa, pb, len) == 0 || memcmp(pa, zero, len) == 0 ||
+	    memcmp(pb, zero, len) == 0;
+}
+
+/* Two enabled services must not want the same protocol, address and port;
+ * a wildcard address overlaps every address of its family. */
+static void
+check_conflicts(struct ctx *x, struct config *c)
+{
+	struct svc_conf *a, *b;
+	size_t i, j, k, l;
+	unsigned int p;
+	int pa, pb;
+
+	for (i = 0; i < c->nsvc; i++)
+		for (j = i + 1; j < c->nsvc; j++) {
+			a = &c->svc[i];
+			b = &c->svc[j];
+			if (!a->enabled || !b->enabled)
+				continue;
+			for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
+				if (!(a->protocols & b->protocols & p))
+					continue;
+				pa = p == SOCKD_TCP ? a->port_tcp : a->port_udp;
+				pb = p == SOCKD_TCP ? b->port_tcp : b->port_udp;
+				if (pa != pb)
+					continue;
+				for (k = 0; k < a->nbind; k++)
+					for (l = 0; l < b->nbind; l++)
+						if (bind_overlaps(&a->bind[k],
+						    &b->bind[l]))
+							goto clash;
+				continue;
+clash:
+				errlist_add(x->errs, b->file, b->line,
+				    "service \"%s\": %s port %d is already "
+				    "used by service \"%s\" (line %d)",
+				    b->name, proto_name(p), pb, a->name,
+				    a->line);
+			}
+		}
+}
+
+static void
+load_daemon(struct ctx *x, struct config *c, config_setting_t *g)
+{
+	config_setting_t *s;
+	const char *name, *v;
+	long long n;
+	int i, lvl;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		ERR(x, g, "daemon: expected a group { ... }");
+		return;
+	}
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, i);
+		name = config_setting_name(s);
+		if (strcmp(name, "log") == 0) {
+			if ((v = get_str(x, s)) == NULL)
+				continue;
+			if (strcmp(v, "stderr") == 0)
+				c->log_stderr = 1;
+			else if (strcmp(v, "syslog") == 0)
+				c->log_stderr = 0;
+			else
+				ERR(x, s, "log \"%s\": expected \"syslog\" or "
+				    "\"stderr\"", v);
+		} else if (strcmp(name, "log_level") == 0) {
+			if ((v = get_str(x, s)) == NULL)
+				continue;
+			if ((lvl = log_level_parse(v)) == -1)
+				ERR(x, s, "log_level \"%s\": expected error, "
+				    "warning, notice, info or debug", v);
+			else
+				c->log_level = lvl;
+		} else if (strcmp(name, "handler_dir") == 0) {
+			if ((v = get_str(x, s)) != NULL)
+				set_str(&c->handler_dir, v);
+		} else if (strcmp(name, "user") == 0) {
+			if ((v = get_str(x, s)) != NULL)
+				set_str(&c->user, v);
+		} else if (strcmp(name, "group") == 0) {
+			if ((v = get_str(x, s)) != NULL)
+				set_str(&c->group, v);
+		} else if (strcmp(name, "workers") == 0) {
+			if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+				if (strcmp(config_setting_get_string(s),
+				    "auto") == 0)
+					c->workers = 0;
+				else
+					ERR(x, s, "workers: expected a number "
+					    "or \"auto\"");
+			} else if (get_int(x, s, 1, 256, &n) == 0)
+				c->workers = (int)n;
+		} else if (strcmp(name, "drain_timeout") == 0) {
+			if (get_int(x, s, 0, 3600, &n) == 0)
+				c->drain_timeout = n;
+		} else if (strcmp(name, "max_connections") == 0) {
+			if (get_int(x, s, 1, 10000000, &n) == 0)
+				c->max_connections = n;
+		} else
+			ERR(x, s, "unknown setting \"%s\" in daemon", name);
+	}
+}
+
+static void
+load_services(struct ctx *x, struct config *c, config_setting_t *list,
+    const struct svc_conf *tmpl)
+{
+	config_setting_t *g, *s;
+	struct svc_conf *sc;
+	size_t k;
+	int i, j, n, nerr, port_line;
+
+	if (config_setting_type(list) != CONFIG_TYPE_LIST &&
+	    config_setting_type(list) != CONFIG_TYPE_ARRAY) {
+		ERR(x, list, "services: expected a list ( { ... }, ... )");
+		return;
+	}
+	n = config_setting_length(list);
+	c->svc = xcalloc(n > 0 ? n : 1, sizeof(*c->svc));
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(list, i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			ERR(x, g, "services: each service is a group "
+			    "{ name = ...; }");
+			continue;
+		}
+		nerr = (int)x->errs->n;
+		sc = &c->svc[c->nsvc];
+		svc_conf_copy(sc, tmpl);
+		sc->file = xstrdup(setting_file(x, g));
+		sc->line = config_setting_source_line(g);
+		port_line = 0;
+		for (j = 0; j < config_setting_length(g); j++) {
+			s = config_setting_get_elem(g, j);
+			svc_apply(x, sc, s, 0, &port_line);
+		}
+		if (sc->name == NULL) {
+			if ((int)x->errs->n == nerr)
+				ERR(x, g, "service without a \"name\"");
+			svc_conf_clear(sc);
+			continue;
+		}
+		for (k = 0; k < c->nsvc; k++)
+			if (strcmp(c->svc[k].name, sc->name) == 0)
+				break;
+		if (k < c->nsvc) {
+			ERR(x, g, "service \"%s\" is already defined at line %d",
+			    sc->name, c->svc[k].line);
+			svc_conf_clear(sc);
+			continue;
+		}
+		if (svc_finish(x, sc, port_line) == -1 ||
+		    (int)x->errs->n != nerr) {
+			svc_conf_clear(sc);
+			continue;
+		}
+		c->nsvc++;
+	}
+	check_conflicts(x, c);
+}
+
+struct config *
+config_load(const char *file, int port_offset, struct errlist *errs)
+{
+	struct ctx x = { file, errs, port_offset };
+	struct svc_conf tmpl;
+	struct config *c;
+	config_t cfg;
+	config_setting_t *root, *s, *services = NULL, *defaults = NULL;
+	char *dir;
+	FILE *fp;
+	int i, j, dummy, ok;
+	size_t nerr = errs->n;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		errlist_add(errs, file, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	config_init(&cfg);
+	dir = xstrdup(file);
+	config_set_include_dir(&cfg, dirname(dir));
+	ok = config_read(&cfg, fp);
+	fclose(fp);
+	free(dir);
+	if (!ok) {
+		errlist_add(errs, config_error_file(&cfg) != NULL ?
+		    config_error_file(&cfg) : file, config_error_line(&cfg),
+		    "%s", config_error_text(&cfg));
+		config_destroy(&cfg);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->file = xstrdup(file);
+	c->log_level = LOG_INFO;
+	c->handler_dir = xstrdup(SOCKD_HANDLER_DIR);
+	c->workers = 1;
+	c->drain_timeout = 10;
+	c->max_connections = 4096;
+	root = config_root_setting(&cfg);
+	for (i = 0; i < config_setting_length(root); i++) {
+		s = config_setting_get_elem(root, i);
+		if (strcmp(config_setting_name(s), "daemon") == 0)
+			load_daemon(&x, c, s);
+		else if (strcmp(config_setting_name(s), "defaults") == 0)
+			defaults = s;
+		else if (strcmp(config_setting_name(s), "services") == 0)
+			services = s;
+		else
+			ERR(&x, s, "unknown setting \"%s\"; expected daemon, "
+			    "defaults or services", config_setting_name(s));
+	}
+	svc_conf_copy(&tmpl, &svc_builtin);
+	if (defaults != NULL) {
+		if (config_setting_type(defaults) != CONFIG_TYPE_GROUP)
+			ERR(&x, defaults, "defaults: expected a group { ... }");
+		else
+			for (j = 0; j < config_setting_length(defaults); j++)
+				svc_apply(&x, &tmpl,
+				    config_setting_get_elem(defaults, j), 1,
+				    &dummy);
+	}
+	if (services == NULL)
+		errlist_add(errs, file, 0, "no \"services\" list");
+	else
+		load_services(&x, c, services, &tmpl);
+	svc_conf_clear(&tmpl);
+	config_destroy(&cfg);
+	if (errs->n != nerr) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nsvc; i++)
+		svc_conf_clear(&c->svc[i]);
+	free(c->svc);
+	free(c->file);
+	free(c->handler_dir);
+	free(c->user);
+	free(c->group);
+	free(c);
+}

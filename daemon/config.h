@@ -1,0 +1,93 @@
+#ifndef SOCKD_CONFIG_H
+#define SOCKD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+struct opts;
+
+/* One collected error message, "file:line: text". */
+struct errlist {
+	char		**msg;
+	size_t		  n;
+};
+void	errlist_add(struct errlist *, const char *file, int line,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+void	errlist_free(struct errlist *);
+
+struct cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	uint8_t		 addr[16];
+	int		 prefix;
+};
+
+struct bindaddr {
+	struct sockaddr_storage	 ss;	/* port filled in per protocol */
+	char			 text[64];
+};
+
+struct svc_conf {
+	char		*name;
+	char		*file;		/* where the service is defined */
+	int		 line;
+	char		*handler;
+	unsigned int	 protocols;	/* SOCKD_TCP | SOCKD_UDP */
+	int		 port_tcp;
+	int		 port_udp;
+	struct bindaddr	*bind;
+	size_t		 nbind;
+	int		 enabled;
+	char		*banner;
+	char		*busy;
+	char		*quit;
+	long long	 idle_timeout;
+	long long	 backlog;
+	long long	 max_line;
+	long long	 max_queue;
+	long long	 max_connections;
+	long long	 per_source;
+	long long	 ipv6_prefix;
+	long long	 rate;
+	long long	 burst;		/* -1: 2 * rate */
+	long long	 max_reply;
+	long long	 max_reply_growth;
+	int		 drop_low_ports;
+	struct cidr	*allow;
+	size_t		 nallow;
+	int		 has_allow;
+	struct cidr	*deny;
+	size_t		 ndeny;
+	struct opts	*opts;
+};
+
+struct config {
+	char		*file;
+	int		 log_stderr;
+	int		 log_level;
+	char		*handler_dir;
+	char		*user;
+	char		*group;
+	int		 workers;
+	long long	 drain_timeout;
+	long long	 max_connections;
+	struct svc_conf	*svc;
+	size_t		 nsvc;
+};
+
+/*
+ * Parses and checks file; port_offset is added to ports below 1024 (-p).
+ * Returns a config the caller frees with config_free(), or NULL with every
+ * error found in errs.
+ */
+struct config	*config_load(const char *file, int port_offset,
+		    struct errlist *errs);
+void		 config_free(struct config *);
+/* 1 when two service configs would behave the same (reload keeps it). */
+int		 svc_conf_equal(const struct svc_conf *, const struct svc_conf *);
+const char	*proto_name(unsigned int);
+int		 cidr_parse(const char *, struct cidr *);
+int		 cidr_match(const struct cidr *, const struct sockaddr *);
+
+#endif

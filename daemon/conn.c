@@ -1,0 +1,576 @@
+/*
+ * conn: one TCP connection, from accept to close.  Reads land in the
+ * worker's shared buffer and go to the handler straight away (whole lines
+ * for SOCKD_LINES handlers, through the framer).  Writes are tried at once
+ * and only what the kernel does not take is copied into a queue, capped by
+ * max_queue; while a connection's own output waits above a high-water mark
+ * sockd stops reading from it, so a client that sends without reading is
+ * slowed by TCP itself and nothing is lost.  Closing never happens inside
+ * a handler's callback: it is queued on the worker and done from a
+ * uv_check once the callbacks of this loop turn are over, so a handler
+ * iterating its peers never sees one vanish under it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sockd/handler.h>
+
+#include "acl.h"
+#include "conn.h"
+#include "log.h"
+#include "msg.h"
+#include "service.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define C_CLOSING	0x01	/* close requested: no more reads, writes */
+#define C_ABORT		0x02	/* close without flushing */
+#define C_DEAD		0x04	/* handler told, uv_close() called */
+#define C_LISTED	0x08	/* on w->closing */
+#define C_ACCEPTED	0x10	/* tcp_connect said yes: tcp_close is due */
+#define C_PAUSED	0x20	/* reading stopped for back-pressure */
+#define C_EOF		0x40
+
+/* The handler's view of a conn: the same object, behind an opaque type. */
+#define ABI(c)		((struct sockd_conn *)(c))
+
+#define HIGH_WATER	(64 * 1024)
+#define LOW_WATER	(16 * 1024)
+
+struct wreq {
+	uv_write_t		 req;
+	struct conn		*c;
+	struct sockd_msg	*msg;	/* or the bytes follow */
+	size_t			 len;
+	char			 data[];
+};
+
+static void	on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
+
+static const char *
+conn_peer(const struct conn *c)
+{
+	return sockd_conn_peer((const struct sockd_conn *)c);
+}
+
+static void
+on_check(uv_check_t *h)
+{
+	conn_reap(h->data);
+}
+
+static void
+conn_schedule(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->flags & (C_LISTED | C_DEAD))
+		return;
+	c->flags |= C_LISTED;
+	c->close_next = w->closing;
+	w->closing = c;
+	if (!uv_is_active((uv_handle_t *)&w->check)) {
+		w->check.data = w;
+		(void)uv_check_start(&w->check, on_check);
+	}
+}
+
+/* Close once what is queued has been sent (sockd_conn_close, quit, EOF). */
+static void
+conn_close(struct conn *c)
+{
+	if (c->flags & (C_CLOSING | C_DEAD))
+		return;
+	c->flags |= C_CLOSING;
+	(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	if (c->queued == 0)
+		conn_schedule(c);
+}
+
+void
+conn_abort(struct conn *c)
+{
+	if (c->flags & C_DEAD)
+		return;
+	c->flags |= C_CLOSING | C_ABORT;
+	(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	conn_schedule(c);
+}
+
+static void
+on_close(uv_handle_t *h)
+{
+	struct conn *c = (struct conn *)h;
+	struct supervisor *sup = c->w->sup;
+
+	if (c->svc != NULL)
+		service_unref(c->svc);
+	free(c);
+	supervisor_conn_gone(sup);
+}
+
+static void
+on_close_refused(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void
+conn_destroy(struct conn *c)
+{
+	struct service *s = c->svc;
+	struct srcent *e;
+	uint8_t key[16];
+
+	c->flags |= C_DEAD;
+	if ((c->flags & C_ACCEPTED) && s->h->tcp_close != NULL)
+		s->h->tcp_close(ABI(c));
+	TAILQ_REMOVE(&s->conns, c, link);
+	s->nconns--;
+	c->w->nconns--;
+	if (s->conf.per_source > 0) {
+		limits_key(&c->peer.sa, (int)s->conf.ipv6_prefix, key);
+		e = srctab_get(&s->src, key, (double)s->conf.burst,
+		    uv_now(c->w->loop));
+		if (e->conns > 0)
+			e->conns--;
+	}
+	framer_free(&c->fr);
+	if (log_get_level() >= LOG_DEBUG)
+		log_debug("%s %s: closed", s->conf.name,
+		    conn_peer(c));
+	uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+void
+conn_reap(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = w->closing) != NULL) {
+		w->closing = c->close_next;
+		c->flags &= ~C_LISTED;
+		if ((c->flags & C_ABORT) || c->queued == 0)
+			conn_destroy(c);
+	}
+	(void)uv_check_stop(&w->check);
+}
+
+/* Progress on c: it moves to the tail of the idle list, at most once a
+ * second so that a busy connection costs no list work per read. */
+static void
+conn_touch(struct conn *c)
+{
+	uint64_t now = uv_now(c->w->loop);
+
+	if (now < c->active + 1000)
+		return;
+	c->active = now;
+	TAILQ_REMOVE(&c->svc->conns, c, link);
+	TAILQ_INSERT_TAIL(&c->svc->conns, c, link);
+}
+
+void
+conn_sweep(struct service *s, uint64_t now)
+{
+	struct conn *c, *next;
+	uint64_t idle = (uint64_t)s->conf.idle_timeout * 1000;
+
+	if (idle == 0)
+		return;
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->active + idle > now)
+			break;
+		if (c->flags & C_DEAD)
+			continue;
+		s->st.closed_idle++;
+		if (log_get_level() >= LOG_DEBUG)
+			log_debug("%s %s: idle for %llds, closing",
+			    s->conf.name, conn_peer(c),
+			    s->conf.idle_timeout);
+		conn_abort(c);
+	}
+}
+
+static void
+on_write(uv_write_t *req, int status)
+{
+	struct wreq *r = (struct wreq *)req;
+	struct conn *c = r->c;
+
+	c->queued -= r->len;
+	if (r->msg != NULL)
+		sockd_msg_unref(r->msg);
+	free(r);
+	if (c->flags & C_DEAD)
+		return;
+	if (status < 0) {
+		log_debug("%s %s: write: %s", c->svc->conf.name,
+		    conn_peer(c), uv_strerror(status));
+		conn_abort(c);
+		return;
+	}
+	conn_touch(c);
+	if (c->queued == 0) {
+		if (c->flags & C_CLOSING) {
+			conn_schedule(c);
+			return;
+		}
+		if (c->svc->h->tcp_drain != NULL)
+			c->svc->h->tcp_drain(ABI(c));
+	}
+	if ((c->flags & (C_PAUSED | C_CLOSING | C_EOF)) == C_PAUSED &&
+	    c->queued <= LOW_WATER) {
+		c->flags &= ~C_PAUSED;
+		(void)uv_read_start((uv_stream_t *)&c->tcp, NULL, on_read);
+	}
+}
+
+/* Sends p (or what msg holds, shared) on c; see sockd_conn_write(). */
+static int
+conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
+{
+	struct wreq *r;
+	uv_buf_t b;
+	int n;
+
+	if (c->flags & C_CLOSING)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (c->queued == 0) {
+		b = uv_buf_init((char *)p, (unsigned int)len);
+		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			if (len == 0)
+				return 0;
+		} else if (n != UV_EAGAIN) {
+			log_debug("%s %s: write: %s", c->svc->conf.name,
+			    conn_peer(c), uv_strerror(n));
+			conn_abort(c);
+			return -1;
+		}
+	}
+	if (c->queued + len > (size_t)c->svc->conf.max_queue) {
+		c->svc->st.closed_slow++;
+		service_logx(c->svc, "%s: output queue past max_queue (%lld "
+		    "bytes): slow reader, closing", conn_peer(c),
+		    c->svc->conf.max_queue);
+		conn_abort(c);
+		return -1;
+	}
+	r = malloc(sizeof(*r) + (msg != NULL ? 0 : len));
+	if (r == NULL) {
+		service_logx(c->svc, "%s: out of memory, closing",
+		    conn_peer(c));
+		conn_abort(c);
+		return -1;
+	}
+	r->c = c;
+	r->len = len;
+	if (msg != NULL) {
+		r->msg = sockd_msg_ref(msg);
+		b = uv_buf_init((char *)p, (unsigned int)len);
+	} else {
+		r->msg = NULL;
+		memcpy(r->data, p, len);
+		b = uv_buf_init(r->data, (unsigned int)len);
+	}
+	if ((n = uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1,
+	    on_write)) < 0) {
+		if (r->msg != NULL)
+			sockd_msg_unref(r->msg);
+		free(r);
+		log_debug("%s %s: write: %s", c->svc->conf.name,
+		    conn_peer(c), uv_strerror(n));
+		conn_abort(c);
+		return -1;
+	}
+	c->queued += len;
+	if (c->queued > HIGH_WATER && !(c->flags & C_PAUSED)) {
+		c->flags |= C_PAUSED;
+		(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	}
+	return 0;
+}
+
+/* A line (or a read, for raw handlers) equal to the quit word, with or
+ * without its line ending. */
+static int
+conn_is_quit(const struct conn *c, const char *p, size_t len)
+{
+	const char *q = c->svc->conf.quit;
+	size_t qlen;
+
+	if (q == NULL)
+		return 0;
+	if (len > 0 && p[len - 1] == '\n')
+		len--;
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	qlen = strlen(q);
+	return len == qlen && memcmp(p, q, len) == 0;
+}
+
+static int
+conn_line(void *arg, const char *line, size_t len)
+{
+	struct conn *c = arg;
+
+	if (conn_is_quit(c, line, len)) {
+		conn_close(c);
+		return 1;
+	}
+	if (c->svc->h->tcp_data != NULL)
+		c->svc->h->tcp_data(ABI(c), line, len);
+	return (c->flags & C_CLOSING) != 0;
+}
+
+static void
+conn_input(struct conn *c, const char *p, size_t len)
+{
+	struct service *s = c->svc;
+
+	if (s->h->flags & SOCKD_LINES) {
+		if (framer_feed(&c->fr, (size_t)s->conf.max_line, p, len,
+		    conn_line, c) == -1) {
+			service_logx(s, "%s: out of memory, closing",
+			    conn_peer(c));
+			conn_abort(c);
+		}
+		return;
+	}
+	if (conn_is_quit(c, p, len)) {
+		conn_close(c);
+		return;
+	}
+	if (s->h->tcp_data != NULL)
+		s->h->tcp_data(ABI(c), p, len);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)h;
+
+	buf->base = c->w->rbuf;
+	buf->len = RBUF_SIZE;
+}
+
+static void
+on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)st;
+
+	if (n > 0) {
+		if (c->flags & C_CLOSING)
+			return;
+		conn_touch(c);
+		conn_input(c, buf->base, (size_t)n);
+	} else if (n == UV_EOF) {
+		/* Half-close: finish what is owed, then close. */
+		c->flags |= C_EOF;
+		(void)uv_read_stop(st);
+		if ((c->svc->h->flags & SOCKD_LINES) && !(c->flags & C_CLOSING))
+			(void)framer_flush(&c->fr, conn_line, c);
+		conn_close(c);
+	} else if (n < 0) {
+		log_debug("%s %s: read: %s", c->svc->conf.name,
+		    conn_peer(c), uv_strerror((int)n));
+		conn_abort(c);
+	}
+}
+
+/* Turns a connection away at once, after the busy line if there is one. */
+static void
+conn_refuse(uv_tcp_t *t, const char *line)
+{
+	uv_buf_t b;
+
+	if (line != NULL) {
+		b = uv_buf_init((char *)line, (unsigned int)strlen(line));
+		(void)uv_try_write((uv_stream_t *)t, &b, 1);
+	}
+	uv_close((uv_handle_t *)t, on_close_refused);
+}
+
+void
+conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
+{
+	const struct svc_conf *sc = &s->conf;
+	struct srcent *e = NULL;
+	struct conn *c;
+	uint8_t key[16];
+	uint64_t now = uv_now(w->loop);
+	int len = sizeof(c->peer), rc;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		uv_tcp_t *t;
+
+		/* Still take it off the backlog, or libuv stops accepting. */
+		service_logx(s, "out of memory, refusing a connection");
+		if ((t = malloc(sizeof(*t))) == NULL)
+			return;
+		if (uv_tcp_init(w->loop, t) == 0 && uv_accept(server,
+		    (uv_stream_t *)t) == 0)
+			conn_refuse(t, NULL);
+		else
+			uv_close((uv_handle_t *)t, on_close_refused);
+		return;
+	}
+	c->w = w;
+	(void)uv_tcp_init(w->loop, &c->tcp);
+	if ((rc = uv_accept(server, (uv_stream_t *)&c->tcp)) < 0 ||
+	    (rc = uv_tcp_getpeername(&c->tcp, &c->peer.sa, &len)) < 0) {
+		log_debug("%s: accept: %s", sc->name, uv_strerror(rc));
+		uv_close((uv_handle_t *)&c->tcp, on_close_refused);
+		return;
+	}
+	if (s->nconns >= (unsigned long long)sc->max_connections ||
+	    w->nconns >= (unsigned long long)w->sup->conf->max_connections) {
+		s->st.refused_busy++;
+		service_logx(s, "%s: refused: max_connections reached",
+		    conn_peer(c));
+		conn_refuse(&c->tcp, sc->busy);
+		return;
+	}
+	if (!acl_allowed(sc, &c->peer.sa)) {
+		s->st.refused_acl++;
+		service_logx(s, "%s: refused by allow/deny",
+		    conn_peer(c));
+		conn_refuse(&c->tcp, NULL);
+		return;
+	}
+	if (sc->per_source > 0 || sc->rate > 0) {
+		limits_key(&c->peer.sa, (int)sc->ipv6_prefix, key);
+		e = srctab_get(&s->src, key, (double)sc->burst, now);
+		if (sc->per_source > 0 && e->conns >= sc->per_source) {
+			s->st.refused_source++;
+			service_logx(s, "%s: refused: per_source (%lld) "
+			    "reached", conn_peer(c), sc->per_source);
+			conn_refuse(&c->tcp, sc->busy);
+			return;
+		}
+		if (!srcent_take(e, (double)sc->rate, (double)sc->burst,
+		    now)) {
+			s->st.refused_rate++;
+			service_logx(s, "%s: refused: over rate (%lld/s)",
+			    conn_peer(c), sc->rate);
+			conn_refuse(&c->tcp, sc->busy);
+			return;
+		}
+		if (sc->per_source > 0)
+			e->conns++;
+	}
+	c->svc = s;
+	service_ref(s);
+	c->active = now;
+	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	s->nconns++;
+	w->nconns++;
+	s->st.accepted++;
+	(void)uv_tcp_nodelay(&c->tcp, 1);
+	if (log_get_level() >= LOG_DEBUG)
+		log_debug("%s %s: open", sc->name, conn_peer(c));
+	(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	if (sc->banner != NULL)
+		(void)conn_send(c, sc->banner, strlen(sc->banner), NULL);
+	if (s->h->tcp_connect != NULL && !(c->flags & C_CLOSING) &&
+	    s->h->tcp_connect(ABI(c)) == -1) {
+		conn_abort(c);
+		return;
+	}
+	c->flags |= C_ACCEPTED;
+}
+
+/* The ABI side. */
+
+int
+sockd_conn_write(struct sockd_conn *sc, const void *p, size_t len)
+{
+	return conn_send((struct conn *)sc, p, len, NULL);
+}
+
+int
+sockd_conn_send(struct sockd_conn *sc, struct sockd_msg *m)
+{
+	return conn_send((struct conn *)sc, m->data, m->len, m);
+}
+
+size_t
+sockd_conn_pending(const struct sockd_conn *sc)
+{
+	return ((const struct conn *)sc)->queued;
+}
+
+void
+sockd_conn_close(struct sockd_conn *sc)
+{
+	conn_close((struct conn *)sc);
+}
+
+void *
+sockd_conn_data(const struct sockd_conn *sc)
+{
+	return ((const struct conn *)sc)->data;
+}
+
+void
+sockd_conn_set_data(struct sockd_conn *sc, void *data)
+{
+	((struct conn *)sc)->data = data;
+}
+
+void *
+sockd_conn_port_state(const struct sockd_conn *sc)
+{
+	return ((const struct conn *)sc)->svc->port_state;
+}
+
+const char *
+sockd_conn_peer(const struct sockd_conn *sc)
+{
+	static _Thread_local char buf[64];
+
+	return sockaddr_fmt(&((const struct conn *)sc)->peer.sa, buf,
+	    sizeof(buf));
+}
+
+const struct sockaddr *
+sockd_conn_peer_addr(const struct sockd_conn *sc)
+{
+	return &((const struct conn *)sc)->peer.sa;
+}
+
+void
+sockd_conn_foreach_peer(struct sockd_conn *sc,
+    void (*fn)(struct sockd_conn *, void *), void *arg)
+{
+	struct conn *c = (struct conn *)sc, *p, *next;
+
+	for (p = TAILQ_FIRST(&c->svc->conns); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (p != c && !(p->flags & (C_CLOSING | C_DEAD)))
+			fn((struct sockd_conn *)p, arg);
+	}
+}
+
+void
+sockd_conn_log(const struct sockd_conn *sc, int pri, const char *fmt, ...)
+{
+	const struct conn *c = (const struct conn *)sc;
+	char line[768];
+	va_list ap;
+
+	if (pri > log_get_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_msg(pri, "%s %s: %s", c->svc->h->name, conn_peer(c), line);
+}

@@ -1,0 +1,45 @@
+#ifndef SOCKD_CONN_H
+#define SOCKD_CONN_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <uv.h>
+
+#include "framer.h"
+
+struct service;
+struct worker;
+
+/* One TCP connection.  The uv handle comes first: libuv callbacks cast
+ * the handle back to the conn. */
+struct conn {
+	uv_tcp_t		 tcp;
+	struct service		*svc;
+	struct worker		*w;
+	TAILQ_ENTRY(conn)	 link;		/* svc->conns, by activity */
+	struct conn		*close_next;	/* w->closing */
+	void			*data;		/* the handler's */
+	struct framer		 fr;
+	size_t			 queued;	/* bytes in write requests */
+	uint64_t		 active;	/* uv_now() of the last progress */
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 peer;
+	unsigned int		 flags;
+};
+
+/* Accepts one connection from the listening stream for svc; applies the
+ * service's limits and access control, then hands it to the handler. */
+void	conn_accept(struct worker *, uv_stream_t *, struct service *);
+/* Closes the connections waiting in w->closing (the worker's uv_check). */
+void	conn_reap(struct worker *);
+/* Closes at once, without flushing (idle, shutdown deadline). */
+void	conn_abort(struct conn *);
+/* Idle sweep of one service: closes what idled past idle_timeout. */
+void	conn_sweep(struct service *, uint64_t now);
+
+#endif

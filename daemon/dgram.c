@@ -1,0 +1,168 @@
+/*
+ * dgram: the UDP request/reply path.  Datagrams arrive in batches through
+ * recvmmsg into the worker's shared buffer and are screened before the
+ * handler sees them: truncated ones, sources that cannot be answered
+ * safely (broadcast, multicast, ports below 1024: other servers, whose
+ * replies to our replies would make a loop), allow/deny, and the
+ * per-source budget.  Replies are sent at once with uv_udp_try_send, never
+ * queued: one that the kernel does not take is dropped and counted.
+ * Replies larger than max_reply, or more than max_reply_growth bytes over
+ * their request, are refused, so sockd cannot be used as an amplifier.
+ * Nothing here logs per datagram at the default level.
+ */
+#include <netinet/in.h>
+#include <string.h>
+
+#include <sockd/handler.h>
+
+#include "acl.h"
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "service.h"
+#include "util.h"
+#include "worker.h"
+
+struct sockd_dgram {
+	struct listener		*l;
+	const struct sockaddr	*from;
+	size_t			 reqlen;
+};
+
+void
+dgram_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct listener *l = h->data;
+
+	buf->base = l->w->ubuf;
+	buf->len = UBUF_SIZE;
+}
+
+/* Sources a reply must never go to. */
+static int
+dgram_bad_source(const struct sockaddr *sa, int drop_low_ports)
+{
+	const struct sockaddr_in *sin = (const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+	uint32_t a;
+
+	if (drop_low_ports && sockaddr_port(sa) < 1024)
+		return 1;
+	if (sa->sa_family == AF_INET) {
+		a = ntohl(sin->sin_addr.s_addr);
+		return a == INADDR_BROADCAST || a == INADDR_ANY ||
+		    IN_MULTICAST(a);
+	}
+	return IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}
+
+void
+dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+    const struct sockaddr *from, unsigned int flags)
+{
+	struct listener *l = h->data;
+	struct service *s = l->svc;
+	const struct svc_conf *sc = &s->conf;
+	struct sockd_dgram d;
+	struct srcent *e;
+	uint8_t key[16];
+	uint64_t now;
+
+	if (from == NULL) {
+		/* Nothing more to read, or the end of a recvmmsg batch. */
+		if (n < 0)
+			service_logx(s, "%s: receive: %s", l->text,
+			    uv_strerror((int)n));
+		return;
+	}
+	s->st.dgrams++;
+	if (n < 0 || (flags & UV_UDP_PARTIAL) ||
+	    dgram_bad_source(from, sc->drop_low_ports) ||
+	    !acl_allowed(sc, from)) {
+		s->st.dropped++;
+		return;
+	}
+	if (sc->rate > 0) {
+		now = uv_now(l->w->loop);
+		limits_key(from, (int)sc->ipv6_prefix, key);
+		e = srctab_get(&s->src, key, (double)sc->burst, now);
+		if (!srcent_take(e, (double)sc->rate, (double)sc->burst,
+		    now)) {
+			s->st.dropped++;
+			return;
+		}
+	}
+	d.l = l;
+	d.from = from;
+	d.reqlen = (size_t)n;
+	s->h->udp_datagram(&d, buf->base, (size_t)n);
+}
+
+size_t
+sockd_dgram_reply_max(const struct sockd_dgram *d)
+{
+	const struct svc_conf *sc = &d->l->svc->conf;
+	size_t max = (size_t)sc->max_reply;
+
+	if (sc->max_reply_growth >= 0 &&
+	    d->reqlen + (size_t)sc->max_reply_growth < max)
+		max = d->reqlen + (size_t)sc->max_reply_growth;
+	return max;
+}
+
+int
+sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
+    const void *p, size_t len)
+{
+	struct service *s = d->l->svc;
+	uv_buf_t b;
+	int rc;
+
+	if (len > sockd_dgram_reply_max(d)) {
+		s->st.dropped++;
+		return -1;
+	}
+	b = uv_buf_init((char *)p, (unsigned int)len);
+	if ((rc = uv_udp_try_send(&d->l->u.udp, &b, 1, to)) < 0) {
+		s->st.dropped++;
+		if (log_get_level() >= LOG_DEBUG)
+			log_debug("%s: %s: send: %s", s->conf.name,
+			    d->l->text, uv_strerror(rc));
+		return -1;
+	}
+	s->st.replies++;
+	return 0;
+}
+
+int
+sockd_dgram_reply(struct sockd_dgram *d, const void *p, size_t len)
+{
+	return sockd_dgram_send_to(d, d->from, p, len);
+}
+
+void
+sockd_dgram_drop(struct sockd_dgram *d)
+{
+	d->l->svc->st.dropped++;
+}
+
+void *
+sockd_dgram_port_state(const struct sockd_dgram *d)
+{
+	return d->l->svc->port_state;
+}
+
+const char *
+sockd_dgram_peer(const struct sockd_dgram *d)
+{
+	static _Thread_local char buf[64];
+
+	return sockaddr_fmt(d->from, buf, sizeof(buf));
+}
+
+const struct sockaddr *
+sockd_dgram_peer_addr(const struct sockd_dgram *d)
+{
+	return d->from;
+}

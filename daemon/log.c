@@ -1,0 +1,175 @@
+/*
+ * Logging: one line per event, to syslog or to stderr (-f).  A line is
+ * written with a single write(2) so that lines from several worker threads
+ * never interleave.  Events that remote peers can cause at will go through
+ * a ratelimit, and nothing is logged per datagram at the default level.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sockd/handler.h>
+
+#include "log.h"
+
+static int	log_stderr = 1;
+static int	log_level = LOG_INFO;
+
+void
+log_init(int to_stderr, int level)
+{
+	log_stderr = to_stderr;
+	log_level = level;
+	if (!to_stderr)
+		openlog("sockd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+int
+log_get_level(void)
+{
+	return log_level;
+}
+
+/* Returns the syslog priority for a config level name, or -1. */
+int
+log_level_parse(const char *s)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} levels[] = {
+		{ "error", LOG_ERR }, { "warning", LOG_WARNING },
+		{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcasecmp(s, levels[i].name) == 0)
+			return levels[i].level;
+	return -1;
+}
+
+static void
+log_vmsg(int pri, const char *fmt, va_list ap, const char *err)
+{
+	char line[1024];
+	int n;
+
+	if (pri > log_level)
+		return;
+	if (!log_stderr) {
+		n = vsnprintf(line, sizeof(line), fmt, ap);
+		if (err != NULL)
+			syslog(pri, "%s: %s", line, err);
+		else
+			syslog(pri, "%s", line);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "sockd: ");
+	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (n >= (int)sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	if (err != NULL) {
+		n += snprintf(line + n, sizeof(line) - n, ": %s", err);
+		if (n >= (int)sizeof(line) - 1)
+			n = sizeof(line) - 2;
+	}
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+void
+log_msg(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(pri, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_WARNING, fmt, ap, strerror(saved));
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_WARNING, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_INFO, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < LOG_DEBUG)
+		return;
+	va_start(ap, fmt);
+	log_vmsg(LOG_DEBUG, fmt, ap, NULL);
+	va_end(ap);
+}
+
+/* At most 10 lines per 10 seconds per limiter. */
+int
+log_ratelimit(struct ratelimit *rl, unsigned int *suppressed)
+{
+	time_t now = time(NULL);
+
+	if (now - rl->start >= 10) {
+		rl->start = now;
+		rl->count = 0;
+	}
+	if (rl->count >= 10) {
+		rl->suppressed++;
+		return 0;
+	}
+	rl->count++;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return 1;
+}
+
+/* The ABI side: handlers log through the daemon's sink. */
+void
+sockd_log(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(pri, fmt, ap, NULL);
+	va_end(ap);
+}

@@ -1,0 +1,27 @@
+#ifndef SOCKD_LOG_H
+#define SOCKD_LOG_H
+
+#include <syslog.h>
+#include <time.h>
+
+void	log_init(int to_stderr, int level);
+void	log_set_level(int);
+int	log_get_level(void);
+int	log_level_parse(const char *);
+void	log_msg(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* A budget of log lines per interval, so that a flood cannot make logging
+ * the attack surface.  log_ratelimit() returns 1 when a line may be
+ * written, and says how many were suppressed before it. */
+struct ratelimit {
+	time_t		 start;
+	unsigned int	 count;
+	unsigned int	 suppressed;
+};
+int	log_ratelimit(struct ratelimit *, unsigned int *suppressed);
+
+#endif

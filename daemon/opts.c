@@ -1,0 +1,169 @@
+/*
+ * Handler options: the "options" group of a service, copied out of
+ * libconfig so that it outlives config_destroy() and so that handlers never
+ * see libconfig types.  The sockd_opt_* getters are the ABI side.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sockd/handler.h>
+
+#include "opts.h"
+#include "util.h"
+
+struct opts *
+opts_new(const char *file, int line)
+{
+	struct opts *o = xcalloc(1, sizeof(*o));
+
+	o->file = xstrdup(file != NULL ? file : "?");
+	o->line = line;
+	return o;
+}
+
+struct opts *
+opts_from_setting(config_setting_t *g, const char *file, struct errlist *errs)
+{
+	struct opts *o;
+	config_setting_t *s;
+	struct opt *op;
+	int i, n;
+
+	o = opts_new(file, g != NULL ? config_setting_source_line(g) : 0);
+	if (g == NULL)
+		return o;
+	n = config_setting_length(g);
+	o->v = xcalloc(n > 0 ? n : 1, sizeof(*o->v));
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, i);
+		op = &o->v[o->n++];
+		op->key = xstrdup(config_setting_name(s));
+		op->line = config_setting_source_line(s);
+		switch (config_setting_type(s)) {
+		case CONFIG_TYPE_STRING:
+			op->type = OPT_STRING;
+			op->s = xstrdup(config_setting_get_string(s));
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			op->type = OPT_INT;
+			op->i = config_setting_get_int64(s);
+			break;
+		case CONFIG_TYPE_BOOL:
+			op->type = OPT_BOOL;
+			op->i = config_setting_get_bool(s);
+			break;
+		case CONFIG_TYPE_FLOAT:
+			op->type = OPT_FLOAT;
+			break;
+		default:
+			op->type = OPT_OTHER;
+			errlist_add(errs, file, op->line, "option \"%s\": "
+			    "expected a string, number or boolean", op->key);
+			break;
+		}
+	}
+	return o;
+}
+
+void
+opts_free(struct opts *o)
+{
+	size_t i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].key);
+		free(o->v[i].s);
+	}
+	free(o->v);
+	free(o->file);
+	free(o);
+}
+
+int
+opts_equal(const struct opts *a, const struct opts *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		if (strcmp(a->v[i].key, b->v[i].key) != 0 ||
+		    a->v[i].type != b->v[i].type || a->v[i].i != b->v[i].i)
+			return 0;
+		if ((a->v[i].s == NULL) != (b->v[i].s == NULL) ||
+		    (a->v[i].s != NULL && strcmp(a->v[i].s, b->v[i].s) != 0))
+			return 0;
+	}
+	return 1;
+}
+
+void
+opts_check_names(const struct opts *o, const char *const *names,
+    const char *svc, struct errlist *errs)
+{
+	const char *const *p;
+	size_t i;
+
+	for (i = 0; i < o->n; i++) {
+		for (p = names; p != NULL && *p != NULL; p++)
+			if (strcmp(*p, o->v[i].key) == 0)
+				break;
+		if (p == NULL || *p == NULL)
+			errlist_add(errs, o->file, o->v[i].line, "service \"%s\": "
+			    "unknown option \"%s\"", svc, o->v[i].key);
+	}
+}
+
+static const struct opt *
+opts_find(const struct sockd_opts *so, const char *key, enum opt_type want,
+    const char *what)
+{
+	struct opts *o = (struct opts *)so;
+	size_t i;
+
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < o->n; i++) {
+		if (strcmp(o->v[i].key, key) != 0)
+			continue;
+		if (o->v[i].type == want)
+			return &o->v[i];
+		if (o->badline == 0) {
+			snprintf(o->bad, sizeof(o->bad),
+			    "option \"%s\": expected %s", key, what);
+			o->badline = o->v[i].line;
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+const char *
+sockd_opt_string(const struct sockd_opts *so, const char *key,
+    const char *def)
+{
+	const struct opt *op = opts_find(so, key, OPT_STRING, "a string");
+
+	return op != NULL ? op->s : def;
+}
+
+long long
+sockd_opt_int(const struct sockd_opts *so, const char *key, long long def)
+{
+	const struct opt *op = opts_find(so, key, OPT_INT, "an integer");
+
+	return op != NULL ? op->i : def;
+}
+
+int
+sockd_opt_bool(const struct sockd_opts *so, const char *key, int def)
+{
+	const struct opt *op = opts_find(so, key, OPT_BOOL,
+	    "true or false");
+
+	return op != NULL ? (int)op->i : def;
+}

@@ -1,0 +1,21 @@
+#ifndef SOCKD_REGISTRY_H
+#define SOCKD_REGISTRY_H
+
+#include <stddef.h>
+
+struct sockd_handler;
+
+extern const struct sockd_handler *const builtin_handlers[];
+
+/*
+ * Finds handler name: the built-in table, then handler_dir/name.so.
+ * Returns NULL and writes why (naming the file) into err when the handler
+ * is missing or refused.  Loaded plugins stay loaded.
+ */
+const struct sockd_handler *registry_find(const char *name,
+	    const char *handler_dir, char *err, size_t errlen);
+/* The reasons a handler struct is refused, or NULL when it is usable. */
+const char *registry_check(const struct sockd_handler *, const char *name,
+	    char *buf, size_t len);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * The handlers linked into sockd.  registry.c looks names up here before
+ * trying handler_dir/NAME.so; each handler's .c file can be built either way
+ * since its symbol is named after it.
+ */
+#include <stddef.h>
+
+#include <sockd/handler.h>
+
+#include "registry.h"
+
+extern const struct sockd_handler sockd_handler_echo;
+extern const struct sockd_handler sockd_handler_discard;
+
+const struct sockd_handler *const builtin_handlers[] = {
+	&sockd_handler_echo,
+	&sockd_handler_discard,
+	NULL
+};

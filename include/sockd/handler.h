@@ -1,0 +1,160 @@
+/*
+ * sockd handler ABI.
+ *
+ * A handler is one "const struct sockd_handler sockd_handler_<name>", linked
+ * into sockd or built as <handler_dir>/<name>.so.  It only sees bytes in and
+ * bytes out: sockd owns the sockets, the event loop, the configuration,
+ * limits, access control, timeouts, buffering and logging, and calls the
+ * handler's callbacks.  Handlers never see libuv or libconfig types, so this
+ * ABI does not change when those libraries do.
+ *
+ * Versioning: SOCKD_ABI_MAJOR changes when a field changes or moves; sockd
+ * refuses handlers of another major.  SOCKD_ABI_MINOR grows when fields or
+ * functions are appended; sockd loads handlers of its own or an older minor
+ * and refuses newer ones.
+ *
+ * Threads: every callback of one service runs on one thread; a handler with
+ * SOCKD_ONE_LOOP is guaranteed that all its connections share that thread.
+ * See sockd-handler(3).
+ */
+#ifndef SOCKD_HANDLER_H
+#define SOCKD_HANDLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SOCKD_ABI_MAJOR		1	/* fields changed: older handlers refused */
+#define SOCKD_ABI_MINOR		0	/* fields appended: older ones still load */
+#define SOCKD_ABI_VERSION	((SOCKD_ABI_MAJOR << 16) | SOCKD_ABI_MINOR)
+
+/* protocols */
+#define SOCKD_TCP	0x1
+#define SOCKD_UDP	0x2
+
+/* flags */
+#define SOCKD_LINES	0x1	/* tcp_data receives whole lines, see below */
+#define SOCKD_ONE_LOOP	0x2	/* port state is shared: one thread serves all */
+
+struct sockd_conn;		/* one TCP connection, opaque */
+struct sockd_dgram;		/* one received UDP datagram, opaque */
+struct sockd_opts;		/* the service's "options" group, opaque */
+struct sockd_msg;		/* a refcounted message, opaque */
+
+struct sockd_handler {
+	uint32_t	  abi_version;	/* SOCKD_ABI_VERSION; checked first */
+	const char	 *name;		/* "daytime"; equals the file name */
+	unsigned int	  protocols;	/* SOCKD_TCP, SOCKD_UDP or both */
+	unsigned int	  flags;	/* SOCKD_LINES, SOCKD_ONE_LOOP */
+	/* Option names this handler reads, NULL-terminated; others are config
+	 * errors.  NULL: the handler takes no options. */
+	const char *const *options;
+
+	/*
+	 * All callbacks are optional (NULL: nothing to do), except that a
+	 * handler serving SOCKD_UDP must have udp_datagram.
+	 *
+	 * configure: called once per service when the configuration is loaded
+	 * (also by "sockd -t").  Returns NULL, or an error message that stays
+	 * valid until the next call; sockd prefixes it with file:line.
+	 * *port_state is handed back by sockd_{conn,dgram}_port_state().
+	 */
+	const char	*(*configure)(const struct sockd_opts *, void **port_state);
+	void		 (*unconfigure)(void *port_state);
+	/* A new connection; the banner, if any, is already queued.  -1 refuses
+	 * it (sockd closes it; tcp_close is not called). */
+	int		 (*tcp_connect)(struct sockd_conn *);
+	/* Bytes that arrived; with SOCKD_LINES, exactly one line including its
+	 * "\n" (or "\r\n"), or, for a line longer than the service's max_line,
+	 * one max_line piece of it, or the unterminated last line before the
+	 * peer's end of file.  The buffer lives only during the call. */
+	void		 (*tcp_data)(struct sockd_conn *, const char *, size_t);
+	/* Everything written so far has been handed to the kernel: a
+	 * generator (chargen) writes its next piece here. */
+	void		 (*tcp_drain)(struct sockd_conn *);
+	/* The connection is going away; free what sockd_conn_data() holds.
+	 * Writing is no longer possible. */
+	void		 (*tcp_close)(struct sockd_conn *);
+	void		 (*udp_datagram)(struct sockd_dgram *, const char *, size_t);
+};
+
+/*
+ * Connections.  sockd_conn_write() copies; on failure (the connection is
+ * closing, or its queue passed the service's max_queue, which closes it) it
+ * returns -1 and sockd has logged why: nothing for the handler to undo.
+ */
+int		 sockd_conn_write(struct sockd_conn *, const void *, size_t);
+/* Bytes written but not yet taken by the kernel. */
+size_t		 sockd_conn_pending(const struct sockd_conn *);
+/* Close once everything written has been sent. */
+void		 sockd_conn_close(struct sockd_conn *);
+void		*sockd_conn_data(const struct sockd_conn *);
+void		 sockd_conn_set_data(struct sockd_conn *, void *);
+void		*sockd_conn_port_state(const struct sockd_conn *);
+/* "192.0.2.7:41234" or "[2001:db8::1]:41234"; valid until the next call
+ * on the same thread. */
+const char	*sockd_conn_peer(const struct sockd_conn *);
+const struct sockaddr *sockd_conn_peer_addr(const struct sockd_conn *);
+/* Calls fn for every other open connection of the same service. */
+void		 sockd_conn_foreach_peer(struct sockd_conn *,
+		    void (*fn)(struct sockd_conn *, void *), void *arg);
+
+/*
+ * Shared messages: one copy of the bytes, sent to many connections.
+ * sockd_msg_new() returns a message holding one reference (NULL when out of
+ * memory); sockd_conn_send() takes its own reference while the bytes are
+ * queued; sockd_msg_ref()/sockd_msg_unref() keep one for later (history).
+ * References are thread-safe.
+ */
+struct sockd_msg *sockd_msg_new(const void *, size_t);
+struct sockd_msg *sockd_msg_ref(struct sockd_msg *);
+void		 sockd_msg_unref(struct sockd_msg *);
+const char	*sockd_msg_data(const struct sockd_msg *);
+size_t		 sockd_msg_len(const struct sockd_msg *);
+int		 sockd_conn_send(struct sockd_conn *, struct sockd_msg *);
+
+/*
+ * Datagrams.  A reply goes to the sender from the socket it arrived on.
+ * sockd refuses (returns -1, counts it, sends nothing) a reply larger than
+ * sockd_dgram_reply_max(): the service's max_reply, and no more than 64
+ * bytes over the request unless the service allows amplification.
+ */
+int		 sockd_dgram_reply(struct sockd_dgram *, const void *, size_t);
+size_t		 sockd_dgram_reply_max(const struct sockd_dgram *);
+/* Send to another address from the same socket (chat relay); same guard
+ * on size. */
+int		 sockd_dgram_send_to(struct sockd_dgram *, const struct sockaddr *,
+		    const void *, size_t);
+/* No reply will be sent: counted as a dropped request. */
+void		 sockd_dgram_drop(struct sockd_dgram *);
+void		*sockd_dgram_port_state(const struct sockd_dgram *);
+const char	*sockd_dgram_peer(const struct sockd_dgram *);
+const struct sockaddr *sockd_dgram_peer_addr(const struct sockd_dgram *);
+
+/*
+ * Options, from the service's "options" group.  A missing option gives the
+ * default; an option of the wrong type also gives the default and is
+ * reported by sockd as a configuration error naming file and line.
+ */
+const char	*sockd_opt_string(const struct sockd_opts *, const char *,
+		    const char *);
+long long	 sockd_opt_int(const struct sockd_opts *, const char *, long long);
+int		 sockd_opt_bool(const struct sockd_opts *, const char *, int);
+
+/* Logging, with syslog(3) priorities (LOG_ERR ... LOG_DEBUG).  The conn
+ * form starts the line with the handler's name and the peer. */
+void		 sockd_log(int, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 sockd_conn_log(const struct sockd_conn *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOCKD_HANDLER_H */
