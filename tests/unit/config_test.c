@@ -1,0 +1,335 @@
+/*
+ * config: every accepted form of each setting, and every error reported
+ * with the right line, all of them in one pass.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <syslog.h>
+#include <netinet/in.h>
+
+#include <sockd/handler.h>
+
+#include "conf_util.h"
+#include "opts.h"
+
+static void
+a_minimal_service_gets_every_default(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"echo\"; port = 7007; } );\n", &e, 0);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->nsvc, 1);
+	assert_string_equal(c->svc[0].name, "echo");
+	assert_string_equal(c->svc[0].handler, "echo");
+	assert_int_equal(c->svc[0].protocols, SOCKD_TCP);
+	assert_int_equal(c->svc[0].port_tcp, 7007);
+	assert_int_equal(c->svc[0].nbind, 2);
+	assert_string_equal(c->svc[0].bind[0].text, "0.0.0.0");
+	assert_string_equal(c->svc[0].bind[1].text, "::");
+	assert_int_equal(c->svc[0].idle_timeout, 300);
+	assert_int_equal(c->svc[0].max_line, 4096);
+	assert_int_equal(c->svc[0].per_source, 32);
+	assert_int_equal(c->svc[0].rate, 50);
+	assert_int_equal(c->svc[0].burst, 100);
+	assert_int_equal(c->svc[0].max_reply, 1472);
+	assert_int_equal(c->svc[0].max_reply_growth, 64);
+	assert_true(c->svc[0].enabled);
+	assert_true(c->svc[0].drop_low_ports);
+	assert_int_equal(c->workers, 1);
+	assert_int_equal(c->drain_timeout, 10);
+	config_free(c);
+}
+
+static void
+every_setting_is_read_and_defaults_are_inherited(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "daemon: { log = \"stderr\"; log_level = \"debug\";\n"
+	    "  handler_dir = \"/opt/h\"; user = \"nobody\";\n"
+	    "  group = \"nogroup\"; workers = \"auto\"; drain_timeout = 3;\n"
+	    "  max_connections = 99; };\n"
+	    "defaults: { bind = \"127.0.0.1\"; idle_timeout = 7;\n"
+	    "  rate = 0; allow = [\"10.0.0.0/8\"]; };\n"
+	    "services = (\n"
+	    "  { name = \"a\"; port = 7001; protocol = [\"tcp\", \"udp\"];\n"
+	    "    handler = \"echo\"; bind = [\"::1\", \"127.0.0.2\"];\n"
+	    "    banner = \"hi\\n\"; busy = \"busy\\n\"; quit = \"q\";\n"
+	    "    backlog = 5; max_line = 80; max_queue = 4096;\n"
+	    "    max_connections = 3; per_source = 0; ipv6_prefix = 48;\n"
+	    "    rate = 10; burst = 4; max_reply = 100;\n"
+	    "    max_reply_growth = -1; drop_low_ports = false;\n"
+	    "    deny = [\"10.1.0.0/16\", \"2001:db8::1\"]; enabled = false;\n"
+	    "    options = { s = \"x\"; i = 5; b = true; }; },\n"
+	    "  { name = \"b\"; port = 7002; }\n"
+	    ");\n", &e, 0);
+	struct svc_conf *a, *b;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->log_stderr, 1);
+	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_string_equal(c->handler_dir, "/opt/h");
+	assert_string_equal(c->user, "nobody");
+	assert_string_equal(c->group, "nogroup");
+	assert_int_equal(c->workers, 0);
+	assert_int_equal(c->drain_timeout, 3);
+	assert_int_equal(c->max_connections, 99);
+	a = &c->svc[0];
+	b = &c->svc[1];
+	assert_int_equal(a->protocols, SOCKD_TCP | SOCKD_UDP);
+	assert_int_equal(a->port_udp, 7001);
+	assert_string_equal(a->handler, "echo");
+	assert_int_equal(a->nbind, 2);
+	assert_string_equal(a->bind[0].text, "::1");
+	assert_string_equal(a->banner, "hi\n");
+	assert_string_equal(a->busy, "busy\n");
+	assert_string_equal(a->quit, "q");
+	assert_int_equal(a->backlog, 5);
+	assert_int_equal(a->max_line, 80);
+	assert_int_equal(a->max_queue, 4096);
+	assert_int_equal(a->max_connections, 3);
+	assert_int_equal(a->per_source, 0);
+	assert_int_equal(a->ipv6_prefix, 48);
+	assert_int_equal(a->rate, 10);
+	assert_int_equal(a->burst, 4);
+	assert_int_equal(a->max_reply, 100);
+	assert_int_equal(a->max_reply_growth, -1);
+	assert_false(a->drop_low_ports);
+	assert_false(a->enabled);
+	assert_int_equal(a->ndeny, 2);
+	assert_int_equal(a->deny[0].prefix, 16);
+	assert_int_equal(a->deny[1].prefix, 128);
+	assert_int_equal(a->opts->n, 3);
+	assert_string_equal(sockd_opt_string((void *)a->opts, "s", "d"), "x");
+	assert_int_equal(sockd_opt_int((void *)a->opts, "i", 0), 5);
+	assert_true(sockd_opt_bool((void *)a->opts, "b", 0));
+	assert_int_equal(sockd_opt_int((void *)a->opts, "missing", 42), 42);
+	/* b inherits from defaults */
+	assert_int_equal(b->nbind, 1);
+	assert_string_equal(b->bind[0].text, "127.0.0.1");
+	assert_int_equal(b->idle_timeout, 7);
+	assert_int_equal(b->rate, 0);
+	assert_true(b->has_allow);
+	assert_int_equal(b->nallow, 1);
+	config_free(c);
+}
+
+static void
+a_port_comes_from_etc_services_when_absent(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"daytime\"; handler = \"echo\";\n"
+	    "  protocol = [\"udp\", \"tcp\"]; } );\n", &e, 0);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->svc[0].port_tcp, 13);
+	assert_int_equal(c->svc[0].port_udp, 13);
+	config_free(c);
+}
+
+static void
+the_port_offset_moves_only_privileged_ports(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"echo\"; },\n"
+	    "  { name = \"upper\"; port = 7680; } );\n", &e, 10000);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->svc[0].port_tcp, 10007);
+	assert_int_equal(c->svc[1].port_tcp, 7680);
+	config_free(c);
+}
+
+static void
+every_error_is_reported_with_its_line(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "daemon: { log = \"file\"; workers = 0; colour = 1;\n"	/* 1 */
+	    "  log_level = \"loud\"; };\n"				/* 2 */
+	    "defaults: { name = \"x\"; };\n"				/* 3 */
+	    "bogus = 1;\n"						/* 4 */
+	    "services = (\n"						/* 5 */
+	    "  { name = \"a\"; port = 70000; },\n"			/* 6 */
+	    "  { name = \"b\"; port = \"7\"; },\n"			/* 7 */
+	    "  { name = \"c\"; port = 7003; protocol = \"sctp\"; },\n"	/* 8 */
+	    "  { name = \"d\"; port = 7004; bind = \"localhost\"; },\n"	/* 9 */
+	    "  { name = \"e\"; port = 7005; frobnicate = true; },\n"	/* 10 */
+	    "  { port = 7006; },\n"					/* 11 */
+	    "  { name = \"g\"; port = 7007; },\n"			/* 12 */
+	    "  { name = \"g\"; port = 7008; },\n"			/* 13 */
+	    "  { name = \"h\"; port = 7007; },\n"			/* 14 */
+	    "  { name = \"i\"; port = 7009; allow = [\"10.0.0.0/33\"]; },\n"
+	    "  { name = \"j\"; port = 7010; enabled = 1; },\n"		/* 16 */
+	    "  { name = \"nosuchservice\"; },\n"				/* 17 */
+	    "  { name = \"k\"; port = 7011; max_line = 0; },\n"		/* 18 */
+	    "  { name = \"l\"; port = 7012; options = 5; },\n"		/* 19 */
+	    "  { name = \"m\"; port = 7013; handler = \"../x\"; },\n"	/* 20 */
+	    "  { name = \"Bad Name\"; port = 7014; }\n"			/* 21 */
+	    ");\n", &e, 0);
+
+	(void)state;
+	assert_null(c);
+	assert_true(has_error(&e, 1, "log \"file\""));
+	assert_true(has_error(&e, 1, "\"workers\": 0 is out of range"));
+	assert_true(has_error(&e, 1, "unknown setting \"colour\" in daemon"));
+	assert_true(has_error(&e, 2, "log_level \"loud\""));
+	assert_true(has_error(&e, 3, "\"name\" belongs in a service"));
+	assert_true(has_error(&e, 4, "unknown setting \"bogus\""));
+	assert_true(has_error(&e, 6, "\"port\": 70000 is out of range"));
+	assert_true(has_error(&e, 7, "\"port\": expected an integer"));
+	assert_true(has_error(&e, 8, "protocol \"sctp\""));
+	assert_true(has_error(&e, 9, "bind \"localhost\": not a numeric"));
+	assert_true(has_error(&e, 10, "unknown setting \"frobnicate\""));
+	assert_true(has_error(&e, 11, "service without a \"name\""));
+	assert_true(has_error(&e, 13, "service \"g\" is already defined at "
+	    "line 12"));
+	assert_true(has_error(&e, 14, "tcp port 7007 is already used by "
+	    "service \"g\""));
+	assert_true(has_error(&e, 15, "\"10.0.0.0/33\" is not an address"));
+	assert_true(has_error(&e, 16, "\"enabled\": expected true or false"));
+	assert_true(has_error(&e, 17, "not a tcp service in /etc/services"));
+	assert_true(has_error(&e, 18, "\"max_line\": 0 is out of range"));
+	assert_true(has_error(&e, 19, "options: expected a group"));
+	assert_true(has_error(&e, 20, "handler \"../x\""));
+	assert_true(has_error(&e, 21, "name \"Bad Name\""));
+	errlist_free(&e);
+}
+
+static void
+a_syntax_error_names_file_and_line(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = (\n  { name = \"a\"; port = = 7001; }\n);\n", &e, 0);
+
+	(void)state;
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 2, "syntax error"));
+	errlist_free(&e);
+}
+
+static void
+a_missing_file_is_one_clear_error(void **state)
+{
+	struct errlist e = { 0 };
+
+	(void)state;
+	assert_null(config_load("/nonexistent/sockd.conf", 0, &e));
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.msg[0], "/nonexistent/sockd.conf: No such file "
+	    "or directory");
+	errlist_free(&e);
+}
+
+static void
+wildcard_and_specific_binds_on_one_port_conflict(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"a\"; port = 7001; protocol = \"udp\";\n"
+	    "  handler = \"echo\"; bind = \"0.0.0.0\"; },\n"
+	    "  { name = \"b\"; port = 7001; protocol = \"udp\";\n"
+	    "  bind = \"127.0.0.1\"; },\n"
+	    "  { name = \"c\"; port = 7001; protocol = \"tcp\"; },\n"
+	    "  { name = \"d\"; port = 7001; protocol = \"udp\";\n"
+	    "  bind = \"::1\"; } );\n", &e, 0);
+
+	(void)state;
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 3, "udp port 7001 is already used"));
+	errlist_free(&e);
+}
+
+static void
+equal_service_configs_compare_equal(void **state)
+{
+	struct errlist e = { 0 };
+	const char *text = "services = ( { name = \"a\"; port = 7001;\n"
+	    "  options = { x = 1; }; }, { name = \"b\"; port = 7002;\n"
+	    "  options = { x = 2; }; } );\n";
+	struct config *c1 = load_text(text, &e, 0);
+	struct config *c2 = load_text(text, &e, 0);
+
+	(void)state;
+	assert_true(svc_conf_equal(&c1->svc[0], &c2->svc[0]));
+	assert_false(svc_conf_equal(&c1->svc[0], &c2->svc[1]));
+	config_free(c1);
+	config_free(c2);
+}
+
+static void
+option_getters_record_a_wrong_type(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"a\"; port = 7001;\n"
+	    "  options = {\n    n = \"five\";\n  }; } );\n", &e, 0);
+	struct opts *o;
+
+	(void)state;
+	o = c->svc[0].opts;
+	assert_int_equal(sockd_opt_int((void *)o, "n", 7), 7);
+	assert_int_equal(o->badline, 3);
+	assert_string_equal(o->bad, "option \"n\": expected an integer");
+	config_free(c);
+}
+
+static void
+cidr_matching_follows_prefixes(void **state)
+{
+	struct cidr c;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+	(void)state;
+	assert_int_equal(cidr_parse("192.0.2.0/24", &c), 0);
+	inet_pton(AF_INET, "192.0.2.200", &sin.sin_addr);
+	assert_true(cidr_match(&c, (struct sockaddr *)&sin));
+	inet_pton(AF_INET, "192.0.3.1", &sin.sin_addr);
+	assert_false(cidr_match(&c, (struct sockaddr *)&sin));
+	inet_pton(AF_INET6, "::ffff:192.0.2.9", &sin6.sin6_addr);
+	assert_true(cidr_match(&c, (struct sockaddr *)&sin6));
+	assert_int_equal(cidr_parse("2001:db8::/33", &c), 0);
+	inet_pton(AF_INET6, "2001:db8:7fff::1", &sin6.sin6_addr);
+	assert_true(cidr_match(&c, (struct sockaddr *)&sin6));
+	inet_pton(AF_INET6, "2001:db8:8000::1", &sin6.sin6_addr);
+	assert_false(cidr_match(&c, (struct sockaddr *)&sin6));
+	assert_int_equal(cidr_parse("10.0.0.0/", &c), -1);
+	assert_int_equal(cidr_parse("10.0.0.0/x", &c), -1);
+	assert_int_equal(cidr_parse("::/129", &c), -1);
+	assert_int_equal(cidr_parse("example.org", &c), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_minimal_service_gets_every_default),
+		cmocka_unit_test(every_setting_is_read_and_defaults_are_inherited),
+		cmocka_unit_test(a_port_comes_from_etc_services_when_absent),
+		cmocka_unit_test(the_port_offset_moves_only_privileged_ports),
+		cmocka_unit_test(every_error_is_reported_with_its_line),
+		cmocka_unit_test(a_syntax_error_names_file_and_line),
+		cmocka_unit_test(a_missing_file_is_one_clear_error),
+		cmocka_unit_test(wildcard_and_specific_binds_on_one_port_conflict),
+		cmocka_unit_test(equal_service_configs_compare_equal),
+		cmocka_unit_test(option_getters_record_a_wrong_type),
+		cmocka_unit_test(cidr_matching_follows_prefixes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

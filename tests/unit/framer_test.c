@@ -1,0 +1,143 @@
+/*
+ * framer: lines are split at "\n", joined across reads, cut into max_line
+ * pieces, and the unfinished last line comes out at end of file.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "framer.h"
+
+struct out {
+	char	 text[4096];
+	int	 nlines;
+	int	 stop_after;
+};
+
+/* Records each line between [ and ]. */
+static int
+record(void *arg, const char *line, size_t len)
+{
+	struct out *o = arg;
+	size_t n = strlen(o->text);
+
+	snprintf(o->text + n, sizeof(o->text) - n, "[%.*s]", (int)len, line);
+	o->nlines++;
+	return o->stop_after != 0 && o->nlines >= o->stop_after;
+}
+
+static void
+whole_lines_in_one_read_come_out_one_by_one(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+
+	(void)state;
+	assert_int_equal(framer_feed(&f, 100, "a\nbb\r\nccc\n", 10, record,
+	    &o), 0);
+	assert_string_equal(o.text, "[a\n][bb\r\n][ccc\n]");
+	assert_null(f.buf);
+}
+
+static void
+a_line_cut_by_reads_is_joined(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+
+	(void)state;
+	framer_feed(&f, 100, "hel", 3, record, &o);
+	framer_feed(&f, 100, "lo wo", 5, record, &o);
+	assert_string_equal(o.text, "");
+	framer_feed(&f, 100, "rld\nnext", 8, record, &o);
+	assert_string_equal(o.text, "[hello world\n]");
+	assert_int_equal(f.len, 4);
+	framer_free(&f);
+}
+
+static void
+an_overlong_line_comes_in_max_line_pieces(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+
+	(void)state;
+	framer_feed(&f, 4, "abcdefghij\n", 11, record, &o);
+	assert_string_equal(o.text, "[abcd][efgh][ij\n]");
+	memset(&o, 0, sizeof(o));
+	framer_feed(&f, 4, "ab", 2, record, &o);
+	framer_feed(&f, 4, "cdef", 4, record, &o);
+	assert_string_equal(o.text, "[abcd]");
+	assert_int_equal(f.len, 2);
+	framer_free(&f);
+}
+
+static void
+a_line_of_exactly_max_line_keeps_its_newline(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+
+	(void)state;
+	framer_feed(&f, 4, "abc\n", 4, record, &o);
+	framer_feed(&f, 4, "de", 2, record, &o);
+	framer_feed(&f, 4, "f\n", 2, record, &o);
+	assert_string_equal(o.text, "[abc\n][def\n]");
+}
+
+static void
+the_unfinished_line_comes_out_at_end_of_file(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+
+	(void)state;
+	framer_feed(&f, 100, "x\nlast words", 12, record, &o);
+	assert_int_equal(framer_flush(&f, record, &o), 0);
+	assert_string_equal(o.text, "[x\n][last words]");
+	assert_int_equal(framer_flush(&f, record, &o), 0);
+	assert_int_equal(o.nlines, 2);
+}
+
+static void
+a_stop_drops_the_rest(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { .stop_after = 1 };
+
+	(void)state;
+	assert_int_equal(framer_feed(&f, 100, "q\nmore\nand", 10, record,
+	    &o), 1);
+	assert_string_equal(o.text, "[q\n]");
+	assert_int_equal(f.len, 0);
+}
+
+static void
+empty_lines_are_lines(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+
+	(void)state;
+	framer_feed(&f, 100, "\n\n", 2, record, &o);
+	assert_string_equal(o.text, "[\n][\n]");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(whole_lines_in_one_read_come_out_one_by_one),
+		cmocka_unit_test(a_line_cut_by_reads_is_joined),
+		cmocka_unit_test(an_overlong_line_comes_in_max_line_pieces),
+		cmocka_unit_test(a_line_of_exactly_max_line_keeps_its_newline),
+		cmocka_unit_test(the_unfinished_line_comes_out_at_end_of_file),
+		cmocka_unit_test(a_stop_drops_the_rest),
+		cmocka_unit_test(empty_lines_are_lines),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
