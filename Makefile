@@ -15,6 +15,7 @@ CONF_FILE	?= $(SYSCONFDIR)/sockd.conf
 CC		?= cc
 CFLAGS		?= -O2 -g
 PKG_CONFIG	?= pkg-config
+SHELL		:= /bin/bash
 
 B		:= build
 WARN		:= -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -104,7 +105,8 @@ check: deps
 	$(MAKE) man-lint
 
 # The suite under valgrind memcheck: every sockd the e2e tests start.
-check-valgrind: deps
+check-valgrind:
+	@sh .ci/install-deps valgrind
 	$(MAKE) all $(TEST_PLUGINS) $(E2E_BINS)
 	@fail=0; for t in $(E2E_BINS); do echo "== $$t (valgrind)"; \
 	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins SOCKD_VALGRIND=1 \
@@ -143,9 +145,34 @@ install: $(SOCKD)
 	    -e 's|@HANDLER_DIR@|$(HANDLER_DIR)|; s|@VERSION@|$(VERSION)|' \
 	    packaging/sockd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/sockd.pc
 
-clean:
-	rm -rf $(B)
+# libFuzzer harnesses (clang): FUZZ_SECONDS each, on a copy of the seeds.
+FUZZ_SECONDS	?= 60
+FUZZERS		:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	@sh .ci/install-deps fuzz
+	@mkdir -p $(B)/fuzz
+	@for f in $(FUZZERS); do \
+	    src=$$(sed -n 's|^/\* fuzz-sources: \(.*\) \*/$$|\1|p' \
+	        tests/fuzz/fuzz_$$f.c); \
+	    clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) \
+	        -Iinclude -iquote daemon -iquote handlers -Itests/unit \
+	        $(DEPS_CFLAGS) tests/fuzz/fuzz_$$f.c $$src \
+	        -o $(B)/fuzz/$$f $(DEPS_LIBS) -ldl -lpthread || exit 1; \
+	    rm -rf $(B)/fuzz/corpus-$$f; \
+	    cp -r tests/fuzz/corpus/$$f $(B)/fuzz/corpus-$$f; \
+	    echo "== fuzz $$f ($(FUZZ_SECONDS)s)"; \
+	    LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp \
+	    $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        $(B)/fuzz/corpus-$$f 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash-' ; \
+	    [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
+	done
 
-.PHONY: all unit e2e check check-valgrind man-lint run deps install clean
+clean:
+	rm -rf $(B) build-asan
+
+.PHONY: all unit e2e check check-valgrind man-lint run deps install clean fuzz
+
+-include bench/bench.mk
+-include packaging/packaging.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -27,6 +27,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "precheck.h"
 #include "service.h"
 #include "supervisor.h"
 #include "util.h"
@@ -205,9 +206,6 @@ supervisor_reload(struct supervisor *sup)
 	size_t n, i;
 	char status[256];
 
-	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)monotonic_usec());
-	log_info("reloading %s", sup->opt.file);
 	gen++;
 	if ((c = config_load(sup->opt.file, sup->opt.port_offset,
 	    &errs)) == NULL || services_create(sup, c, &errs, &v, &n) == -1)
@@ -244,6 +242,46 @@ fail:
 	notify("READY=1\nSTATUS=%s", status);
 	errlist_free(&errs);
 	config_free(c);
+}
+
+static void	reload_begin(struct supervisor *);
+
+static void
+reload_checked(struct supervisor *sup, int ok, const char *why)
+{
+	char status[300];
+
+	if (sup->stopping == 0) {
+		if (ok)
+			supervisor_reload(sup);
+		else {
+			snprintf(status, sizeof(status), "reload failed: %s; "
+			    "still serving the previous configuration", why);
+			log_msg(LOG_ERR, "%s", status);
+			notify("READY=1\nSTATUS=%s", status);
+		}
+	}
+	sup->reloading = 0;
+	if (sup->reload_again && sup->stopping == 0) {
+		sup->reload_again = 0;
+		reload_begin(sup);
+	}
+}
+
+/* SIGHUP: check the new file in a child first (see precheck.c). */
+static void
+reload_begin(struct supervisor *sup)
+{
+	if (sup->reloading) {
+		sup->reload_again = 1;
+		return;
+	}
+	sup->reloading = 1;
+	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)monotonic_usec());
+	log_info("reloading %s", sup->opt.file);
+	if (precheck_start(sup, reload_checked) == -1)
+		reload_checked(sup, 1, NULL);
 }
 
 static void
@@ -327,7 +365,7 @@ on_signal(uv_signal_t *h, int signum)
 	switch (signum) {
 	case SIGHUP:
 		if (!sup->stopping)
-			supervisor_reload(sup);
+			reload_begin(sup);
 		break;
 	case SIGUSR1:
 		for (i = 0; i < sup->nsvc; i++)
@@ -363,9 +401,9 @@ drop_privileges(const char *user, const char *group)
 	gid_t gid;
 
 	if (user == NULL) {
-		log_warnx("running as root: set daemon.user (user = \"root\" "
-		    "keeps root on purpose)");
-		return 0;
+		log_msg(LOG_ERR, "started as root without daemon.user: set "
+		    "user (user = \"root\" keeps root on purpose), or -u");
+		return -1;
 	}
 	if (strcmp(user, "root") == 0)
 		return 0;
@@ -440,6 +478,16 @@ supervisor_run(const struct options *opt)
 	listeners_settle(sup, 1, 1);
 	for (i = 0; i < sup->nsvc; i++)
 		LIST_INSERT_HEAD(&sup->all, sup->svc[i], all);
+	for (i = 0; i < nitems(sigs); i++) {
+		(void)uv_signal_init(sup->w.loop, &sup->sig[i]);
+		sup->sig[i].data = sup;
+		(void)uv_signal_start(&sup->sig[i], on_signal, sigs[i]);
+	}
+	(void)uv_timer_init(sup->w.loop, &sup->tick);
+	sup->tick.data = sup;
+	(void)uv_timer_start(&sup->tick, on_tick, 1000, 1000);
+	(void)uv_timer_init(sup->w.loop, &sup->drain);
+	sup->drain.data = sup;
 	if (geteuid() == 0) {
 		user = sup->conf->user;
 		group = sup->conf->group;
@@ -458,16 +506,6 @@ supervisor_run(const struct options *opt)
 		}
 		free(spec);
 	}
-	for (i = 0; i < nitems(sigs); i++) {
-		(void)uv_signal_init(sup->w.loop, &sup->sig[i]);
-		sup->sig[i].data = sup;
-		(void)uv_signal_start(&sup->sig[i], on_signal, sigs[i]);
-	}
-	(void)uv_timer_init(sup->w.loop, &sup->tick);
-	sup->tick.data = sup;
-	(void)uv_timer_start(&sup->tick, on_tick, 1000, 1000);
-	(void)uv_timer_init(sup->w.loop, &sup->drain);
-	sup->drain.data = sup;
 	log_info("ready: %zu services", sup->nsvc);
 	notify("READY=1\nSTATUS=serving %zu services\nMAINPID=%ld",
 	    sup->nsvc, (long)getpid());

@@ -29,7 +29,9 @@ struct supervisor {
 	uv_signal_t		 sig[4];
 	uv_timer_t		 tick;		/* idle sweep, once a second */
 	uv_timer_t		 drain;
-	int			 stopping;
+	int			 stopping;	/* 1 draining, 2 done */
+	int			 reloading;	/* a check is running */
+	int			 reload_again;	/* SIGHUP during it */
 };
 
 /* Checks the configuration as "sockd -t" does; 0 when it is usable. */

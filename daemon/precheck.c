@@ -1,0 +1,172 @@
+/*
+ * precheck: before a reload touches the running daemon, the new file is
+ * checked by a child running this same binary with -t.  Handlers' code
+ * runs in configure(); a plugin that crashes or hangs there then costs a
+ * child, not the daemon and its clients.  The child's output is read
+ * through a pipe (bounded) and logged; a child still running after
+ * PRECHECK_TIMEOUT is killed.  /proc/self/exe is the running binary even
+ * when a package upgrade has replaced the file.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "log.h"
+#include "precheck.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define PRECHECK_TIMEOUT	30000	/* ms */
+#define PRECHECK_OUTPUT		8192
+
+struct precheck {
+	uv_process_t		 proc;
+	uv_pipe_t		 out;
+	uv_timer_t		 timer;
+	struct supervisor	*sup;
+	void			(*done)(struct supervisor *, int,
+				    const char *);
+	char			 buf[PRECHECK_OUTPUT];
+	size_t			 len;
+	int			 closing;
+	int			 exited;
+	int64_t			 status;
+	int			 signal;
+	int			 eof;
+};
+
+static void
+on_pc_close(uv_handle_t *h)
+{
+	struct precheck *pc = h->data;
+
+	if (--pc->closing == 0)
+		free(pc);
+}
+
+/* Both the exit status and the end of the output are in: report. */
+static void
+precheck_finish(struct precheck *pc)
+{
+	char why[256], *line, *save;
+
+	if (!pc->exited || !pc->eof)
+		return;
+	pc->buf[pc->len] = '\0';
+	if (pc->status == 0 && pc->signal == 0) {
+		pc->done(pc->sup, 1, NULL);
+	} else {
+		for (line = strtok_r(pc->buf, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			log_msg(LOG_ERR, "%s", line);
+		if (pc->signal != 0)
+			snprintf(why, sizeof(why), "the configuration check "
+			    "died of signal %d (%s)", pc->signal,
+			    strsignal(pc->signal));
+		else
+			snprintf(why, sizeof(why), "the configuration check "
+			    "failed: %.200s", pc->len > 0 ? pc->buf : "no output");
+		pc->done(pc->sup, 0, why);
+	}
+	pc->closing = 3;
+	uv_close((uv_handle_t *)&pc->proc, on_pc_close);
+	uv_close((uv_handle_t *)&pc->out, on_pc_close);
+	uv_close((uv_handle_t *)&pc->timer, on_pc_close);
+}
+
+static void
+on_pc_exit(uv_process_t *p, int64_t status, int signum)
+{
+	struct precheck *pc = p->data;
+
+	pc->exited = 1;
+	pc->status = status;
+	pc->signal = signum;
+	uv_timer_stop(&pc->timer);
+	precheck_finish(pc);
+}
+
+static void
+on_pc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct precheck *pc = h->data;
+	static char discard[512];
+
+	if (pc->len + 1 < sizeof(pc->buf))
+		*buf = uv_buf_init(pc->buf + pc->len,
+		    (unsigned int)(sizeof(pc->buf) - 1 - pc->len));
+	else
+		*buf = uv_buf_init(discard, sizeof(discard));
+}
+
+static void
+on_pc_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct precheck *pc = s->data;
+
+	if (n > 0 && buf->base == pc->buf + pc->len)
+		pc->len += (size_t)n;
+	else if (n < 0) {
+		uv_read_stop(s);
+		pc->eof = 1;
+		precheck_finish(pc);
+	}
+}
+
+static void
+on_pc_timeout(uv_timer_t *t)
+{
+	struct precheck *pc = t->data;
+
+	log_warnx("the configuration check is still running after %ds: "
+	    "killing it", PRECHECK_TIMEOUT / 1000);
+	(void)uv_process_kill(&pc->proc, SIGKILL);
+}
+
+int
+precheck_start(struct supervisor *sup,
+    void (*done)(struct supervisor *, int, const char *))
+{
+	struct precheck *pc;
+	uv_process_options_t po;
+	uv_stdio_container_t stdio[3];
+	char offset[16];
+	char *args[] = { "/proc/self/exe", "-t", "-c", (char *)sup->opt.file,
+	    "-p", offset, NULL };
+	uv_loop_t *loop = sup->w.loop;
+	int rc;
+
+	snprintf(offset, sizeof(offset), "%d", sup->opt.port_offset);
+	pc = xcalloc(1, sizeof(*pc));
+	pc->sup = sup;
+	pc->done = done;
+	pc->proc.data = pc->out.data = pc->timer.data = pc;
+	(void)uv_pipe_init(loop, &pc->out, 0);
+	(void)uv_timer_init(loop, &pc->timer);
+	memset(&po, 0, sizeof(po));
+	po.file = args[0];
+	po.args = args;
+	po.exit_cb = on_pc_exit;
+	po.stdio = stdio;
+	po.stdio_count = 3;
+	/* Errors come on stderr; "configuration OK" on stdout is not
+	 * needed, the exit status says it. */
+	stdio[0].flags = UV_IGNORE;
+	stdio[1].flags = UV_IGNORE;
+	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+	stdio[2].data.stream = (uv_stream_t *)&pc->out;
+	if ((rc = uv_spawn(loop, &pc->proc, &po)) < 0) {
+		log_warnx("cannot run the configuration check: %s",
+		    uv_strerror(rc));
+		pc->closing = 2;
+		uv_close((uv_handle_t *)&pc->out, on_pc_close);
+		uv_close((uv_handle_t *)&pc->timer, on_pc_close);
+		return -1;
+	}
+	(void)uv_read_start((uv_stream_t *)&pc->out, on_pc_alloc, on_pc_read);
+	(void)uv_timer_start(&pc->timer, on_pc_timeout, PRECHECK_TIMEOUT, 0);
+	return 0;
+}
