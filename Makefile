@@ -52,9 +52,13 @@ E2E_BINS	:= $(E2E_TESTS:%.c=$(B)/%)
 
 all: $(SOCKD)
 
+# V=1 shows the whole compile lines.
+Q		:= $(if $(V),,@)
+
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(PIC) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(PIC) -c $< -o $@
 
 $(B)/libsockd.a: $(LIB_OBJS)
 	@rm -f $@

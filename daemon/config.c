@@ -165,6 +165,7 @@ static const struct setting svc_settings[] = {
 	{ "idle_timeout", S_INT, F(idle_timeout), 0, INT_MAX / 1000, 0 },
 	{ "backlog", S_INT, F(backlog), 1, 65535, 0 },
 	{ "max_line", S_INT, F(max_line), 1, 1 << 20, 0 },
+	{ "line_timeout", S_INT, F(line_timeout), 0, 3600000, 0 },
 	{ "max_queue", S_INT, F(max_queue), 1024, 1LL << 30, 0 },
 	{ "max_connections", S_INT, F(max_connections), 1, 10000000, 0 },
 	{ "per_source", S_INT, F(per_source), 0, 10000000, 0 },
@@ -185,6 +186,7 @@ static const struct svc_conf svc_builtin = {
 	.idle_timeout = 300,
 	.backlog = 511,
 	.max_line = 4096,
+	.line_timeout = 100,
 	.max_queue = 1 << 20,
 	.max_connections = 1024,
 	.per_source = 32,
@@ -541,6 +543,7 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    str_eq(a->busy, b->busy) && str_eq(a->quit, b->quit) &&
 	    a->idle_timeout == b->idle_timeout && a->backlog == b->backlog &&
 	    a->max_line == b->max_line && a->max_queue == b->max_queue &&
+	    a->line_timeout == b->line_timeout &&
 	    a->max_connections == b->max_connections &&
 	    a->per_source == b->per_source &&
 	    a->ipv6_prefix == b->ipv6_prefix && a->rate == b->rate &&

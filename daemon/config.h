@@ -45,6 +45,7 @@ struct svc_conf {
 	long long	 idle_timeout;
 	long long	 backlog;
 	long long	 max_line;
+	long long	 line_timeout;	/* ms */
 	long long	 max_queue;
 	long long	 max_connections;
 	long long	 per_source;

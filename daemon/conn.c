@@ -32,6 +32,7 @@
 #define C_ACCEPTED	0x10	/* tcp_connect said yes: tcp_close is due */
 #define C_PAUSED	0x20	/* reading stopped for back-pressure */
 #define C_EOF		0x40
+#define C_PARTIAL	0x80	/* on w->partial */
 
 /* The handler's view of a conn: the same object, behind an opaque type. */
 #define ABI(c)		((struct sockd_conn *)(c))
@@ -118,6 +119,17 @@ on_close_refused(uv_handle_t *h)
 }
 
 static void
+partial_disarm(struct conn *c)
+{
+	if (!(c->flags & C_PARTIAL))
+		return;
+	c->flags &= ~C_PARTIAL;
+	TAILQ_REMOVE(&c->w->partial, c, plink);
+	if (TAILQ_EMPTY(&c->w->partial))
+		(void)uv_timer_stop(&c->w->partial_timer);
+}
+
+static void
 conn_destroy(struct conn *c)
 {
 	struct service *s = c->svc;
@@ -125,6 +137,7 @@ conn_destroy(struct conn *c)
 	uint8_t key[16];
 
 	c->flags |= C_DEAD;
+	partial_disarm(c);
 	if ((c->flags & C_ACCEPTED) && s->h->tcp_close != NULL)
 		s->h->tcp_close(ABI(c));
 	TAILQ_REMOVE(&s->conns, c, link);
@@ -331,6 +344,51 @@ conn_line(void *arg, const char *line, size_t len)
 	return (c->flags & C_CLOSING) != 0;
 }
 
+/*
+ * Classic clients send a line without its "\n" and wait for the answer.
+ * An unfinished line that sees no more input for line_timeout ms is
+ * handed over as it is; the worker's timer runs only while some
+ * connection has one, and the list is in order of last input.
+ */
+#define PARTIAL_TICK	25
+
+static void
+on_partial_timer(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	struct conn *c;
+	uint64_t now = uv_now(w->loop);
+
+	while ((c = TAILQ_FIRST(&w->partial)) != NULL &&
+	    c->partial_at + (uint64_t)c->svc->conf.line_timeout <= now) {
+		partial_disarm(c);
+		if (!(c->flags & C_CLOSING))
+			(void)framer_flush(&c->fr, conn_line, c);
+	}
+}
+
+void
+conn_worker_init(struct worker *w)
+{
+	TAILQ_INIT(&w->partial);
+	(void)uv_timer_init(w->loop, &w->partial_timer);
+	w->partial_timer.data = w;
+}
+
+static void
+partial_arm(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	partial_disarm(c);
+	c->flags |= C_PARTIAL;
+	c->partial_at = uv_now(w->loop);
+	TAILQ_INSERT_TAIL(&w->partial, c, plink);
+	if (!uv_is_active((uv_handle_t *)&w->partial_timer))
+		(void)uv_timer_start(&w->partial_timer, on_partial_timer,
+		    PARTIAL_TICK, PARTIAL_TICK);
+}
+
 static void
 conn_input(struct conn *c, const char *p, size_t len)
 {
@@ -342,7 +400,13 @@ conn_input(struct conn *c, const char *p, size_t len)
 			service_logx(s, "%s: out of memory, closing",
 			    conn_peer(c));
 			conn_abort(c);
+			return;
 		}
+		if (c->fr.len > 0 && s->conf.line_timeout > 0 &&
+		    !(c->flags & C_CLOSING))
+			partial_arm(c);
+		else
+			partial_disarm(c);
 		return;
 	}
 	if (conn_is_quit(c, p, len)) {
@@ -376,6 +440,7 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		/* Half-close: finish what is owed, then close. */
 		c->flags |= C_EOF;
 		(void)uv_read_stop(st);
+		partial_disarm(c);
 		if ((c->svc->h->flags & SOCKD_LINES) && !(c->flags & C_CLOSING))
 			(void)framer_flush(&c->fr, conn_line, c);
 		conn_close(c);

@@ -20,6 +20,8 @@ struct conn {
 	struct worker		*w;
 	TAILQ_ENTRY(conn)	 link;		/* svc->conns, by activity */
 	struct conn		*close_next;	/* w->closing */
+	TAILQ_ENTRY(conn)	 plink;		/* w->partial */
+	uint64_t		 partial_at;	/* uv_now() of that input */
 	void			*data;		/* the handler's */
 	struct framer		 fr;
 	size_t			 queued;	/* bytes in write requests */
@@ -41,5 +43,7 @@ void	conn_reap(struct worker *);
 void	conn_abort(struct conn *);
 /* Idle sweep of one service: closes what idled past idle_timeout. */
 void	conn_sweep(struct service *, uint64_t now);
+/* Sets up the worker's unfinished-line timer (see line_timeout). */
+void	conn_worker_init(struct worker *);
 
 #endif

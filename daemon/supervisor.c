@@ -297,6 +297,7 @@ supervisor_finish(struct supervisor *sup)
 	uv_close((uv_handle_t *)&sup->tick, NULL);
 	uv_close((uv_handle_t *)&sup->drain, NULL);
 	uv_close((uv_handle_t *)&sup->w.check, NULL);
+	uv_close((uv_handle_t *)&sup->w.partial_timer, NULL);
 }
 
 static void
@@ -461,6 +462,7 @@ supervisor_run(const struct options *opt)
 	sup->w.rbuf = xcalloc(1, RBUF_SIZE);
 	sup->w.ubuf = xcalloc(1, UBUF_SIZE);
 	(void)uv_check_init(sup->w.loop, &sup->w.check);
+	conn_worker_init(&sup->w);
 	if (services_create(NULL, sup->conf, &errs, &sup->svc,
 	    &sup->nsvc) == -1 ||
 	    listeners_open(sup, sup->svc, sup->nsvc, 1, &errs) == -1) {
@@ -472,6 +474,7 @@ supervisor_run(const struct options *opt)
 		sup->svc = NULL;
 		sup->nsvc = 0;
 		uv_close((uv_handle_t *)&sup->w.check, NULL);
+		uv_close((uv_handle_t *)&sup->w.partial_timer, NULL);
 		(void)uv_run(sup->w.loop, UV_RUN_DEFAULT);
 		goto out;
 	}

@@ -1,6 +1,8 @@
 #ifndef SOCKD_WORKER_H
 #define SOCKD_WORKER_H
 
+#include <sys/queue.h>
+
 #include <uv.h>
 
 #define RBUF_SIZE	65536		/* one TCP read */
@@ -8,6 +10,7 @@
 
 struct conn;
 struct supervisor;
+TAILQ_HEAD(partq, conn);
 
 /* One event loop and what its callbacks share: the read buffers (no
  * connection owns a buffer while it waits), and the list of connections
@@ -19,6 +22,8 @@ struct worker {
 	char			*ubuf;
 	uv_check_t		 check;
 	struct conn		*closing;
+	struct partq		 partial;	/* unfinished lines, oldest first */
+	uv_timer_t		 partial_timer;
 	unsigned int		 nconns;
 };
 
