@@ -49,6 +49,7 @@ struct wreq {
 };
 
 static void	on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
+static void	on_alloc(uv_handle_t *, size_t, uv_buf_t *);
 
 static const char *
 conn_peer(const struct conn *c)
@@ -171,16 +172,12 @@ conn_reap(struct worker *w)
 	(void)uv_check_stop(&w->check);
 }
 
-/* Progress on c: it moves to the tail of the idle list, at most once a
- * second so that a busy connection costs no list work per read. */
+/* Progress on c: it moves to the tail of the idle list, which so stays
+ * in order of last activity and the sweep stops at the first live one. */
 static void
 conn_touch(struct conn *c)
 {
-	uint64_t now = uv_now(c->w->loop);
-
-	if (now < c->active + 1000)
-		return;
-	c->active = now;
+	c->active = uv_now(c->w->loop);
 	TAILQ_REMOVE(&c->svc->conns, c, link);
 	TAILQ_INSERT_TAIL(&c->svc->conns, c, link);
 }
@@ -238,7 +235,7 @@ on_write(uv_write_t *req, int status)
 	if ((c->flags & (C_PAUSED | C_CLOSING | C_EOF)) == C_PAUSED &&
 	    c->queued <= LOW_WATER) {
 		c->flags &= ~C_PAUSED;
-		(void)uv_read_start((uv_stream_t *)&c->tcp, NULL, on_read);
+		(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	}
 }
 
