@@ -11,9 +11,19 @@
 
 extern const struct sockd_handler sockd_handler_echo;
 extern const struct sockd_handler sockd_handler_discard;
+extern const struct sockd_handler sockd_handler_daytime;
+extern const struct sockd_handler sockd_handler_chargen;
+extern const struct sockd_handler sockd_handler_time;
+extern const struct sockd_handler sockd_handler_upper;
+extern const struct sockd_handler sockd_handler_chat;
 
 const struct sockd_handler *const builtin_handlers[] = {
 	&sockd_handler_echo,
 	&sockd_handler_discard,
+	&sockd_handler_daytime,
+	&sockd_handler_chargen,
+	&sockd_handler_time,
+	&sockd_handler_upper,
+	&sockd_handler_chat,
 	NULL
 };

@@ -1,0 +1,684 @@
+/*
+ * chat: a multi-user room per service, for telnet, nc and five-line socket
+ * clients.
+ *
+ * TCP is a line service (SOCKD_LINES) whose connections all live on one
+ * thread (SOCKD_ONE_LOOP), so the room, its port state, needs no lock.  A
+ * user is the connection's data: only a nick; who is present is asked of
+ * sockd with sockd_conn_foreach_peer().  A line is relayed to every other
+ * user as "<nick> text"; /nick, /who, /me, /quit and /help are commands, and
+ * "//text" sends "/text".  Every line the server sends ends in "\r\n", which
+ * telnet needs and nc shows as well.
+ *
+ * A relayed line is one sockd_msg shared by all recipients and the history
+ * ring (the last "history" lines, replayed on join): never one copy per
+ * recipient.  The handler only sends; a reader that stops reading is
+ * sockd's to close once its queue passes max_queue, and sockd_conn_send()
+ * then returns -1, which needs nothing here, so one stuck client never
+ * stalls the room.
+ *
+ * Relayed text is sanitised first: C0 controls but tab, DEL, C1 controls
+ * (as UTF-8, or as stray 8-bit bytes that a Latin-1 terminal would obey)
+ * and whole escape sequences are removed, so nobody can clear, move or
+ * retitle another user's terminal.  Nicks are [A-Za-z0-9_-]{1,16}, unique
+ * ignoring case so that "Alice" cannot pass for "alice".
+ *
+ * UDP (protocol "udp"): each datagram is relayed, sanitised, as
+ * "<ip:port> text" to every other peer heard from within peer_timeout
+ * seconds; at most max_peers are remembered, the longest silent is
+ * forgotten first.  An empty datagram only joins.
+ */
+/* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
+ * clock_gettime() and struct sockaddr_storage need it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <sockd/handler.h>
+
+#include "handlers.h"
+
+#define CHAT_EOL	"\r\n"
+#define CHAT_PREFIX_MAX	80	/* "<ip:port> " of a UDP line, and a NUL */
+
+struct chat_room {
+	struct sockd_msg **hist;	/* ring of the last history lines */
+	size_t		 hist_max, hist_n, hist_head;
+	unsigned long	 guests;	/* last guestN handed out */
+	struct chat_peers peers;	/* UDP */
+};
+
+struct chat_user {
+	char		 nick[CHAT_NICK_MAX + 1];
+};
+
+static const char *const chat_options[] = {
+	"history", "peer_timeout", "max_peers", NULL
+};
+
+static int
+ascii_casecmp(const char *a, size_t alen, const char *b)
+{
+	size_t	 i;
+	int	 x, y;
+
+	for (i = 0; i < alen && b[i] != '\0'; i++) {
+		x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i];
+		y = b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 : b[i];
+		if (x != y)
+			return 1;
+	}
+	return i != alen || b[i] != '\0';
+}
+
+enum chat_cmd
+chat_parse(const char *line, size_t len, const char **arg, size_t *arglen)
+{
+	static const struct {
+		const char	*word;
+		enum chat_cmd	 cmd;
+	} cmds[] = {
+		{ "nick", CHAT_NICK }, { "who", CHAT_WHO }, { "me", CHAT_ME },
+		{ "quit", CHAT_QUIT }, { "help", CHAT_HELP },
+	};
+	size_t	 w, i;
+
+	*arg = line;
+	*arglen = len;
+	if (len == 0 || line[0] != '/')
+		return CHAT_TEXT;
+	if (len > 1 && line[1] == '/') {
+		*arg = line + 1;
+		*arglen = len - 1;
+		return CHAT_TEXT;
+	}
+	for (w = 1; w < len && line[w] != ' ' && line[w] != '\t'; w++)
+		;
+	for (i = w; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	*arg = line + i;
+	*arglen = len - i;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (ascii_casecmp(line + 1, w - 1, cmds[i].word) == 0) {
+			if (cmds[i].cmd == CHAT_NICK)
+				while (*arglen > 0 && ((*arg)[*arglen - 1] ==
+				    ' ' || (*arg)[*arglen - 1] == '\t'))
+					(*arglen)--;
+			return cmds[i].cmd;
+		}
+	*arg = line + 1;
+	*arglen = w - 1;
+	return CHAT_UNKNOWN;
+}
+
+int
+chat_nick_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > CHAT_NICK_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Length of the strict UTF-8 sequence at s and its code point, or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t len, unsigned long *cp)
+{
+	unsigned long	 c = s[0], min;
+	size_t		 n, i;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		c &= 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		c &= 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		c &= 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Index just past the escape sequence whose ESC is at s[i]. */
+static size_t
+skip_escape(const unsigned char *s, size_t len, size_t i)
+{
+	if (++i >= len)
+		return i;
+	switch (s[i]) {
+	case '[':	/* CSI: parameters, intermediates, one final byte */
+		for (i++; i < len && s[i] >= 0x20 && s[i] <= 0x3f; i++)
+			;
+		return i < len && s[i] >= 0x40 && s[i] <= 0x7e ? i + 1 : i;
+	case ']': case 'P': case 'X': case '^': case '_':
+		/* OSC, DCS and the like run to BEL or ST (ESC \). */
+		for (i++; i < len; i++) {
+			if (s[i] == 0x07)
+				return i + 1;
+			if (s[i] == 0x1b)
+				return i + 1 < len && s[i + 1] == '\\' ? i + 2 :
+				    i + 1;
+		}
+		return i;
+	default:
+		for (; i < len && s[i] >= 0x20 && s[i] <= 0x2f; i++)
+			;
+		return i < len && s[i] >= 0x30 && s[i] <= 0x7e ? i + 1 : i;
+	}
+}
+
+size_t
+chat_sanitize(char *out, const char *in, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)in;
+	unsigned long		 cp;
+	size_t			 i = 0, o = 0, n;
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	while (i < len) {
+		if (s[i] == 0x1b) {
+			i = skip_escape(s, len, i);
+		} else if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
+			i++;
+		} else if (s[i] < 0x80) {
+			out[o++] = s[i++];
+		} else if ((n = utf8_seq(s + i, len - i, &cp)) > 0) {
+			if (cp >= 0x80 && cp <= 0x9f) {
+				i += n;
+				continue;
+			}
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else if (s[i] <= 0x9f) {
+			i++;		/* an 8-bit C1 control */
+		} else
+			out[o++] = s[i++];
+	}
+	return o;
+}
+
+static socklen_t
+addr_len(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return sizeof(struct sockaddr_in);
+	if (sa->sa_family == AF_INET6)
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+int
+chat_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)a;
+		b4 = (const struct sockaddr_in *)b;
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		a6 = (const struct sockaddr_in6 *)a;
+		b6 = (const struct sockaddr_in6 *)b;
+		return a6->sin6_port == b6->sin6_port &&
+		    a6->sin6_scope_id == b6->sin6_scope_id &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
+	}
+	return 0;
+}
+
+void
+chat_peers_touch(struct chat_peers *ps, const struct sockaddr *sa,
+    time_t now)
+{
+	struct chat_peer	*p;
+	size_t			 i, oldest = 0;
+	socklen_t		 len;
+
+	if ((len = addr_len(sa)) == 0 || ps->max == 0)
+		return;
+	for (i = 0; i < ps->npeers; ) {
+		if (now - ps->peer[i].last > ps->timeout)
+			ps->peer[i] = ps->peer[--ps->npeers];
+		else
+			i++;
+	}
+	for (i = 0; i < ps->npeers; i++) {
+		if (chat_addr_equal((struct sockaddr *)&ps->peer[i].addr, sa)) {
+			ps->peer[i].last = now;
+			return;
+		}
+		if (ps->peer[i].last < ps->peer[oldest].last)
+			oldest = i;
+	}
+	p = ps->npeers < ps->max ? &ps->peer[ps->npeers++] :
+	    &ps->peer[oldest];
+	memset(p, 0, sizeof(*p));
+	memcpy(&p->addr, sa, len);
+	p->addrlen = len;
+	p->last = now;
+}
+
+/* The line a, nick, b, then text (textlen bytes), then CHAT_EOL, as a
+ * message holding one reference; NULL when out of memory. */
+static struct sockd_msg *
+chat_msg(const char *a, const char *nick, const char *b, const char *text,
+    size_t textlen)
+{
+	struct sockd_msg	*m;
+	size_t			 alen, nlen, blen, n;
+	char			*buf;
+
+	alen = strlen(a);
+	nlen = strlen(nick);
+	blen = strlen(b);
+	n = alen + nlen + blen + textlen + sizeof(CHAT_EOL) - 1;
+	if ((buf = malloc(n)) == NULL)
+		return NULL;
+	memcpy(buf, a, alen);
+	memcpy(buf + alen, nick, nlen);
+	memcpy(buf + alen + nlen, b, blen);
+	memcpy(buf + alen + nlen + blen, text, textlen);
+	memcpy(buf + n - 2, CHAT_EOL, 2);
+	m = sockd_msg_new(buf, n);
+	free(buf);
+	return m;
+}
+
+static void
+chat_tell(struct sockd_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A line to c alone: replies, errors, help. */
+static void
+chat_tell(struct sockd_conn *c, const char *fmt, ...)
+{
+	char	 buf[256];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 3)
+		n = sizeof(buf) - 3;
+	memcpy(buf + n, CHAT_EOL, 2);
+	(void)sockd_conn_write(c, buf, n + 2);
+}
+
+static void
+send_one(struct sockd_conn *peer, void *arg)
+{
+	/* -1: sockd is closing that reader; the others carry on. */
+	if (sockd_conn_data(peer) != NULL)
+		(void)sockd_conn_send(peer, arg);
+}
+
+/* Sends m to everyone else in the room, and to c when self is set; keeps
+ * it in the history when keep is set.  Drops the caller's reference. */
+static void
+chat_broadcast(struct sockd_conn *c, struct sockd_msg *m, int self, int keep)
+{
+	struct chat_room	*room = sockd_conn_port_state(c);
+
+	if (m == NULL) {
+		sockd_conn_log(c, LOG_ERR, "out of memory");
+		return;
+	}
+	if (self)
+		(void)sockd_conn_send(c, m);
+	sockd_conn_foreach_peer(c, send_one, m);
+	if (keep && room->hist_max > 0) {
+		if (room->hist_n == room->hist_max) {
+			sockd_msg_unref(room->hist[room->hist_head]);
+			room->hist[room->hist_head] = sockd_msg_ref(m);
+			room->hist_head = (room->hist_head + 1) %
+			    room->hist_max;
+		} else
+			room->hist[(room->hist_head + room->hist_n++) %
+			    room->hist_max] = sockd_msg_ref(m);
+	}
+	sockd_msg_unref(m);
+}
+
+struct nick_find {
+	const char	*nick;
+	size_t		 len;
+	int		 found;
+};
+
+static void
+nick_find_one(struct sockd_conn *peer, void *arg)
+{
+	struct chat_user	*u = sockd_conn_data(peer);
+	struct nick_find	*f = arg;
+
+	if (u != NULL && ascii_casecmp(f->nick, f->len, u->nick) == 0)
+		f->found = 1;
+}
+
+static int
+nick_taken(struct sockd_conn *c, const char *nick, size_t len)
+{
+	struct nick_find	 f = { nick, len, 0 };
+
+	sockd_conn_foreach_peer(c, nick_find_one, &f);
+	return f.found;
+}
+
+struct who {
+	char	*buf;
+	size_t	 len, cap;
+	int	 failed;
+};
+
+static void
+who_add(struct who *w, const char *s)
+{
+	size_t	 n = strlen(s);
+	char	*p;
+
+	if (w->failed)
+		return;
+	if (w->len + n + 3 > w->cap) {
+		w->cap = (w->len + n + 3) * 2;
+		if ((p = realloc(w->buf, w->cap)) == NULL) {
+			w->failed = 1;
+			return;
+		}
+		w->buf = p;
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void
+who_one(struct sockd_conn *peer, void *arg)
+{
+	struct chat_user	*u = sockd_conn_data(peer);
+
+	if (u != NULL) {
+		who_add(arg, ", ");
+		who_add(arg, u->nick);
+	}
+}
+
+/* "* Present: me, others...", to c. */
+static void
+chat_who(struct sockd_conn *c, const struct chat_user *u)
+{
+	struct who	 w = { NULL, 0, 0, 0 };
+
+	who_add(&w, "* Present: ");
+	who_add(&w, u->nick);
+	sockd_conn_foreach_peer(c, who_one, &w);
+	who_add(&w, CHAT_EOL);
+	if (w.failed)
+		sockd_conn_log(c, LOG_ERR, "out of memory");
+	else
+		(void)sockd_conn_write(c, w.buf, w.len);
+	free(w.buf);
+}
+
+static void
+chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
+    size_t len)
+{
+	char	 old[CHAT_NICK_MAX + 1];
+
+	if (!chat_nick_valid(nick, len)) {
+		chat_tell(c, "* A nick is 1 to %d letters, digits, _ or -.",
+		    CHAT_NICK_MAX);
+		return;
+	}
+	if (len == strlen(u->nick) && memcmp(nick, u->nick, len) == 0)
+		return;
+	if (nick_taken(c, nick, len)) {
+		chat_tell(c, "* %.*s is already taken.", (int)len, nick);
+		return;
+	}
+	memcpy(old, u->nick, sizeof(old));
+	memcpy(u->nick, nick, len);
+	u->nick[len] = '\0';
+	chat_broadcast(c, chat_msg("* ", old, " is now known as ", u->nick,
+	    len), 1, 0);
+	sockd_conn_log(c, LOG_INFO, "%s is now %s", old, u->nick);
+}
+
+static int
+chat_connect(struct sockd_conn *c)
+{
+	struct chat_room	*room = sockd_conn_port_state(c);
+	struct chat_user	*u;
+	size_t			 i;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		sockd_conn_log(c, LOG_ERR, "out of memory");
+		return -1;
+	}
+	/* Someone may have taken "guestN" with /nick: skip it. */
+	do
+		snprintf(u->nick, sizeof(u->nick), "guest%lu", ++room->guests);
+	while (nick_taken(c, u->nick, strlen(u->nick)));
+	sockd_conn_set_data(c, u);
+	chat_tell(c, "* Welcome, you are %s. Commands: /nick NAME, /who, "
+	    "/me ACTION, /quit, /help.", u->nick);
+	chat_who(c, u);
+	for (i = 0; i < room->hist_n; i++)
+		(void)sockd_conn_send(c,
+		    room->hist[(room->hist_head + i) % room->hist_max]);
+	chat_broadcast(c, chat_msg("* ", u->nick, " joined", "", 0), 0, 0);
+	return 0;
+}
+
+static void
+chat_data(struct sockd_conn *c, const char *buf, size_t len)
+{
+	struct chat_user	*u = sockd_conn_data(c);
+	const char		*arg;
+	size_t			 n, arglen;
+	char			*line;
+
+	if (u == NULL)
+		return;
+	if ((line = malloc(len + 1)) == NULL) {
+		sockd_conn_log(c, LOG_ERR, "out of memory");
+		return;
+	}
+	n = chat_sanitize(line, buf, len);
+	switch (chat_parse(line, n, &arg, &arglen)) {
+	case CHAT_TEXT:
+		/* A line of controls only is no line at all. */
+		if (arglen > 0)
+			chat_broadcast(c, chat_msg("<", u->nick, "> ", arg,
+			    arglen), 0, 1);
+		break;
+	case CHAT_NICK:
+		chat_nick(c, u, arg, arglen);
+		break;
+	case CHAT_WHO:
+		chat_who(c, u);
+		break;
+	case CHAT_ME:
+		if (arglen == 0)
+			chat_tell(c, "* Usage: /me ACTION");
+		else
+			chat_broadcast(c, chat_msg("* ", u->nick, " ", arg,
+			    arglen), 0, 1);
+		break;
+	case CHAT_QUIT:
+		chat_tell(c, "* Bye, %s.", u->nick);
+		sockd_conn_close(c);
+		break;
+	case CHAT_HELP:
+		chat_tell(c, "* /nick NAME  change your nick (1-16 of "
+		    "A-Z a-z 0-9 _ -)");
+		chat_tell(c, "* /who        list who is here");
+		chat_tell(c, "* /me ACTION  say that you do something");
+		chat_tell(c, "* /quit       leave");
+		chat_tell(c, "* //text      say \"/text\"");
+		break;
+	case CHAT_UNKNOWN:
+		chat_tell(c, "* Unknown command /%.*s; try /help",
+		    (int)(arglen > 32 ? 32 : arglen), arg);
+		break;
+	}
+	free(line);
+}
+
+static void
+chat_close(struct sockd_conn *c)
+{
+	struct chat_user	*u = sockd_conn_data(c);
+
+	if (u == NULL)
+		return;
+	chat_broadcast(c, chat_msg("* ", u->nick, " left", "", 0), 0, 0);
+	sockd_conn_set_data(c, NULL);
+	free(u);
+}
+
+static time_t
+monotonic_now(void)
+{
+	struct timespec	 ts;
+
+	/* Peers age in elapsed time, whatever happens to the clock. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return time(NULL);
+	return ts.tv_sec;
+}
+
+static void
+chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
+{
+	struct chat_room	*room = sockd_dgram_port_state(d);
+	const struct sockaddr	*from = sockd_dgram_peer_addr(d);
+	struct chat_peers	*ps = &room->peers;
+	char			*out;
+	size_t			 i, n, pre, max = sockd_dgram_reply_max(d);
+
+	chat_peers_touch(ps, from, monotonic_now());
+	if ((out = malloc(len + CHAT_PREFIX_MAX)) == NULL) {
+		sockd_dgram_drop(d);
+		return;
+	}
+	/* "<[2001:db8::1]:41234> ", cut short if sockd ever gave more. */
+	pre = (size_t)snprintf(out, CHAT_PREFIX_MAX, "<%.*s> ",
+	    CHAT_PREFIX_MAX - 6, sockd_dgram_peer(d));
+	n = chat_sanitize(out + pre, buf, len);
+	if (n == 0 || pre + 2 >= max) {
+		free(out);
+		return;		/* joined, nothing to say */
+	}
+	/* Cut what the guard would refuse, at a character boundary. */
+	if (pre + n + 2 > max) {
+		n = max - pre - 2;
+		while (n > 0 && ((unsigned char)out[pre + n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(out + pre + n, CHAT_EOL, 2);
+	for (i = 0; i < ps->npeers; i++)
+		if (!chat_addr_equal((struct sockaddr *)&ps->peer[i].addr,
+		    from))
+			(void)sockd_dgram_send_to(d,
+			    (struct sockaddr *)&ps->peer[i].addr, out,
+			    pre + n + 2);
+	free(out);
+}
+
+static const char *
+chat_configure(const struct sockd_opts *opts, void **port_state)
+{
+	struct chat_room	*room;
+	long long		 history, timeout, peers;
+
+	history = sockd_opt_int(opts, "history", 20);
+	timeout = sockd_opt_int(opts, "peer_timeout", 300);
+	peers = sockd_opt_int(opts, "max_peers", 64);
+	if (history < 0 || history > 10000)
+		return "history must be between 0 and 10000 lines";
+	if (timeout < 1 || timeout > 86400)
+		return "peer_timeout must be between 1 and 86400 seconds";
+	if (peers < 1 || peers > 65536)
+		return "max_peers must be between 1 and 65536";
+	if ((room = calloc(1, sizeof(*room))) == NULL ||
+	    (room->hist = calloc(history ? history : 1,
+	    sizeof(*room->hist))) == NULL ||
+	    (room->peers.peer = calloc(peers, sizeof(*room->peers.peer))) ==
+	    NULL) {
+		if (room != NULL)
+			free(room->hist);
+		free(room);
+		return "out of memory";
+	}
+	room->hist_max = history;
+	room->peers.max = peers;
+	room->peers.timeout = timeout;
+	*port_state = room;
+	return NULL;
+}
+
+static void
+chat_unconfigure(void *port_state)
+{
+	struct chat_room	*room = port_state;
+	size_t			 i;
+
+	if (room == NULL)
+		return;
+	for (i = 0; i < room->hist_n; i++)
+		sockd_msg_unref(room->hist[(room->hist_head + i) %
+		    room->hist_max]);
+	free(room->hist);
+	free(room->peers.peer);
+	free(room);
+}
+
+const struct sockd_handler sockd_handler_chat = {
+	.abi_version = SOCKD_ABI_VERSION, .name = "chat",
+	.protocols = SOCKD_TCP | SOCKD_UDP,
+	.flags = SOCKD_LINES | SOCKD_ONE_LOOP, .options = chat_options,
+	.configure = chat_configure, .unconfigure = chat_unconfigure,
+	.tcp_connect = chat_connect, .tcp_data = chat_data,
+	.tcp_close = chat_close, .udp_datagram = chat_datagram,
+};

@@ -1,0 +1,145 @@
+/*
+ * The pure logic of the built-in handlers, for their unit tests and fuzzers.
+ * None of these functions touches a connection, a datagram or global state
+ * other than what is named here; each handler's .c file defines its own.
+ */
+#ifndef SOCKD_HANDLERS_H
+#define SOCKD_HANDLERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <sys/socket.h>
+
+struct sockd_msg;
+
+/*
+ * daytime.  A time zone resolved once, at configure time, so that turning a
+ * time into a struct tm never reads the environment: "local" uses
+ * localtime_r(), "UTC" gmtime_r(), and an IANA name the zone's TZif file
+ * read from /usr/share/zoneinfo (its transitions, then the POSIX TZ rule of
+ * its footer for times after the last one).
+ */
+#define DAYTIME_TZ_LOCAL	0
+#define DAYTIME_TZ_UTC		1
+#define DAYTIME_TZ_ZONE		2
+
+struct daytime_rule {			/* one POSIX TZ "start" or "end" */
+	int		 kind;		/* 'J', 'D' (plain n) or 'M' */
+	int		 mon, week, day;	/* M: month, week, weekday */
+	long		 secs;		/* time of day, may be < 0 or > 24h */
+};
+
+struct daytime_tz {
+	int		 kind;		/* DAYTIME_TZ_* */
+	/* DAYTIME_TZ_ZONE: the TZif v2+ 64-bit body */
+	int64_t		*trans;		/* transition times, ascending */
+	unsigned char	*trans_type;	/* index into types, per transition */
+	size_t		 ntrans;
+	struct daytime_ttype {
+		long	 utoff;		/* seconds east of UTC */
+		int	 isdst;
+		size_t	 abbr;		/* offset into abbrs */
+	}		*types;
+	size_t		 ntypes;
+	char		*abbrs;		/* NUL-separated abbreviations */
+	size_t		 abbrslen;
+	/* The footer's rule; has_rule == 0 when absent or unusable. */
+	int		 has_rule, rule_dst;
+	char		 std_name[16], dst_name[16];
+	long		 std_off, dst_off;	/* seconds east of UTC */
+	struct daytime_rule start, end;
+};
+
+/* Resolves "local", "UTC" or an IANA name into *tz; returns NULL or an error
+ * message in a static buffer.  daytime_tz_free() frees what it allocated. */
+const char	*daytime_tz_load(struct daytime_tz *, const char *);
+void		 daytime_tz_free(struct daytime_tz *);
+/* Parses a POSIX TZ string such as "CET-1CEST,M3.5.0,M10.5.0/3"; 0 or -1. */
+int		 daytime_tz_parse_rule(struct daytime_tz *, const char *);
+/* Broken-down time of t in tz; tm_zone points into tz or a literal. */
+void		 daytime_tz_time(const struct daytime_tz *, time_t,
+		    struct tm *);
+/*
+ * strftime of fmt (fmtlen bytes, not NUL-terminated) at t in tz, into out
+ * (outsz bytes, at most outsz - 1 of text plus a NUL).  Returns the length,
+ * or 0 when there is nothing to send: an empty format or result, a NUL byte
+ * in the format, output that does not fit, or out of memory.
+ */
+size_t		 daytime_format(char *, size_t, const char *, size_t, time_t,
+		    const struct daytime_tz *);
+
+/*
+ * upper.  Upper-cases UTF-8 in into out, which must have room for
+ * UPPER_OUTMAX(len) bytes; returns the length written.  Bytes that are not
+ * strict UTF-8 are copied unchanged.  A code point is replaced only when its
+ * upper case encodes in at most 3/2 of its own bytes, which every simple
+ * Unicode upper-case mapping does (U+0250 -> U+2C6F grows 2 -> 3).
+ */
+#define UPPER_OUTMAX(len)	((len) + (len) / 2)
+size_t		 upper_utf8(char *, const char *, size_t);
+/* Decodes one strict UTF-8 sequence at in; returns its length (1-4) and
+ * stores the code point, or returns 0 when in[0] does not start one. */
+size_t		 upper_decode(const unsigned char *, size_t, uint32_t *);
+
+/*
+ * chat.
+ */
+#define CHAT_NICK_MAX	16
+
+enum chat_cmd {
+	CHAT_TEXT,		/* arg: the text to relay */
+	CHAT_NICK,		/* arg: the new nick, unvalidated */
+	CHAT_WHO,
+	CHAT_ME,		/* arg: the action */
+	CHAT_QUIT,
+	CHAT_HELP,
+	CHAT_UNKNOWN		/* arg: the command word, without '/' */
+};
+
+/* Classifies one line (its "\r\n" already removed).  "//text" is the text
+ * "/text".  *arg and *arglen point into line. */
+enum chat_cmd	 chat_parse(const char *, size_t, const char **, size_t *);
+/* 1 when name is [A-Za-z0-9_-]{1,CHAT_NICK_MAX}, else 0. */
+int		 chat_nick_valid(const char *, size_t);
+/* Copies in to out (room for len bytes) without C0 controls but tab, DEL,
+ * C1 controls (as UTF-8, or as stray bytes 0x80-0x9f), and whole escape
+ * sequences (ESC [ ... final, ESC ] ... BEL or ESC \, ESC x); strips
+ * trailing "\r\n".  Returns the length written. */
+size_t		 chat_sanitize(char *, const char *, size_t);
+
+/* The UDP room's peers: who was heard from within the timeout. */
+struct chat_peer {
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	time_t			 last;	/* when last heard from */
+};
+struct chat_peers {
+	struct chat_peer	*peer;
+	size_t			 npeers, max;
+	time_t			 timeout;
+};
+/* Forgets peers silent for longer than the timeout, then records sa as heard
+ * from at now, evicting the longest-silent peer when the table is full. */
+void		 chat_peers_touch(struct chat_peers *, const struct sockaddr *,
+		    time_t);
+/* 1 when both addresses are the same family, address and port. */
+int		 chat_addr_equal(const struct sockaddr *,
+		    const struct sockaddr *);
+
+/*
+ * chargen: the 72 characters of line n of the RFC 864 pattern (the 95
+ * printable ASCII characters, line 0 starting at '!') followed by "\r\n"
+ * into out, which has room for CHARGEN_LINE bytes.  Returns CHARGEN_LINE.
+ */
+#define CHARGEN_WIDTH	72
+#define CHARGEN_LINE	(CHARGEN_WIDTH + 2)
+#define CHARGEN_RING	95
+size_t		 chargen_line(char *, unsigned int);
+
+/* time: RFC 868, seconds since 1900-01-01 modulo 2^32, big-endian. */
+#define TIME_RFC868_OFFSET	2208988800LL
+void		 time_rfc868(unsigned char [4], time_t);
+
+#endif /* SOCKD_HANDLERS_H */

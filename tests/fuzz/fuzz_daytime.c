@@ -1,0 +1,77 @@
+/*
+ * libFuzzer harness for daytime's pure functions: a hostile strftime format
+ * into a buffer of a hostile size, in UTC, the local zone, a zone read from
+ * zoneinfo, or a zone whose POSIX TZ rule is the input itself.
+ *
+ * Input: byte 0 picks the zone, bytes 1-2 the buffer size (1-4096), bytes
+ * 3-6 a time offset; the rest is the format (or the rule).
+ */
+/* fuzz-sources: handlers/daytime.c tests/unit/fake_conn.c */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct daytime_tz zones[3];
+	static int	 loaded;
+	struct daytime_tz rule, *tz;
+	struct tm	 tm;
+	const char	*f = (const char *)data + 7;
+	size_t		 outsz, n, flen;
+	int32_t		 delta;
+	time_t		 t;
+	char		*out, *s;
+
+	if (size < 7)
+		return 0;
+	flen = size - 7;
+	if (!loaded) {
+		zones[0].kind = DAYTIME_TZ_UTC;
+		zones[1].kind = DAYTIME_TZ_LOCAL;
+		if (daytime_tz_load(&zones[2], "America/Santiago") != NULL)
+			abort();
+		loaded = 1;
+	}
+	outsz = 1 + ((data[1] << 8 | data[2]) & 0xfff);
+	delta = (int32_t)((uint32_t)data[3] << 24 | data[4] << 16 |
+	    data[5] << 8 | data[6]);
+	t = 1795320860 + (time_t)delta * 7;
+	tz = &zones[data[0] % 3];
+	if (data[0] % 4 == 3) {
+		/* The rest is a POSIX TZ rule, then "%c %Z %z %s". */
+		if ((s = malloc(size - 6)) == NULL)
+			return 0;
+		memcpy(s, data + 7, size - 7);
+		s[size - 7] = '\0';
+		memset(&rule, 0, sizeof(rule));
+		rule.kind = DAYTIME_TZ_ZONE;
+		if (daytime_tz_parse_rule(&rule, s) == 0) {
+			daytime_tz_time(&rule, t, &tm);
+			if (tm.tm_gmtoff < -7 * 86400 ||
+			    tm.tm_gmtoff > 7 * 86400)
+				abort();
+			tz = &rule;
+		}
+		free(s);
+		if (tz != &rule)
+			return 0;
+		f = "%c %Z %z %s";
+		flen = strlen(f);
+	}
+	/* Exactly outsz bytes, so that ASan sees one byte too many. */
+	if ((out = malloc(outsz)) == NULL)
+		return 0;
+	n = daytime_format(out, outsz, f, flen, t, tz);
+	if (n >= outsz || (n > 0 && out[n] != '\0'))
+		abort();
+	free(out);
+	return 0;
+}

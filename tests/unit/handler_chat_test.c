@@ -1,0 +1,634 @@
+/*
+ * chat: command parsing, nick rules and sanitising as pure functions, then
+ * a room of fake connections: joins, relays, commands, history, shared
+ * messages, a slow reader, and the UDP relay with its peer table.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fake_conn.h"
+#include "../../handlers/handlers.h"
+
+extern const struct sockd_handler sockd_handler_chat;
+
+#define H	sockd_handler_chat
+
+static void
+lines_and_commands_are_told_apart(void **state)
+{
+	const char	*arg;
+	size_t		 len;
+
+	(void)state;
+	assert_int_equal(chat_parse("hello", 5, &arg, &len), CHAT_TEXT);
+	assert_int_equal(len, 5);
+	assert_int_equal(chat_parse("//etc/passwd", 12, &arg, &len), CHAT_TEXT);
+	assert_memory_equal(arg, "/etc/passwd", len);
+	assert_int_equal(chat_parse("/nick  bob  ", 12, &arg, &len), CHAT_NICK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(arg, "bob", 3);
+	assert_int_equal(chat_parse("/NICK bob", 9, &arg, &len), CHAT_NICK);
+	assert_int_equal(chat_parse("/who", 4, &arg, &len), CHAT_WHO);
+	assert_int_equal(chat_parse("/me waves  hi", 13, &arg, &len), CHAT_ME);
+	assert_memory_equal(arg, "waves  hi", len);
+	assert_int_equal(chat_parse("/quit now", 9, &arg, &len), CHAT_QUIT);
+	assert_int_equal(chat_parse("/help", 5, &arg, &len), CHAT_HELP);
+	assert_int_equal(chat_parse("/nickname x", 11, &arg, &len),
+	    CHAT_UNKNOWN);
+	assert_memory_equal(arg, "nickname", len);
+	assert_int_equal(chat_parse("/", 1, &arg, &len), CHAT_UNKNOWN);
+	assert_int_equal(len, 0);
+	assert_int_equal(chat_parse("", 0, &arg, &len), CHAT_TEXT);
+}
+
+static void
+nicks_are_one_to_sixteen_safe_characters(void **state)
+{
+	(void)state;
+	assert_true(chat_nick_valid("bob", 3));
+	assert_true(chat_nick_valid("A-z_09", 6));
+	assert_true(chat_nick_valid("abcdefghijklmnop", 16));
+	assert_false(chat_nick_valid("abcdefghijklmnopq", 17));
+	assert_false(chat_nick_valid("", 0));
+	assert_false(chat_nick_valid("bo b", 4));
+	assert_false(chat_nick_valid("bob\x1b", 4));
+	assert_false(chat_nick_valid("b\xc3\xa9", 3));
+	assert_false(chat_nick_valid("<admin>", 7));
+}
+
+/* Sanitises s and checks the result against want. */
+static void
+san(const char *s, size_t len, const char *want)
+{
+	char	 out[256];
+	size_t	 n;
+
+	assert_true(len < sizeof(out));
+	n = chat_sanitize(out, s, len);
+	assert_true(n <= len);
+	out[n] = '\0';
+	assert_string_equal(out, want);
+}
+#define SAN(s, want)	san((s), sizeof(s) - 1, (want))
+
+static void
+ansi_escapes_cannot_reach_another_terminal(void **state)
+{
+	(void)state;
+	SAN("\x1b[2J", "");
+	SAN("\x1b[2Jcleared", "cleared");
+	SAN("a\x1b[1;31mred\x1b[0m b", "ared b");
+	SAN("\x1b]0;pwned\x07title", "title");
+	SAN("\x1b]2;pwned\x1b\\title", "title");
+	SAN("\x1bPdevice\x1b\\x", "x");
+	SAN("\x1b(B\x1b" "cx", "x");
+	SAN("\x1b[?1049h\x1b[H", "");
+	SAN("tail\x1b", "tail");
+	SAN("\x1b[", "");
+}
+
+static void
+control_characters_but_tab_are_removed(void **state)
+{
+	(void)state;
+	SAN("a\tb", "a\tb");
+	SAN("bell\x07 back\x08space del\x7f nul\0!", "bell backspace del nul!");
+	SAN("line\r\n", "line");
+	SAN("line\n", "line");
+	SAN("in\rside\n", "inside");
+	/* C1 controls: CSI as UTF-8 and as a lone 8-bit byte. */
+	SAN("\xc2\x9b" "2J", "2J");
+	SAN("\x9b" "2J\x85", "2J");
+	SAN("\xc2\x80\xc2\x9f", "");
+}
+
+static void
+utf8_text_survives_sanitising(void **state)
+{
+	(void)state;
+	SAN("héllo мир ś 日本 \xf0\x9f\x98\x80", "héllo мир ś 日本 \xf0\x9f\x98\x80");
+	SAN("\xc2\xa0nbsp", "\xc2\xa0nbsp");
+	/* Other invalid bytes (Latin-1 text) are left alone. */
+	SAN("caf\xe9", "caf\xe9");
+}
+
+/* A room: a configured port state and a service to put connections in. */
+struct room {
+	void			*ps;
+	struct fake_service	*svc;
+};
+
+static void
+room_open(struct room *r, struct sockd_opts *o)
+{
+	const char	*err;
+
+	r->ps = NULL;
+	if ((err = H.configure(o, &r->ps)) != NULL)
+		fail_msg("configure: %s", err);
+	if (o != NULL) {
+		assert_null(fake_opts_undeclared(o, H.options));
+		fake_opts_free(o);
+	}
+	r->svc = fake_service_new(r->ps);
+}
+
+static struct sockd_conn *
+join(struct room *r)
+{
+	struct sockd_conn	*c = fake_conn_new_in(r->svc, NULL);
+
+	assert_int_equal(H.tcp_connect(c), 0);
+	return c;
+}
+
+static void
+say(struct sockd_conn *c, const char *line)
+{
+	H.tcp_data(c, line, strlen(line));
+}
+
+static void
+leave(struct sockd_conn *c)
+{
+	H.tcp_close(c);
+	fake_conn_free(c);
+}
+
+static void
+room_close(struct room *r)
+{
+	fake_service_free(r->svc);
+	H.unconfigure(r->ps);
+	/* Every shared line was freed: history, queues, broadcasts. */
+	assert_int_equal(fake_msg_live(), 0);
+}
+
+static void
+reset(struct sockd_conn **c, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		fake_conn_output_reset(c[i]);
+}
+
+static void
+a_newcomer_gets_a_unique_guest_nick_and_who_is_there(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*a, *b;
+
+	(void)state;
+	room_open(&r, NULL);
+	a = join(&r);
+	assert_non_null(strstr(fake_conn_output(a), "you are guest1."));
+	assert_non_null(strstr(fake_conn_output(a), "* Present: guest1\r\n"));
+	b = join(&r);
+	assert_non_null(strstr(fake_conn_output(b), "you are guest2."));
+	assert_non_null(strstr(fake_conn_output(b),
+	    "* Present: guest2, guest1\r\n"));
+	assert_string_equal(strstr(fake_conn_output(a), "* guest2"),
+	    "* guest2 joined\r\n");
+	leave(b);
+	assert_string_equal(strstr(fake_conn_output(a), "* guest2 left"),
+	    "* guest2 left\r\n");
+	leave(a);
+	room_close(&r);
+}
+
+static void
+three_clients_see_each_others_lines_but_not_their_own(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[3];
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	c[2] = join(&r);
+	reset(c, 3);
+	say(c[0], "hello all\r\n");
+	say(c[1], "hi guest1\n");
+	assert_string_equal(fake_conn_output(c[0]), "<guest2> hi guest1\r\n");
+	assert_string_equal(fake_conn_output(c[1]), "<guest1> hello all\r\n");
+	assert_string_equal(fake_conn_output(c[2]),
+	    "<guest1> hello all\r\n<guest2> hi guest1\r\n");
+	leave(c[0]);
+	leave(c[1]);
+	leave(c[2]);
+	room_close(&r);
+}
+
+static void
+one_message_is_shared_by_all_recipients(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[4];
+	const struct sockd_msg	*m;
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	c[2] = join(&r);
+	c[3] = join(&r);
+	say(c[0], "broadcast\n");
+	m = fake_conn_last_msg(c[1]);
+	assert_non_null(m);
+	assert_ptr_equal(fake_conn_last_msg(c[2]), m);
+	assert_ptr_equal(fake_conn_last_msg(c[3]), m);
+	/* Three queued references and the history's. */
+	assert_int_equal(fake_msg_refs(m), 4);
+	leave(c[0]);
+	leave(c[1]);
+	leave(c[2]);
+	leave(c[3]);
+	room_close(&r);
+}
+
+static void
+control_lines_are_not_relayed_and_escapes_are_stripped(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[2];
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	reset(c, 2);
+	say(c[0], "\x1b[2J\x1b[H\r\n");
+	say(c[0], "\n");
+	assert_string_equal(fake_conn_output(c[1]), "");
+	say(c[0], "\x1b]0;owned\x07nice \x1b[5mtry\x1b[0m\r\n");
+	assert_string_equal(fake_conn_output(c[1]), "<guest1> nice try\r\n");
+	leave(c[0]);
+	leave(c[1]);
+	room_close(&r);
+}
+
+static void
+nick_changes_are_validated_unique_and_announced(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[2];
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	reset(c, 2);
+	say(c[0], "/nick alice\r\n");
+	assert_string_equal(fake_conn_output(c[0]),
+	    "* guest1 is now known as alice\r\n");
+	assert_string_equal(fake_conn_output(c[1]),
+	    "* guest1 is now known as alice\r\n");
+	reset(c, 2);
+	say(c[1], "/nick ALICE\r\n");
+	assert_string_equal(fake_conn_output(c[1]),
+	    "* ALICE is already taken.\r\n");
+	assert_string_equal(fake_conn_output(c[0]), "");
+	reset(c, 2);
+	say(c[1], "/nick bad nick!\r\n");
+	assert_non_null(strstr(fake_conn_output(c[1]), "1 to 16"));
+	say(c[1], "/nick \x1b[2Jbob\r\n");	/* sanitised to "bob" */
+	assert_non_null(strstr(fake_conn_output(c[1]),
+	    "* guest2 is now known as bob\r\n"));
+	reset(c, 2);
+	say(c[1], "hey\n");
+	assert_string_equal(fake_conn_output(c[0]), "<bob> hey\r\n");
+	leave(c[0]);
+	leave(c[1]);
+	room_close(&r);
+}
+
+static void
+a_guest_number_taken_by_nick_is_skipped(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*a, *b;
+
+	(void)state;
+	room_open(&r, NULL);
+	a = join(&r);
+	say(a, "/nick guest2\n");
+	b = join(&r);
+	assert_non_null(strstr(fake_conn_output(b), "you are guest3."));
+	leave(a);
+	leave(b);
+	room_close(&r);
+}
+
+static void
+who_lists_everyone_and_me_is_an_action(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[3];
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	c[2] = join(&r);
+	say(c[1], "/nick bob\n");
+	reset(c, 3);
+	say(c[0], "/who\n");
+	assert_string_equal(fake_conn_output(c[0]),
+	    "* Present: guest1, guest3, bob\r\n");
+	assert_string_equal(fake_conn_output(c[1]), "");
+	say(c[1], "/me waves\r\n");
+	assert_string_equal(fake_conn_output(c[2]), "* bob waves\r\n");
+	assert_string_equal(fake_conn_output(c[1]), "");
+	reset(c, 3);
+	say(c[1], "/me\n");
+	assert_string_equal(fake_conn_output(c[1]), "* Usage: /me ACTION\r\n");
+	assert_string_equal(fake_conn_output(c[2]), "");
+	leave(c[0]);
+	leave(c[1]);
+	leave(c[2]);
+	room_close(&r);
+}
+
+static void
+quit_says_goodbye_and_closes_and_others_see_the_leave(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[2];
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	reset(c, 2);
+	say(c[0], "/quit\r\n");
+	assert_string_equal(fake_conn_output(c[0]), "* Bye, guest1.\r\n");
+	assert_true(fake_conn_closed(c[0]));
+	leave(c[0]);
+	assert_string_equal(fake_conn_output(c[1]), "* guest1 left\r\n");
+	leave(c[1]);
+	room_close(&r);
+}
+
+static void
+help_and_unknown_commands_answer_only_the_sender(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[2];
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	reset(c, 2);
+	say(c[0], "/help\n");
+	assert_non_null(strstr(fake_conn_output(c[0]), "/nick NAME"));
+	assert_non_null(strstr(fake_conn_output(c[0]), "/quit"));
+	say(c[0], "/frob\x1b[2J it\n");
+	assert_non_null(strstr(fake_conn_output(c[0]),
+	    "* Unknown command /frob; try /help\r\n"));
+	assert_string_equal(fake_conn_output(c[1]), "");
+	leave(c[0]);
+	leave(c[1]);
+	room_close(&r);
+}
+
+static void
+a_newcomer_gets_the_last_history_lines_in_order(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*a, *b;
+	const char		*out;
+	char			 line[32];
+	int			 i;
+
+	(void)state;
+	room_open(&r, fake_opts_new("history", "3", NULL));
+	a = join(&r);
+	for (i = 1; i <= 5; i++) {
+		snprintf(line, sizeof(line), "line %d\n", i);
+		say(a, line);
+	}
+	say(a, "/me is done\n");
+	b = join(&r);
+	out = strstr(fake_conn_output(b), "\r\n* Present");
+	assert_non_null(out);
+	assert_string_equal(strchr(out + 2, '\n') + 1,
+	    "<guest1> line 4\r\n<guest1> line 5\r\n* guest1 is done\r\n");
+	leave(a);
+	leave(b);
+	room_close(&r);
+}
+
+static void
+no_history_is_kept_when_it_is_zero(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*a, *b;
+
+	(void)state;
+	room_open(&r, fake_opts_new("history", "0", NULL));
+	a = join(&r);
+	say(a, "gone\n");
+	b = join(&r);
+	assert_null(strstr(fake_conn_output(b), "gone"));
+	leave(a);
+	leave(b);
+	room_close(&r);
+}
+
+static void
+a_reader_that_stops_reading_is_closed_and_the_room_goes_on(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[3];
+	char			 line[128];
+	int			 i;
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	c[2] = join(&r);
+	fake_conn_set_max_queue(c[1], 4096);	/* c[1] never reads */
+	for (i = 0; i < 200; i++) {
+		fake_conn_flush(c[2]);
+		snprintf(line, sizeof(line), "message %d of a busy room, "
+		    "padded out to be long enough\n", i);
+		say(c[0], line);
+	}
+	assert_true(fake_conn_closed(c[1]));
+	assert_true(fake_conn_output_len(c[1]) <= 4096 + 512);
+	assert_non_null(strstr(fake_conn_output(c[2]), "message 199 of"));
+	leave(c[1]);
+	assert_non_null(strstr(fake_conn_output(c[2]), "* guest2 left"));
+	leave(c[0]);
+	leave(c[2]);
+	room_close(&r);
+}
+
+static void
+configure_checks_its_options(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "history", "-1" }, { "history", "10001" },
+		{ "peer_timeout", "0" }, { "max_peers", "0" },
+		{ "max_peers", "100000" },
+	};
+	struct sockd_opts	*o;
+	void			*ps = NULL;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o = fake_opts_new(bad[i][0], bad[i][1], NULL);
+		if (H.configure(o, &ps) == NULL)
+			fail_msg("accepted %s = %s", bad[i][0], bad[i][1]);
+		fake_opts_free(o);
+	}
+	assert_int_equal(H.flags, SOCKD_LINES | SOCKD_ONE_LOOP);
+}
+
+static struct sockaddr_storage
+addr(const char *s)
+{
+	struct sockaddr_storage	 ss;
+
+	assert_int_equal(fake_sockaddr(s, &ss), 0);
+	return ss;
+}
+
+static void
+the_peer_table_forgets_the_silent_and_evicts_the_oldest(void **state)
+{
+	struct chat_peer	 tab[3];
+	struct chat_peers	 ps = { tab, 0, 3, 10 };
+	struct sockaddr_storage	 a = addr("192.0.2.1:1000"),
+				 b = addr("192.0.2.2:1000"),
+				 c = addr("[2001:db8::1]:1000"),
+				 d = addr("192.0.2.1:1001");
+
+	(void)state;
+	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
+	chat_peers_touch(&ps, (struct sockaddr *)&b, 101);
+	chat_peers_touch(&ps, (struct sockaddr *)&a, 102);
+	assert_int_equal(ps.npeers, 2);
+	chat_peers_touch(&ps, (struct sockaddr *)&c, 103);
+	chat_peers_touch(&ps, (struct sockaddr *)&d, 104);	/* evicts b */
+	assert_int_equal(ps.npeers, 3);
+	for (size_t i = 0; i < ps.npeers; i++)
+		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
+		    (struct sockaddr *)&b));
+	chat_peers_touch(&ps, (struct sockaddr *)&d, 113);	/* a, c age */
+	assert_int_equal(ps.npeers, 2);
+	chat_peers_touch(&ps, (struct sockaddr *)&d, 200);
+	assert_int_equal(ps.npeers, 1);
+}
+
+static void
+udp_relays_each_datagram_to_the_other_recent_peers(void **state)
+{
+	struct room		 r;
+	struct sockd_dgram	*d;
+	const struct sockaddr	*to;
+	struct sockaddr_storage	 bob = addr("192.0.2.2:5000");
+	size_t			 len;
+
+	(void)state;
+	room_open(&r, NULL);
+	d = fake_dgram_new(r.ps, "192.0.2.2:5000", 1472);
+	H.udp_datagram(d, "", 0);		/* bob joins */
+	assert_int_equal(fake_dgram_sent_count(d), 0);
+	fake_dgram_free(d);
+	d = fake_dgram_new(r.ps, "[2001:db8::7]:6000", 1472);
+	H.udp_datagram(d, "hi \x1b[2Jbob\n", 11);
+	assert_int_equal(fake_dgram_sent_count(d), 1);
+	assert_string_equal(fake_dgram_sent(d, 0, &len, &to),
+	    "<[2001:db8::7]:6000> hi bob\r\n");
+	assert_true(chat_addr_equal(to, (struct sockaddr *)&bob));
+	assert_int_equal(fake_dgram_replies(d), 0);
+	fake_dgram_free(d);
+	d = fake_dgram_new(r.ps, "192.0.2.2:5000", 1472);
+	H.udp_datagram(d, "hello\n", 6);
+	assert_int_equal(fake_dgram_sent_count(d), 1);
+	assert_string_equal(fake_dgram_sent(d, 0, NULL, NULL),
+	    "<192.0.2.2:5000> hello\r\n");
+	fake_dgram_free(d);
+	room_close(&r);
+}
+
+static void
+udp_lines_are_cut_to_the_reply_limit_at_a_character(void **state)
+{
+	struct room		 r;
+	struct sockd_dgram	*d;
+	char			 big[200];
+	size_t			 i, len;
+	const char		*out;
+
+	(void)state;
+	room_open(&r, NULL);
+	d = fake_dgram_new(r.ps, "192.0.2.2:5000", 1472);
+	H.udp_datagram(d, "", 0);
+	fake_dgram_free(d);
+	for (i = 0; i < sizeof(big); i += 2)
+		memcpy(big + i, "\xd0\xbc", 2);
+	d = fake_dgram_new(r.ps, "192.0.2.3:5000", 64);
+	H.udp_datagram(d, big, sizeof(big));
+	assert_int_equal(fake_dgram_refused(d), 0);
+	out = fake_dgram_sent(d, 0, &len, NULL);
+	assert_non_null(out);
+	assert_true(len <= 64);
+	assert_memory_equal(out + len - 4, "\xd0\xbc\r\n", 4);
+	fake_dgram_free(d);
+	room_close(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(lines_and_commands_are_told_apart),
+		cmocka_unit_test(nicks_are_one_to_sixteen_safe_characters),
+		cmocka_unit_test(ansi_escapes_cannot_reach_another_terminal),
+		cmocka_unit_test(control_characters_but_tab_are_removed),
+		cmocka_unit_test(utf8_text_survives_sanitising),
+		cmocka_unit_test(
+		    a_newcomer_gets_a_unique_guest_nick_and_who_is_there),
+		cmocka_unit_test(
+		    three_clients_see_each_others_lines_but_not_their_own),
+		cmocka_unit_test(one_message_is_shared_by_all_recipients),
+		cmocka_unit_test(
+		    control_lines_are_not_relayed_and_escapes_are_stripped),
+		cmocka_unit_test(
+		    nick_changes_are_validated_unique_and_announced),
+		cmocka_unit_test(a_guest_number_taken_by_nick_is_skipped),
+		cmocka_unit_test(who_lists_everyone_and_me_is_an_action),
+		cmocka_unit_test(
+		    quit_says_goodbye_and_closes_and_others_see_the_leave),
+		cmocka_unit_test(
+		    help_and_unknown_commands_answer_only_the_sender),
+		cmocka_unit_test(
+		    a_newcomer_gets_the_last_history_lines_in_order),
+		cmocka_unit_test(no_history_is_kept_when_it_is_zero),
+		cmocka_unit_test(
+		    a_reader_that_stops_reading_is_closed_and_the_room_goes_on),
+		cmocka_unit_test(configure_checks_its_options),
+		cmocka_unit_test(
+		    the_peer_table_forgets_the_silent_and_evicts_the_oldest),
+		cmocka_unit_test(
+		    udp_relays_each_datagram_to_the_other_recent_peers),
+		cmocka_unit_test(
+		    udp_lines_are_cut_to_the_reply_limit_at_a_character),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
