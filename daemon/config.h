@@ -79,8 +79,10 @@ struct config {
 
 /*
  * Parses and checks file; port_offset is added to ports below 1024 (-p).
- * Returns a config the caller frees with config_free(), or NULL with every
- * error found in errs.
+ * Every error found goes to errs.  Returns the config with the services
+ * that had no error (so that "sockd -t" can go on to check their
+ * handlers), to free with config_free(); NULL only when the file could
+ * not be read or parsed at all.  Usable only when errs stayed empty.
  */
 struct config	*config_load(const char *file, int port_offset,
 		    struct errlist *errs);

@@ -24,6 +24,7 @@
 #include "service.h"
 #include "supervisor.h"
 #include "util.h"
+#include "worker.h"
 
 #define C_CLOSING	0x01	/* close requested: no more reads, writes */
 #define C_ABORT		0x02	/* close without flushing */
@@ -33,6 +34,7 @@
 #define C_PAUSED	0x20	/* reading stopped for back-pressure */
 #define C_EOF		0x40
 #define C_PARTIAL	0x80	/* on w->partial */
+#define C_DRAINQ	0x100	/* on w->drainq */
 
 /* The handler's view of a conn: the same object, behind an opaque type. */
 #define ABI(c)		((struct sockd_conn *)(c))
@@ -63,6 +65,13 @@ on_check(uv_check_t *h)
 	conn_reap(h->data);
 }
 
+/* This worker's part of c's service. */
+static struct svc_local *
+conn_local(const struct conn *c)
+{
+	return &c->svc->local[c->w->id];
+}
+
 static void
 conn_schedule(struct conn *c)
 {
@@ -73,10 +82,8 @@ conn_schedule(struct conn *c)
 	c->flags |= C_LISTED;
 	c->close_next = w->closing;
 	w->closing = c;
-	if (!uv_is_active((uv_handle_t *)&w->check)) {
-		w->check.data = w;
+	if (!uv_is_active((uv_handle_t *)&w->check))
 		(void)uv_check_start(&w->check, on_check);
-	}
 }
 
 /* Close once what is queued has been sent (sockd_conn_close, quit, EOF). */
@@ -105,12 +112,12 @@ static void
 on_close(uv_handle_t *h)
 {
 	struct conn *c = (struct conn *)h;
-	struct supervisor *sup = c->w->sup;
+	struct worker *w = c->w;
 
 	if (c->svc != NULL)
 		service_unref(c->svc);
 	free(c);
-	supervisor_conn_gone(sup);
+	worker_conn_gone(w);
 }
 
 static void
@@ -130,23 +137,66 @@ partial_disarm(struct conn *c)
 		(void)uv_timer_stop(&c->w->partial_timer);
 }
 
+/*
+ * A generator's write that the kernel took at once completes no write
+ * request, so tcp_drain is called from the worker's idle handle on the
+ * next loop turn instead: one batch per turn, between other clients.
+ */
+static void
+on_drain_idle(uv_idle_t *h)
+{
+	struct worker *w = h->data;
+	struct drainq q = TAILQ_HEAD_INITIALIZER(q);
+	struct conn *c;
+
+	TAILQ_CONCAT(&q, &w->drainq, dlink);
+	while ((c = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, c, dlink);
+		c->flags &= ~C_DRAINQ;
+		if (!(c->flags & C_CLOSING) && c->queued == 0)
+			c->svc->h->tcp_drain(ABI(c));
+	}
+	if (TAILQ_EMPTY(&w->drainq))
+		(void)uv_idle_stop(h);
+}
+
+static void
+drain_later(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->flags & C_DRAINQ)
+		return;
+	c->flags |= C_DRAINQ;
+	TAILQ_INSERT_TAIL(&w->drainq, c, dlink);
+	if (!uv_is_active((uv_handle_t *)&w->drain_idle))
+		(void)uv_idle_start(&w->drain_idle, on_drain_idle);
+}
+
 static void
 conn_destroy(struct conn *c)
 {
 	struct service *s = c->svc;
+	struct svc_local *l = conn_local(c);
 	struct srcent *e;
 	uint8_t key[16];
 
 	c->flags |= C_DEAD;
 	partial_disarm(c);
+	if (c->flags & C_DRAINQ) {
+		c->flags &= ~C_DRAINQ;
+		TAILQ_REMOVE(&c->w->drainq, c, dlink);
+	}
 	if ((c->flags & C_ACCEPTED) && s->h->tcp_close != NULL)
 		s->h->tcp_close(ABI(c));
-	TAILQ_REMOVE(&s->conns, c, link);
-	s->nconns--;
+	TAILQ_REMOVE(&l->conns, c, link);
+	l->nconns--;
 	c->w->nconns--;
+	atomic_fetch_sub_explicit(&s->nconns, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&c->w->sup->nconns, 1, memory_order_relaxed);
 	if (s->conf.per_source > 0) {
 		limits_key(&c->peer.sa, (int)s->conf.ipv6_prefix, key);
-		e = srctab_get(&s->src, key, (double)s->conf.burst,
+		e = srctab_get(&l->src, key, (double)s->conf.burst,
 		    uv_now(c->w->loop));
 		if (e->conns > 0)
 			e->conns--;
@@ -177,26 +227,29 @@ conn_reap(struct worker *w)
 static void
 conn_touch(struct conn *c)
 {
+	struct svc_local *l = conn_local(c);
+
 	c->active = uv_now(c->w->loop);
-	TAILQ_REMOVE(&c->svc->conns, c, link);
-	TAILQ_INSERT_TAIL(&c->svc->conns, c, link);
+	TAILQ_REMOVE(&l->conns, c, link);
+	TAILQ_INSERT_TAIL(&l->conns, c, link);
 }
 
 void
-conn_sweep(struct service *s, uint64_t now)
+conn_sweep(struct service *s, struct worker *w, uint64_t now)
 {
+	struct svc_local *l = &s->local[w->id];
 	struct conn *c, *next;
 	uint64_t idle = (uint64_t)s->conf.idle_timeout * 1000;
 
 	if (idle == 0)
 		return;
-	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&l->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (c->active + idle > now)
 			break;
 		if (c->flags & C_DEAD)
 			continue;
-		s->st.closed_idle++;
+		l->st.closed_idle++;
 		if (log_get_level() >= LOG_DEBUG)
 			log_debug("%s %s: idle for %llds, closing",
 			    s->conf.name, conn_peer(c),
@@ -257,8 +310,11 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		if (n >= 0) {
 			p += n;
 			len -= (size_t)n;
-			if (len == 0)
+			if (len == 0) {
+				if (c->svc->h->tcp_drain != NULL)
+					drain_later(c);
 				return 0;
+			}
 		} else if (n != UV_EAGAIN) {
 			log_debug("%s %s: write: %s", c->svc->conf.name,
 			    conn_peer(c), uv_strerror(n));
@@ -267,8 +323,8 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		}
 	}
 	if (c->queued + len > (size_t)c->svc->conf.max_queue) {
-		c->svc->st.closed_slow++;
-		service_logx(c->svc, "%s: output queue past max_queue (%lld "
+		conn_local(c)->st.closed_slow++;
+		service_logx(c->svc, conn_local(c), "%s: output queue past max_queue (%lld "
 		    "bytes): slow reader, closing", conn_peer(c),
 		    c->svc->conf.max_queue);
 		conn_abort(c);
@@ -276,8 +332,8 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 	}
 	r = malloc(sizeof(*r) + (msg != NULL ? 0 : len));
 	if (r == NULL) {
-		service_logx(c->svc, "%s: out of memory, closing",
-		    conn_peer(c));
+		service_logx(c->svc, conn_local(c), "%s: out of memory, "
+		    "closing", conn_peer(c));
 		conn_abort(c);
 		return -1;
 	}
@@ -364,14 +420,6 @@ on_partial_timer(uv_timer_t *t)
 	}
 }
 
-void
-conn_worker_init(struct worker *w)
-{
-	TAILQ_INIT(&w->partial);
-	(void)uv_timer_init(w->loop, &w->partial_timer);
-	w->partial_timer.data = w;
-}
-
 static void
 partial_arm(struct conn *c)
 {
@@ -394,8 +442,8 @@ conn_input(struct conn *c, const char *p, size_t len)
 	if (s->h->flags & SOCKD_LINES) {
 		if (framer_feed(&c->fr, (size_t)s->conf.max_line, p, len,
 		    conn_line, c) == -1) {
-			service_logx(s, "%s: out of memory, closing",
-			    conn_peer(c));
+			service_logx(s, conn_local(c), "%s: out of memory, "
+			    "closing", conn_peer(c));
 			conn_abort(c);
 			return;
 		}
@@ -465,6 +513,8 @@ void
 conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 {
 	const struct svc_conf *sc = &s->conf;
+	struct svc_local *l = &s->local[w->id];
+	struct supervisor *sup = w->sup;
 	struct srcent *e = NULL;
 	struct conn *c;
 	uint8_t key[16];
@@ -475,7 +525,7 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 		uv_tcp_t *t;
 
 		/* Still take it off the backlog, or libuv stops accepting. */
-		service_logx(s, "out of memory, refusing a connection");
+		service_logx(s, l, "out of memory, refusing a connection");
 		if ((t = malloc(sizeof(*t))) == NULL)
 			return;
 		if (uv_tcp_init(w->loop, t) == 0 && uv_accept(server,
@@ -493,35 +543,36 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 		uv_close((uv_handle_t *)&c->tcp, on_close_refused);
 		return;
 	}
-	if (s->nconns >= (unsigned long long)sc->max_connections ||
-	    w->nconns >= (unsigned long long)w->sup->conf->max_connections) {
-		s->st.refused_busy++;
-		service_logx(s, "%s: refused: max_connections reached",
+	if (atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
+	    (unsigned long long)sc->max_connections ||
+	    atomic_load_explicit(&sup->nconns, memory_order_relaxed) >=
+	    (unsigned long long)sup->conf->max_connections) {
+		l->st.refused_busy++;
+		service_logx(s, l, "%s: refused: max_connections reached",
 		    conn_peer(c));
 		conn_refuse(&c->tcp, sc->busy);
 		return;
 	}
 	if (!acl_allowed(sc, &c->peer.sa)) {
-		s->st.refused_acl++;
-		service_logx(s, "%s: refused by allow/deny",
-		    conn_peer(c));
+		l->st.refused_acl++;
+		service_logx(s, l, "%s: refused by allow/deny", conn_peer(c));
 		conn_refuse(&c->tcp, NULL);
 		return;
 	}
 	if (sc->per_source > 0 || sc->rate > 0) {
 		limits_key(&c->peer.sa, (int)sc->ipv6_prefix, key);
-		e = srctab_get(&s->src, key, (double)sc->burst, now);
+		e = srctab_get(&l->src, key, (double)sc->burst, now);
 		if (sc->per_source > 0 && e->conns >= sc->per_source) {
-			s->st.refused_source++;
-			service_logx(s, "%s: refused: per_source (%lld) "
+			l->st.refused_source++;
+			service_logx(s, l, "%s: refused: per_source (%lld) "
 			    "reached", conn_peer(c), sc->per_source);
 			conn_refuse(&c->tcp, sc->busy);
 			return;
 		}
 		if (!srcent_take(e, (double)sc->rate, (double)sc->burst,
 		    now)) {
-			s->st.refused_rate++;
-			service_logx(s, "%s: refused: over rate (%lld/s)",
+			l->st.refused_rate++;
+			service_logx(s, l, "%s: refused: over rate (%lld/s)",
 			    conn_peer(c), sc->rate);
 			conn_refuse(&c->tcp, sc->busy);
 			return;
@@ -532,10 +583,12 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	c->svc = s;
 	service_ref(s);
 	c->active = now;
-	TAILQ_INSERT_TAIL(&s->conns, c, link);
-	s->nconns++;
+	TAILQ_INSERT_TAIL(&l->conns, c, link);
+	l->nconns++;
 	w->nconns++;
-	s->st.accepted++;
+	atomic_fetch_add_explicit(&s->nconns, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sup->nconns, 1, memory_order_relaxed);
+	l->st.accepted++;
 	(void)uv_tcp_nodelay(&c->tcp, 1);
 	if (log_get_level() >= LOG_DEBUG)
 		log_debug("%s %s: open", sc->name, conn_peer(c));
@@ -615,7 +668,7 @@ sockd_conn_foreach_peer(struct sockd_conn *sc,
 {
 	struct conn *c = (struct conn *)sc, *p, *next;
 
-	for (p = TAILQ_FIRST(&c->svc->conns); p != NULL; p = next) {
+	for (p = TAILQ_FIRST(&conn_local(c)->conns); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, link);
 		if (p != c && !(p->flags & (C_CLOSING | C_DEAD)))
 			fn((struct sockd_conn *)p, arg);

@@ -21,6 +21,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 link;		/* svc->conns, by activity */
 	struct conn		*close_next;	/* w->closing */
 	TAILQ_ENTRY(conn)	 plink;		/* w->partial */
+	TAILQ_ENTRY(conn)	 dlink;		/* w->drainq */
 	uint64_t		 partial_at;	/* uv_now() of that input */
 	void			*data;		/* the handler's */
 	struct framer		 fr;
@@ -41,9 +42,7 @@ void	conn_accept(struct worker *, uv_stream_t *, struct service *);
 void	conn_reap(struct worker *);
 /* Closes at once, without flushing (idle, shutdown deadline). */
 void	conn_abort(struct conn *);
-/* Idle sweep of one service: closes what idled past idle_timeout. */
-void	conn_sweep(struct service *, uint64_t now);
-/* Sets up the worker's unfinished-line timer (see line_timeout). */
-void	conn_worker_init(struct worker *);
+/* Idle sweep of one service on w: closes what idled past idle_timeout. */
+void	conn_sweep(struct service *, struct worker *, uint64_t now);
 
 #endif

@@ -64,6 +64,7 @@ dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	struct listener *l = h->data;
 	struct service *s = l->svc;
 	const struct svc_conf *sc = &s->conf;
+	struct svc_local *loc = &s->local[l->w->id];
 	struct sockd_dgram d;
 	struct srcent *e;
 	uint8_t key[16];
@@ -72,24 +73,24 @@ dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	if (from == NULL) {
 		/* Nothing more to read, or the end of a recvmmsg batch. */
 		if (n < 0)
-			service_logx(s, "%s: receive: %s", l->text,
+			service_logx(s, loc, "%s: receive: %s", l->text,
 			    uv_strerror((int)n));
 		return;
 	}
-	s->st.dgrams++;
+	loc->st.dgrams++;
 	if (n < 0 || (flags & UV_UDP_PARTIAL) ||
 	    dgram_bad_source(from, sc->drop_low_ports) ||
 	    !acl_allowed(sc, from)) {
-		s->st.dropped++;
+		loc->st.dropped++;
 		return;
 	}
 	if (sc->rate > 0) {
 		now = uv_now(l->w->loop);
 		limits_key(from, (int)sc->ipv6_prefix, key);
-		e = srctab_get(&s->src, key, (double)sc->burst, now);
+		e = srctab_get(&loc->src, key, (double)sc->burst, now);
 		if (!srcent_take(e, (double)sc->rate, (double)sc->burst,
 		    now)) {
-			s->st.dropped++;
+			loc->st.dropped++;
 			return;
 		}
 	}
@@ -111,6 +112,13 @@ sockd_dgram_reply_max(const struct sockd_dgram *d)
 	return max;
 }
 
+/* The counters of the worker d arrived on. */
+static struct svc_stats *
+dgram_stats(const struct sockd_dgram *d)
+{
+	return &d->l->svc->local[d->l->w->id].st;
+}
+
 int
 sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
     const void *p, size_t len)
@@ -120,18 +128,18 @@ sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
 	int rc;
 
 	if (len > sockd_dgram_reply_max(d)) {
-		s->st.dropped++;
+		dgram_stats(d)->dropped++;
 		return -1;
 	}
 	b = uv_buf_init((char *)p, (unsigned int)len);
 	if ((rc = uv_udp_try_send(&d->l->u.udp, &b, 1, to)) < 0) {
-		s->st.dropped++;
+		dgram_stats(d)->dropped++;
 		if (log_get_level() >= LOG_DEBUG)
 			log_debug("%s: %s: send: %s", s->conf.name,
 			    d->l->text, uv_strerror(rc));
 		return -1;
 	}
-	s->st.replies++;
+	dgram_stats(d)->replies++;
 	return 0;
 }
 
@@ -144,7 +152,7 @@ sockd_dgram_reply(struct sockd_dgram *d, const void *p, size_t len)
 void
 sockd_dgram_drop(struct sockd_dgram *d)
 {
-	d->l->svc->st.dropped++;
+	dgram_stats(d)->dropped++;
 }
 
 void *

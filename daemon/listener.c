@@ -1,15 +1,21 @@
 /*
- * listener: one bound socket.  TCP listeners accept and pass each new
- * connection to conn_accept() with the service the listener serves now;
- * UDP sockets receive through recvmmsg into the worker's shared buffer
- * (dgram.c).  IPv6 sockets are v6-only, so "0.0.0.0" and "::" listen side
- * by side on one port.  UDP sockets do not set SO_REUSEADDR, so a second
- * daemon on the same port is an error rather than a silent split.
+ * listener: one bound socket of one worker.  The supervisor creates and
+ * binds every socket (listener_socket), so bind errors surface before
+ * anything changes; the worker then wraps it in a libuv handle on its own
+ * loop (listener_start).  TCP listeners pass each new connection to
+ * conn_accept() with the service the listener serves now; UDP sockets
+ * receive through recvmmsg into the worker's shared buffer (dgram.c).
+ * IPv6 sockets are v6-only, so "0.0.0.0" and "::" listen side by side on
+ * one port.  SO_REUSEPORT is set only when several workers share an
+ * address; otherwise a UDP port held by another program is a bind error
+ * rather than a silent split of its traffic.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sockd/handler.h>
 
@@ -21,17 +27,59 @@
 #include "util.h"
 #include "worker.h"
 
+void
+listener_name(unsigned int proto, const struct sockaddr *sa, char *buf,
+    size_t len)
+{
+	char addr[80];
+
+	snprintf(buf, len, "%s %s", proto_name(proto),
+	    sockaddr_fmt(sa, addr, sizeof(addr)));
+}
+
+int
+listener_socket(unsigned int proto, const struct sockaddr *sa, int backlog,
+    int reuseport, char *err, size_t errlen)
+{
+	char name[96];
+	socklen_t len = sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd, one = 1, saved;
+
+	fd = socket(sa->sa_family, (proto == SOCKD_TCP ? SOCK_STREAM :
+	    SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	if ((proto == SOCKD_TCP && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+	    &one, sizeof(one)) == -1) ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, sa, len) == -1 ||
+	    (proto == SOCKD_TCP && listen(fd, backlog) == -1))
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	listener_name(proto, sa, name, sizeof(name));
+	snprintf(err, errlen, "cannot listen on %s: %s", name,
+	    strerror(saved));
+	return -1;
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
-	static struct ratelimit rl;
 	unsigned int suppressed;
 
 	if (status < 0) {
 		/* EMFILE/ENFILE: libuv has already shed the pending
 		 * connection; log once per burst and go on. */
-		if (log_ratelimit(&rl, &suppressed))
+		if (log_ratelimit(&l->rl, &suppressed))
 			log_warnx("%s: %s: accept: %s", l->svc->conf.name,
 			    l->text, uv_strerror(status));
 		return;
@@ -42,64 +90,50 @@ on_connection(uv_stream_t *server, int status)
 static void
 on_listener_close(uv_handle_t *h)
 {
-	free(h->data);
+	struct listener *l = h->data;
+
+	service_unref(l->svc);
+	free(l);
 }
 
 struct listener *
-listener_open(struct worker *w, struct service *s, unsigned int proto,
-    const struct bindaddr *b, int port, char *err, size_t errlen)
+listener_start(struct worker *w, struct newsock *ns)
 {
 	struct listener *l;
-	char addr[80];
-	int rc, v6;
+	int rc;
 
 	l = xcalloc(1, sizeof(*l));
-	l->proto = proto;
-	l->svc = s;
+	l->proto = ns->proto;
+	l->svc = ns->svc;
 	l->w = w;
-	l->addr = b->ss;
-	v6 = b->ss.ss_family == AF_INET6;
-	if (v6)
-		((struct sockaddr_in6 *)(void *)&l->addr)->sin6_port =
-		    htons((uint16_t)port);
-	else
-		((struct sockaddr_in *)(void *)&l->addr)->sin_port =
-		    htons((uint16_t)port);
-	snprintf(l->text, sizeof(l->text), "%s %s", proto_name(proto),
-	    sockaddr_fmt((struct sockaddr *)&l->addr, addr, sizeof(addr)));
-	if (proto == SOCKD_TCP) {
-		if ((rc = uv_tcp_init_ex(w->loop, &l->u.tcp,
-		    b->ss.ss_family)) < 0)
-			goto fail;
+	l->addr = ns->addr;
+	listener_name(l->proto, (struct sockaddr *)&l->addr, l->text,
+	    sizeof(l->text));
+	if (l->proto == SOCKD_TCP) {
+		(void)uv_tcp_init_ex(w->loop, &l->u.tcp, AF_UNSPEC);
 		l->u.tcp.data = l;
-		if ((rc = uv_tcp_bind(&l->u.tcp, (struct sockaddr *)&l->addr,
-		    v6 ? UV_TCP_IPV6ONLY : 0)) < 0 ||
-		    (rc = uv_listen((uv_stream_t *)&l->u.tcp,
-		    (int)s->conf.backlog, on_connection)) < 0)
-			goto fail_close;
+		if ((rc = uv_tcp_open(&l->u.tcp, ns->fd)) == 0)
+			rc = uv_listen((uv_stream_t *)&l->u.tcp,
+			    (int)l->svc->conf.backlog, on_connection);
 	} else {
-		if ((rc = uv_udp_init_ex(w->loop, &l->u.udp,
-		    b->ss.ss_family | UV_UDP_RECVMMSG)) < 0)
-			goto fail;
+		(void)uv_udp_init_ex(w->loop, &l->u.udp,
+		    AF_UNSPEC | UV_UDP_RECVMMSG);
 		l->u.udp.data = l;
-		if ((rc = uv_udp_bind(&l->u.udp, (struct sockaddr *)&l->addr,
-		    v6 ? UV_UDP_IPV6ONLY : 0)) < 0 ||
-		    (rc = uv_udp_recv_start(&l->u.udp, dgram_alloc,
-		    dgram_recv)) < 0)
-			goto fail_close;
+		if ((rc = uv_udp_open(&l->u.udp, ns->fd)) == 0)
+			rc = uv_udp_recv_start(&l->u.udp, dgram_alloc,
+			    dgram_recv);
 	}
-	log_info("%s: listening on %s", s->conf.name, l->text);
+	if (rc < 0) {
+		log_msg(LOG_ERR, "%s: %s: %s", l->svc->conf.name, l->text,
+		    uv_strerror(rc));
+		if (uv_fileno(&l->u.h, &(uv_os_fd_t){ 0 }) != 0)
+			close(ns->fd);
+		uv_close(&l->u.h, on_listener_close);
+		return NULL;
+	}
+	if (w->id == 0)
+		log_info("%s: listening on %s", l->svc->conf.name, l->text);
 	return l;
-fail_close:
-	snprintf(err, errlen, "service \"%s\": cannot listen on %s: %s",
-	    s->conf.name, l->text, uv_strerror(rc));
-	uv_close(&l->u.h, on_listener_close);
-	return NULL;
-fail:
-	snprintf(err, errlen, "service \"%s\": cannot listen on %s: %s",
-	    s->conf.name, l->text, uv_strerror(rc));
-	free(l);
-	return NULL;
 }
 
 int
@@ -116,7 +150,8 @@ listener_is(const struct listener *l, unsigned int proto,
 void
 listener_close(struct listener *l)
 {
-	log_info("%s: closing %s", l->svc->conf.name, l->text);
+	if (l->w->id == 0)
+		log_info("%s: closing %s", l->svc->conf.name, l->text);
 	if (l->proto == SOCKD_UDP)
 		(void)uv_udp_recv_stop(&l->u.udp);
 	uv_close(&l->u.h, on_listener_close);

@@ -6,11 +6,13 @@
 
 #include <uv.h>
 
+#include "log.h"
+
 struct service;
 struct worker;
-struct bindaddr;
+struct newsock;
 
-/* One bound socket: a TCP listener or a UDP socket, for one service,
+/* One bound socket of one worker: a TCP listener or a UDP socket, for one
  * protocol, address and port.  A reload that keeps the address keeps the
  * listener (and its socket) and only points it at the new service. */
 struct listener {
@@ -22,22 +24,31 @@ struct listener {
 	unsigned int		 proto;
 	struct sockaddr_storage	 addr;
 	char			 text[96];	/* "tcp 127.0.0.1:7" */
-	struct service		*svc;
+	struct service		*svc;		/* holds a reference */
 	struct service		*next_svc;	/* during a reload */
 	struct worker		*w;
 	unsigned int		 gen;		/* reload that claimed it */
-	int			 fresh;		/* opened by that reload */
+	struct ratelimit	 rl;
 	LIST_ENTRY(listener)	 link;
 };
 
-/* Binds and starts listening; NULL with the reason in err. */
-struct listener	*listener_open(struct worker *, struct service *,
-		    unsigned int proto, const struct bindaddr *, int port,
-		    char *err, size_t errlen);
+/*
+ * Creates, binds and (TCP) listens a socket for proto and addr (with its
+ * port); reuseport when several workers share the address.  Returns the
+ * descriptor, or -1 with "cannot listen on ...: reason" in err.
+ */
+int		 listener_socket(unsigned int proto, const struct sockaddr *,
+		    int backlog, int reuseport, char *err, size_t errlen);
+/* Starts ns on w's loop (w's thread); takes over ns's descriptor and
+ * service reference.  NULL (logged, both released) on failure. */
+struct listener	*listener_start(struct worker *, struct newsock *);
 /* 1 when l is bound to proto and addr (with its port). */
 int		 listener_is(const struct listener *, unsigned int proto,
 		    const struct sockaddr *);
-/* Stops and frees it (after libuv's close callback). */
+/* "tcp 127.0.0.1:7" */
+void		 listener_name(unsigned int proto, const struct sockaddr *,
+		    char *, size_t);
+/* Stops it; the reference and memory go in libuv's close callback. */
 void		 listener_close(struct listener *);
 /* The UDP receive path, in dgram.c. */
 void		 dgram_recv(uv_udp_t *, ssize_t, const uv_buf_t *,

@@ -136,7 +136,7 @@ precheck_start(struct supervisor *sup,
 	char offset[16];
 	char *args[] = { "/proc/self/exe", "-t", "-c", (char *)sup->opt.file,
 	    "-p", offset, NULL };
-	uv_loop_t *loop = sup->w.loop;
+	uv_loop_t *loop = uv_default_loop();
 	int rc;
 
 	snprintf(offset, sizeof(offset), "%d", sup->opt.port_offset);

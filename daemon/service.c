@@ -12,26 +12,44 @@
 
 #include <sockd/handler.h>
 
+#include <uv.h>
+
 #include "opts.h"
 #include "registry.h"
 #include "service.h"
 #include "util.h"
 
+static LIST_HEAD(, service) services = LIST_HEAD_INITIALIZER(services);
+static uv_mutex_t	 services_mu;
+static uv_once_t	 services_once = UV_ONCE_INIT;
+
+static void
+services_init(void)
+{
+	if (uv_mutex_init(&services_mu) != 0)
+		abort();
+}
+
 struct service *
-service_new(struct svc_conf *sc, const char *handler_dir,
+service_new(struct svc_conf *sc, const char *handler_dir, int nworkers,
     struct errlist *errs)
 {
 	struct service *s;
 	const char *why;
 	char err[512];
 	size_t nerr = errs->n;
+	int i;
 
 	s = xcalloc(1, sizeof(*s));
 	s->conf = *sc;
 	memset(sc, 0, sizeof(*sc));
 	sc = &s->conf;
-	s->refs = 1;
-	TAILQ_INIT(&s->conns);
+	atomic_init(&s->refs, 1);
+	atomic_init(&s->nconns, 0);
+	s->nlocal = nworkers;
+	s->local = xcalloc(nworkers, sizeof(*s->local));
+	for (i = 0; i < nworkers; i++)
+		TAILQ_INIT(&s->local[i].conns);
 	s->h = registry_find(sc->handler, handler_dir, err, sizeof(err));
 	if (s->h == NULL) {
 		errlist_add(errs, sc->file, sc->line, "service \"%s\": %s",
@@ -73,32 +91,72 @@ fail:
 }
 
 void
+service_publish(struct service *s)
+{
+	uv_once(&services_once, services_init);
+	uv_mutex_lock(&services_mu);
+	if (!s->listed) {
+		LIST_INSERT_HEAD(&services, s, all);
+		s->listed = 1;
+	}
+	uv_mutex_unlock(&services_mu);
+}
+
+void
+service_foreach(void (*fn)(struct service *, void *), void *arg)
+{
+	struct service *s;
+
+	uv_once(&services_once, services_init);
+	uv_mutex_lock(&services_mu);
+	LIST_FOREACH(s, &services, all)
+		fn(s, arg);
+	uv_mutex_unlock(&services_mu);
+}
+
+void
 service_ref(struct service *s)
 {
-	s->refs++;
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 }
 
 void
 service_unref(struct service *s)
 {
-	if (--s->refs > 0)
+	int i;
+
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	if (s->listed) {
+		uv_mutex_lock(&services_mu);
+		LIST_REMOVE(s, all);
+		uv_mutex_unlock(&services_mu);
+	}
 	if (s->h != NULL && s->h->unconfigure != NULL)
 		s->h->unconfigure(s->port_state);
-	srctab_free(&s->src);
+	for (i = 0; i < s->nlocal; i++)
+		srctab_free(&s->local[i].src);
+	free(s->local);
 	svc_conf_clear(&s->conf);
 	free(s);
 }
 
 void
-service_log_stats(const struct service *s)
+service_log_stats(const struct service *s, int worker)
 {
-	const struct svc_stats *st = &s->st;
+	const struct svc_local *l = &s->local[worker < 0 ? 0 : worker];
+	const struct svc_stats *st = &l->st;
+	char name[96];
 
+	if (worker < 0)
+		snprintf(name, sizeof(name), "%s", s->conf.name);
+	else
+		snprintf(name, sizeof(name), "%s (worker %d)", s->conf.name,
+		    worker);
 	log_info("%s: connections %llu accepted, %u open, refused %llu "
 	    "busy %llu acl %llu per_source %llu rate; closed %llu idle "
 	    "%llu slow; datagrams %llu in, %llu replies, %llu dropped",
-	    s->conf.name, (unsigned long long)st->accepted, s->nconns,
+	    name, (unsigned long long)st->accepted, l->nconns,
 	    (unsigned long long)st->refused_busy,
 	    (unsigned long long)st->refused_acl,
 	    (unsigned long long)st->refused_source,
@@ -110,13 +168,13 @@ service_log_stats(const struct service *s)
 }
 
 void
-service_logx(struct service *s, const char *fmt, ...)
+service_logx(struct service *s, struct svc_local *l, const char *fmt, ...)
 {
 	char line[512];
 	unsigned int suppressed;
 	va_list ap;
 
-	if (!log_ratelimit(&s->rl, &suppressed))
+	if (!log_ratelimit(&l->rl, &suppressed))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

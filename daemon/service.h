@@ -1,6 +1,7 @@
 #ifndef SOCKD_SERVICE_H
 #define SOCKD_SERVICE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
@@ -24,37 +25,55 @@ struct svc_stats {
 	uint64_t	 dropped;	/* screened, refused or unanswered */
 };
 
+/* What one worker knows of a service; only that worker's thread touches
+ * it, so none of it needs a lock. */
+struct svc_local {
+	struct connq		 conns;	/* least recently active first */
+	unsigned int		 nconns;
+	struct srctab		 src;	/* per_source and rate, this worker */
+	struct svc_stats	 st;
+	struct ratelimit	 rl;	/* for log lines peers can cause */
+};
+
 /*
  * One configured service: its settings, its handler and the handler's port
- * state, and its live connections.  Held by the supervisor while it is in
- * the running configuration, and by each connection, so that after a
- * reload old connections finish on the settings they started with.
+ * state, and per worker its live connections.  Held by the supervisor
+ * while it is in the running configuration, by each of its listeners and
+ * by each connection, so that after a reload old connections finish on
+ * the settings they started with.  The last reference, on whichever
+ * thread drops it, unconfigures and frees it.
  */
 struct service {
 	struct svc_conf		 conf;
 	const struct sockd_handler *h;
 	void			*port_state;
-	unsigned int		 refs;
-	struct connq		 conns;	/* least recently active first */
-	unsigned int		 nconns;
-	struct srctab		 src;
-	struct svc_stats	 st;
-	struct ratelimit	 rl;	/* for log lines peers can cause */
-	LIST_ENTRY(service)	 all;	/* supervisor: every live service */
+	atomic_uint		 refs;
+	atomic_uint		 nconns;	/* all workers: max_connections */
+	int			 nlocal;
+	struct svc_local	*local;		/* one per worker */
+	LIST_ENTRY(service)	 all;		/* every live service */
+	int			 listed;
 };
 
 /* Takes over *sc's fields (leaving *sc empty), finds the handler, checks it
  * serves the protocols and options, and runs its configure().  Returns the
  * service with one reference, or NULL with the errors in errs. */
 struct service	*service_new(struct svc_conf *sc, const char *handler_dir,
-		    struct errlist *errs);
+		    int nworkers, struct errlist *errs);
+/* Adds s to the list service_foreach() walks (the sweeps, shutdown). */
+void		 service_publish(struct service *);
+/* Calls fn for every published live service, under the list's lock: fn
+ * must not drop the last reference of a service. */
+void		 service_foreach(void (*fn)(struct service *, void *), void *);
 void		 service_ref(struct service *);
 /* Drops a reference; the last one unconfigures and frees the service. */
 void		 service_unref(struct service *);
-void		 service_log_stats(const struct service *);
-/* Logs a line a peer caused, at most 10 per 10 s per service. */
-void		 service_logx(struct service *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+/* Logs one worker's counters (worker -1: the only one). */
+void		 service_log_stats(const struct service *, int worker);
+/* Logs a line a peer caused, at most 10 per 10 s per service and
+ * worker. */
+void		 service_logx(struct service *, struct svc_local *,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
 
 void		 svc_conf_clear(struct svc_conf *);
 

@@ -8,7 +8,10 @@
  * with its connections and its handler state (a chat room); a listener
  * whose address did not change keeps its socket.  SIGTERM/SIGINT: close
  * the listeners, let connections finish for drain_timeout, then close the
- * rest and return.
+ * rest and return.  With several workers the supervisor binds every
+ * socket itself, then has each worker start its own (worker.c); services
+ * that keep state across connections (SOCKD_ONE_LOOP: a chat room) listen
+ * on worker 0 only, so their connections always share one thread.
  */
 #include <errno.h>
 #include <grp.h>
@@ -25,6 +28,7 @@
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
+#include "worker.h"
 #include "log.h"
 #include "notify.h"
 #include "precheck.h"
@@ -45,7 +49,7 @@ svcvec_free(struct service **v, size_t n)
 /* Creates the enabled services of c, reusing running ones whose settings
  * are the same.  Returns -1 with the errors in errs. */
 static int
-services_create(struct supervisor *sup, struct config *c,
+services_create(struct supervisor *sup, struct config *c, int nworkers,
     struct errlist *errs, struct service ***out, size_t *nout)
 {
 	struct service **v, *s;
@@ -62,7 +66,7 @@ services_create(struct supervisor *sup, struct config *c,
 			s = sup->svc[j];
 			service_ref(s);
 		} else if ((s = service_new(&c->svc[i], c->handler_dir,
-		    errs)) == NULL)
+		    nworkers, errs)) == NULL)
 			continue;
 		v[n++] = s;
 	}
@@ -75,77 +79,108 @@ services_create(struct supervisor *sup, struct config *c,
 	return 0;
 }
 
-/* Claims or opens every listener of v for generation gen. */
+static void
+news_free(struct supervisor *sup)
+{
+	struct newsock *ns;
+	int i;
+
+	for (i = 0; i < sup->nworkers; i++)
+		while ((ns = sup->workers[i].news) != NULL) {
+			sup->workers[i].news = ns->next;
+			close(ns->fd);
+			service_unref(ns->svc);
+			free(ns);
+		}
+}
+
+/*
+ * For reload gen: claims, on every worker, the listener of each address
+ * the services v want, or binds a new socket for it into the worker's
+ * news.  Nothing changes for clients until worker_apply().  On error,
+ * the new sockets are closed and -1 returned.
+ */
 static int
-listeners_open(struct supervisor *sup, struct service **v, size_t n,
+listeners_plan(struct supervisor *sup, struct service **v, size_t n,
     unsigned int gen, struct errlist *errs)
 {
-	struct listener *l;
 	struct sockaddr_storage ss;
+	struct listener *l;
+	struct newsock *ns;
 	struct svc_conf *sc;
+	struct worker *w;
 	unsigned int p;
-	char err[512];
+	char err[256];
 	size_t i, k;
-	int port;
+	int port, wi, fd;
 
-	for (i = 0; i < n; i++) {
-		sc = &v[i]->conf;
-		for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
-			if (!(sc->protocols & p))
+	for (wi = 0; wi < sup->nworkers; wi++) {
+		w = &sup->workers[wi];
+		for (i = 0; i < n; i++) {
+			sc = &v[i]->conf;
+			if (wi > 0 && (v[i]->h->flags & SOCKD_ONE_LOOP))
 				continue;
-			port = p == SOCKD_TCP ? sc->port_tcp : sc->port_udp;
-			for (k = 0; k < sc->nbind; k++) {
-				ss = sc->bind[k].ss;
-				if (ss.ss_family == AF_INET6)
-					((struct sockaddr_in6 *)(void *)&ss)->
-					    sin6_port = htons((uint16_t)port);
-				else
-					((struct sockaddr_in *)(void *)&ss)->
-					    sin_port = htons((uint16_t)port);
-				LIST_FOREACH(l, &sup->listeners, link)
-					if (l->gen != gen && listener_is(l, p,
-					    (struct sockaddr *)&ss))
-						break;
-				if (l == NULL) {
-					l = listener_open(&sup->w, v[i], p,
-					    &sc->bind[k], port, err,
+			for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
+				if (!(sc->protocols & p))
+					continue;
+				port = p == SOCKD_TCP ? sc->port_tcp :
+				    sc->port_udp;
+				for (k = 0; k < sc->nbind; k++) {
+					ss = sc->bind[k].ss;
+					if (ss.ss_family == AF_INET6)
+						((struct sockaddr_in6 *)(void *)
+						    &ss)->sin6_port =
+						    htons((uint16_t)port);
+					else
+						((struct sockaddr_in *)(void *)
+						    &ss)->sin_port =
+						    htons((uint16_t)port);
+					LIST_FOREACH(l, &w->listeners, link)
+						if (l->gen != gen &&
+						    listener_is(l, p,
+						    (struct sockaddr *)&ss))
+							break;
+					if (l != NULL) {
+						l->gen = gen;
+						l->next_svc = v[i];
+						continue;
+					}
+					fd = listener_socket(p,
+					    (struct sockaddr *)&ss,
+					    (int)sc->backlog,
+					    sup->nworkers > 1, err,
 					    sizeof(err));
-					if (l == NULL) {
+					if (fd == -1) {
 						errlist_add(errs, sc->file,
-						    sc->line, "%s", err);
+						    sc->line, "service \"%s\": "
+						    "%s", sc->name, err);
+						news_free(sup);
 						return -1;
 					}
-					l->fresh = 1;
-					LIST_INSERT_HEAD(&sup->listeners, l,
-					    link);
+					ns = xcalloc(1, sizeof(*ns));
+					ns->fd = fd;
+					ns->proto = p;
+					ns->addr = ss;
+					ns->svc = v[i];
+					service_ref(v[i]);
+					ns->next = w->news;
+					w->news = ns;
 				}
-				l->gen = gen;
-				l->next_svc = v[i];
 			}
 		}
 	}
 	return 0;
 }
 
-/* After listeners_open(): keep (ok) or undo (!ok) generation gen. */
+/* Has every worker take reload gen; returns when all have. */
 static void
-listeners_settle(struct supervisor *sup, unsigned int gen, int ok)
+listeners_apply(struct supervisor *sup, unsigned int gen)
 {
-	struct listener *l, *next;
+	int i;
 
-	for (l = LIST_FIRST(&sup->listeners); l != NULL; l = next) {
-		next = LIST_NEXT(l, link);
-		if (ok && l->gen == gen) {
-			l->svc = l->next_svc;
-			l->fresh = 0;
-		} else if (ok || l->fresh) {
-			if (!ok)
-				l->svc = l->next_svc;
-			LIST_REMOVE(l, link);
-			listener_close(l);
-		} else
-			l->gen = 0;
-	}
+	worker_apply(&sup->workers[0], gen);
+	for (i = 1; i < sup->nworkers; i++)
+		worker_command(&sup->workers[i], W_APPLY, gen);
 }
 
 static void
@@ -174,8 +209,10 @@ supervisor_check(const struct options *opt)
 	struct config *c;
 	size_t n;
 
+	/* Handlers of the services that parsed are checked too, so that one
+	 * run reports every error. */
 	if ((c = config_load(opt->file, opt->port_offset, &errs)) != NULL &&
-	    services_create(NULL, c, &errs, &v, &n) == 0)
+	    services_create(NULL, c, 1, &errs, &v, &n) == 0)
 		svcvec_free(v, n);
 	config_free(c);
 	if (errs.n > 0) {
@@ -199,32 +236,32 @@ monotonic_usec(void)
 static void
 supervisor_reload(struct supervisor *sup)
 {
-	static unsigned int gen = 1;
 	struct errlist errs = { 0 };
 	struct service **v;
 	struct config *c;
 	size_t n, i;
 	char status[256];
+	int workers;
 
-	gen++;
 	if ((c = config_load(sup->opt.file, sup->opt.port_offset,
-	    &errs)) == NULL || services_create(sup, c, &errs, &v, &n) == -1)
+	    &errs)) == NULL || errs.n > 0 || services_create(sup, c,
+	    sup->nworkers, &errs, &v, &n) == -1)
 		goto fail;
-	if (listeners_open(sup, v, n, gen, &errs) == -1) {
-		listeners_settle(sup, gen, 0);
+	if (listeners_plan(sup, v, n, ++sup->gen, &errs) == -1) {
 		svcvec_free(v, n);
 		goto fail;
 	}
-	listeners_settle(sup, gen, 1);
+	listeners_apply(sup, sup->gen);
 	for (i = 0; i < n; i++)
-		if (v[i]->all.le_prev == NULL)
-			LIST_INSERT_HEAD(&sup->all, v[i], all);
+		service_publish(v[i]);
 	svcvec_free(sup->svc, sup->nsvc);
 	sup->svc = v;
 	sup->nsvc = n;
 	if (!sup->opt.debug)
 		log_set_level(c->log_level);
-	if (c->workers != sup->conf->workers ||
+	workers = c->workers > 0 ? c->workers :
+	    (int)uv_available_parallelism();
+	if (workers != sup->nworkers ||
 	    !((c->user == NULL && sup->conf->user == NULL) ||
 	    (c->user != NULL && sup->conf->user != NULL &&
 	    strcmp(c->user, sup->conf->user) == 0)))
@@ -284,84 +321,53 @@ reload_begin(struct supervisor *sup)
 		reload_checked(sup, 1, NULL);
 }
 
-static void
-supervisor_finish(struct supervisor *sup)
+void
+supervisor_worker_done(struct supervisor *sup)
 {
+	atomic_fetch_add(&sup->finished, 1);
+	(void)uv_async_send(&sup->wake);
+}
+
+static void
+on_wake(uv_async_t *a)
+{
+	struct supervisor *sup = a->data;
 	size_t i;
 
-	if (sup->stopping == 2)
+	if (atomic_load(&sup->finished) < sup->nworkers)
 		return;
-	sup->stopping = 2;
 	for (i = 0; i < nitems(sup->sig); i++)
 		uv_close((uv_handle_t *)&sup->sig[i], NULL);
-	uv_close((uv_handle_t *)&sup->tick, NULL);
-	uv_close((uv_handle_t *)&sup->drain, NULL);
-	uv_close((uv_handle_t *)&sup->w.check, NULL);
-	uv_close((uv_handle_t *)&sup->w.partial_timer, NULL);
-}
-
-static void
-abort_all(struct supervisor *sup)
-{
-	struct service *s;
-	struct conn *c;
-
-	LIST_FOREACH(s, &sup->all, all)
-		TAILQ_FOREACH(c, &s->conns, link)
-			conn_abort(c);
-}
-
-static void
-on_drain_timeout(uv_timer_t *t)
-{
-	struct supervisor *sup = t->data;
-
-	log_info("drain_timeout: closing %u connections", sup->w.nconns);
-	abort_all(sup);
+	uv_close((uv_handle_t *)&sup->wake, NULL);
 }
 
 static void
 supervisor_stop(struct supervisor *sup)
 {
-	struct listener *l;
+	int i;
 
 	if (sup->stopping) {
-		log_info("closing %u connections now", sup->w.nconns);
-		abort_all(sup);
+		worker_abort(&sup->workers[0]);
+		for (i = 1; i < sup->nworkers; i++)
+			worker_command(&sup->workers[i], W_ABORT, 0);
 		return;
 	}
 	sup->stopping = 1;
 	notify("STOPPING=1");
 	log_info("stopping");
-	while ((l = LIST_FIRST(&sup->listeners)) != NULL) {
-		LIST_REMOVE(l, link);
-		listener_close(l);
-	}
 	svcvec_free(sup->svc, sup->nsvc);
 	sup->svc = NULL;
 	sup->nsvc = 0;
-	if (sup->w.nconns == 0) {
-		supervisor_finish(sup);
-		return;
-	}
-	log_info("waiting up to %llds for %u connections",
-	    sup->conf->drain_timeout, sup->w.nconns);
-	(void)uv_timer_start(&sup->drain, on_drain_timeout,
-	    (uint64_t)sup->conf->drain_timeout * 1000, 0);
-}
-
-void
-supervisor_conn_gone(struct supervisor *sup)
-{
-	if (sup->stopping == 1 && sup->w.nconns == 0)
-		supervisor_finish(sup);
+	worker_stop(&sup->workers[0]);
+	for (i = 1; i < sup->nworkers; i++)
+		worker_command(&sup->workers[i], W_STOP, 0);
 }
 
 static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct supervisor *sup = h->data;
-	size_t i;
+	int i;
 
 	switch (signum) {
 	case SIGHUP:
@@ -369,27 +375,13 @@ on_signal(uv_signal_t *h, int signum)
 			reload_begin(sup);
 		break;
 	case SIGUSR1:
-		for (i = 0; i < sup->nsvc; i++)
-			service_log_stats(sup->svc[i]);
+		worker_log_stats(&sup->workers[0]);
+		for (i = 1; i < sup->nworkers; i++)
+			worker_command(&sup->workers[i], W_STATS, 0);
 		break;
 	default:
 		supervisor_stop(sup);
 		break;
-	}
-}
-
-static void
-on_tick(uv_timer_t *t)
-{
-	struct supervisor *sup = t->data;
-	struct service *s;
-	uint64_t now = uv_now(sup->w.loop);
-
-	LIST_FOREACH(s, &sup->all, all) {
-		conn_sweep(s, now);
-		if (s->src.cap > 0)
-			srctab_sweep(&s->src, (double)s->conf.rate,
-			    (double)s->conf.burst, now);
 	}
 }
 
@@ -434,94 +426,132 @@ drop_privileges(const char *user, const char *group)
 	return 0;
 }
 
+static int
+privileges(struct supervisor *sup)
+{
+	const char *user = sup->conf->user, *group = sup->conf->group;
+	char *spec = NULL, *colon;
+	int rc;
+
+	if (geteuid() != 0)
+		return 0;
+	if (sup->opt.user != NULL) {
+		spec = xstrdup(sup->opt.user);
+		if ((colon = strchr(spec, ':')) != NULL)
+			*colon++ = '\0';
+		user = spec;
+		group = colon;
+	}
+	rc = drop_privileges(user, group);
+	free(spec);
+	return rc;
+}
+
 int
 supervisor_run(const struct options *opt)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 	struct supervisor *sup;
 	struct errlist errs = { 0 };
-	const char *user, *group;
-	char *spec = NULL, *colon;
+	uv_loop_t *loop;
 	size_t i;
-	int rc = 1;
+	int rc = 1, wi, started = 0;
 
 	sup = xcalloc(1, sizeof(*sup));
 	sup->opt = *opt;
-	LIST_INIT(&sup->all);
-	LIST_INIT(&sup->listeners);
 	if ((sup->conf = config_load(opt->file, opt->port_offset,
-	    &errs)) == NULL) {
+	    &errs)) == NULL || errs.n > 0) {
 		errs_print(&errs);
 		goto out;
 	}
 	log_init(opt->foreground || sup->conf->log_stderr,
 	    opt->debug ? LOG_DEBUG : sup->conf->log_level);
 	log_info("sockd %s starting", SOCKD_VERSION);
-	sup->w.loop = uv_default_loop();
-	sup->w.sup = sup;
-	sup->w.rbuf = xcalloc(1, RBUF_SIZE);
-	sup->w.ubuf = xcalloc(1, UBUF_SIZE);
-	(void)uv_check_init(sup->w.loop, &sup->w.check);
-	conn_worker_init(&sup->w);
-	if (services_create(NULL, sup->conf, &errs, &sup->svc,
+	sup->nworkers = sup->conf->workers > 0 ? sup->conf->workers :
+	    (int)uv_available_parallelism();
+	if (sup->nworkers < 1)
+		sup->nworkers = 1;
+	sup->workers = xcalloc(sup->nworkers, sizeof(*sup->workers));
+	(void)uv_async_init(uv_default_loop(), &sup->wake, on_wake);
+	sup->wake.data = sup;
+	for (wi = 0; wi < sup->nworkers; wi++) {
+		if (wi == 0)
+			loop = uv_default_loop();
+		else if ((loop = malloc(sizeof(*loop))) == NULL ||
+		    uv_loop_init(loop) != 0) {
+			free(loop);
+			log_msg(LOG_ERR, "worker %d: cannot make a loop", wi);
+			sup->nworkers = wi;
+			goto fail;
+		}
+		if (worker_init(&sup->workers[wi], sup, wi, loop) == -1) {
+			log_msg(LOG_ERR, "worker %d: cannot start", wi);
+			sup->nworkers = wi + 1;
+			goto fail;
+		}
+	}
+	sup->gen = 1;
+	if (services_create(NULL, sup->conf, sup->nworkers, &errs, &sup->svc,
 	    &sup->nsvc) == -1 ||
-	    listeners_open(sup, sup->svc, sup->nsvc, 1, &errs) == -1) {
+	    listeners_plan(sup, sup->svc, sup->nsvc, sup->gen, &errs) == -1) {
 		errs_log(&errs);
 		if (!opt->foreground && !sup->conf->log_stderr)
 			errs_print(&errs);
-		listeners_settle(sup, 1, 0);
-		svcvec_free(sup->svc, sup->nsvc);
-		sup->svc = NULL;
-		sup->nsvc = 0;
-		uv_close((uv_handle_t *)&sup->w.check, NULL);
-		uv_close((uv_handle_t *)&sup->w.partial_timer, NULL);
-		(void)uv_run(sup->w.loop, UV_RUN_DEFAULT);
-		goto out;
+		goto fail;
 	}
-	listeners_settle(sup, 1, 1);
 	for (i = 0; i < sup->nsvc; i++)
-		LIST_INSERT_HEAD(&sup->all, sup->svc[i], all);
+		service_publish(sup->svc[i]);
+	if (privileges(sup) == -1)
+		goto fail;
+	worker_apply(&sup->workers[0], sup->gen);
+	for (wi = 1; wi < sup->nworkers; wi++) {
+		sup->workers[wi].gen = sup->gen;
+		if (worker_spawn(&sup->workers[wi]) == -1)
+			goto fail;
+		started = wi;
+	}
 	for (i = 0; i < nitems(sigs); i++) {
-		(void)uv_signal_init(sup->w.loop, &sup->sig[i]);
+		(void)uv_signal_init(uv_default_loop(), &sup->sig[i]);
 		sup->sig[i].data = sup;
 		(void)uv_signal_start(&sup->sig[i], on_signal, sigs[i]);
 	}
-	(void)uv_timer_init(sup->w.loop, &sup->tick);
-	sup->tick.data = sup;
-	(void)uv_timer_start(&sup->tick, on_tick, 1000, 1000);
-	(void)uv_timer_init(sup->w.loop, &sup->drain);
-	sup->drain.data = sup;
-	if (geteuid() == 0) {
-		user = sup->conf->user;
-		group = sup->conf->group;
-		if (opt->user != NULL) {
-			spec = xstrdup(opt->user);
-			if ((colon = strchr(spec, ':')) != NULL)
-				*colon++ = '\0';
-			user = spec;
-			group = colon;
-		}
-		if (drop_privileges(user, group) == -1) {
-			free(spec);
-			supervisor_stop(sup);
-			(void)uv_run(sup->w.loop, UV_RUN_DEFAULT);
-			goto out;
-		}
-		free(spec);
-	}
-	log_info("ready: %zu services", sup->nsvc);
+	log_info("ready: %zu services, %d worker%s", sup->nsvc, sup->nworkers,
+	    sup->nworkers > 1 ? "s" : "");
 	notify("READY=1\nSTATUS=serving %zu services\nMAINPID=%ld",
 	    sup->nsvc, (long)getpid());
-	(void)uv_run(sup->w.loop, UV_RUN_DEFAULT);
+	(void)uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+	for (wi = 1; wi < sup->nworkers; wi++)
+		(void)uv_thread_join(&sup->workers[wi].thread);
 	log_info("exiting");
 	rc = 0;
+	goto out;
+fail:
+	/* Threads already started are told to stop; the rest discarded. */
+	svcvec_free(sup->svc, sup->nsvc);
+	sup->svc = NULL;
+	sup->nsvc = 0;
+	for (wi = 1; wi <= started; wi++)
+		worker_command(&sup->workers[wi], W_STOP, 0);
+	for (wi = 1; wi <= started; wi++)
+		(void)uv_thread_join(&sup->workers[wi].thread);
+	news_free(sup);
+	for (wi = sup->nworkers - 1; wi > started; wi--) {
+		worker_stop(&sup->workers[wi]);
+		(void)uv_run(sup->workers[wi].loop, UV_RUN_DEFAULT);
+	}
+	if (sup->nworkers > 0) {
+		worker_stop(&sup->workers[0]);
+	}
+	uv_close((uv_handle_t *)&sup->wake, NULL);
+	(void)uv_run(uv_default_loop(), UV_RUN_DEFAULT);
 out:
 	errlist_free(&errs);
-	if (sup->w.loop != NULL && uv_loop_close(sup->w.loop) != 0)
+	for (wi = 0; sup->workers != NULL && wi < sup->nworkers; wi++)
+		worker_free(&sup->workers[wi]);
+	free(sup->workers);
+	if (uv_loop_close(uv_default_loop()) != 0)
 		log_warnx("event loop closed with handles still open");
 	config_free(sup->conf);
-	free(sup->w.rbuf);
-	free(sup->w.ubuf);
 	free(sup);
 	return rc;
 }

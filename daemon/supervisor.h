@@ -1,14 +1,12 @@
 #ifndef SOCKD_SUPERVISOR_H
 #define SOCKD_SUPERVISOR_H
 
-#include <sys/queue.h>
+#include <stdatomic.h>
 
 #include <uv.h>
 
 #include "service.h"
 #include "worker.h"
-
-struct listener;
 
 struct options {
 	const char	*file;		/* -c */
@@ -23,13 +21,14 @@ struct supervisor {
 	struct config		*conf;		/* daemon-wide settings */
 	struct service		**svc;		/* the running configuration */
 	size_t			 nsvc;
-	LIST_HEAD(, service)	 all;		/* also those still draining */
-	LIST_HEAD(, listener)	 listeners;
-	struct worker		 w;
+	struct worker		*workers;	/* [0] runs on the main loop */
+	int			 nworkers;
+	atomic_uint		 nconns;	/* all services, all workers */
+	atomic_int		 finished;	/* workers done draining */
+	uv_async_t		 wake;		/* a worker finished */
 	uv_signal_t		 sig[4];
-	uv_timer_t		 tick;		/* idle sweep, once a second */
-	uv_timer_t		 drain;
-	int			 stopping;	/* 1 draining, 2 done */
+	unsigned int		 gen;		/* the last reload's */
+	int			 stopping;
 	int			 reloading;	/* a check is running */
 	int			 reload_again;	/* SIGHUP during it */
 };
@@ -39,7 +38,7 @@ int	supervisor_check(const struct options *);
 /* Loads, binds, drops privileges and serves until stopped; returns the
  * exit status. */
 int	supervisor_run(const struct options *);
-/* A connection is gone: during shutdown, the last one ends the loop. */
-void	supervisor_conn_gone(struct supervisor *);
+/* A worker has closed its last handle (any thread). */
+void	supervisor_worker_done(struct supervisor *);
 
 #endif

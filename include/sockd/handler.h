@@ -13,9 +13,13 @@
  * functions are appended; sockd loads handlers of its own or an older minor
  * and refuses newer ones.
  *
- * Threads: every callback of one service runs on one thread; a handler with
- * SOCKD_ONE_LOOP is guaranteed that all its connections share that thread.
- * See sockd-handler(3).
+ * Threads: with "workers = N" a service's callbacks run on N threads at
+ * once, each connection and datagram on one of them; port state must then
+ * be read-only after configure().  A handler that sets SOCKD_ONE_LOOP has
+ * all of its connections and datagrams (TCP and UDP) served by one thread,
+ * and may keep mutable state in its port state without locks.  configure()
+ * and unconfigure() may run on any thread, never at the same time as a
+ * callback that uses the same port state.  See sockd-handler(3).
  */
 #ifndef SOCKD_HANDLER_H
 #define SOCKD_HANDLER_H
@@ -75,7 +79,10 @@ struct sockd_handler {
 	 * peer's end of file.  The buffer lives only during the call. */
 	void		 (*tcp_data)(struct sockd_conn *, const char *, size_t);
 	/* Everything written so far has been handed to the kernel: a
-	 * generator (chargen) writes its next piece here. */
+	 * generator (chargen) writes its next piece here.  Called after a
+	 * queued write completes, and on the next loop turn after a write
+	 * the kernel took at once, so a generator writes one piece per turn
+	 * and other clients are served in between. */
 	void		 (*tcp_drain)(struct sockd_conn *);
 	/* The connection is going away; free what sockd_conn_data() holds.
 	 * Writing is no longer possible. */
