@@ -32,6 +32,9 @@ ifeq ($(SANITIZE),1)
 SAN		:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=undefined
 endif
+ifeq ($(SANITIZE),thread)
+SAN		:= -fsanitize=thread -fno-omit-frame-pointer
+endif
 ALL_CFLAGS	 = $(WARN) $(DEFS) -Iinclude -iquote daemon $(DEPS_CFLAGS) $(SAN) \
 		   -MMD -MP $(CPPFLAGS) $(CFLAGS)
 PIC		:= -fPIC
@@ -173,6 +176,9 @@ fuzz:
 
 clean:
 	rm -rf $(B) build-asan
+
+# Keep test objects between runs.
+.SECONDARY:
 
 .PHONY: all unit e2e check check-valgrind man-lint run deps install clean fuzz
 

@@ -532,13 +532,20 @@ str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* memcmp() of two arrays, either of which may be NULL when empty. */
+static int
+mem_eq(const void *a, const void *b, size_t n)
+{
+	return n == 0 || memcmp(a, b, n) == 0;
+}
+
 int
 svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 {
 	return str_eq(a->name, b->name) && str_eq(a->handler, b->handler) &&
 	    a->protocols == b->protocols && a->port_tcp == b->port_tcp &&
 	    a->port_udp == b->port_udp && a->nbind == b->nbind &&
-	    memcmp(a->bind, b->bind, a->nbind * sizeof(*a->bind)) == 0 &&
+	    mem_eq(a->bind, b->bind, a->nbind * sizeof(*a->bind)) &&
 	    a->enabled == b->enabled && str_eq(a->banner, b->banner) &&
 	    str_eq(a->busy, b->busy) && str_eq(a->quit, b->quit) &&
 	    a->idle_timeout == b->idle_timeout && a->backlog == b->backlog &&
@@ -551,9 +558,9 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    a->max_reply_growth == b->max_reply_growth &&
 	    a->drop_low_ports == b->drop_low_ports &&
 	    a->has_allow == b->has_allow && a->nallow == b->nallow &&
-	    memcmp(a->allow, b->allow, a->nallow * sizeof(*a->allow)) == 0 &&
+	    mem_eq(a->allow, b->allow, a->nallow * sizeof(*a->allow)) &&
 	    a->ndeny == b->ndeny &&
-	    memcmp(a->deny, b->deny, a->ndeny * sizeof(*a->deny)) == 0 &&
+	    mem_eq(a->deny, b->deny, a->ndeny * sizeof(*a->deny)) &&
 	    opts_equal(a->opts, b->opts);
 }
 

@@ -546,7 +546,8 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	if (atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
 	    (unsigned long long)sc->max_connections ||
 	    atomic_load_explicit(&sup->nconns, memory_order_relaxed) >=
-	    (unsigned long long)sup->conf->max_connections) {
+	    atomic_load_explicit(&sup->max_connections,
+	    memory_order_relaxed)) {
 		l->st.refused_busy++;
 		service_logx(s, l, "%s: refused: max_connections reached",
 		    conn_peer(c));

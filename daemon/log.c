@@ -5,6 +5,7 @@
  * a ratelimit, and nothing is logged per datagram at the default level.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "log.h"
 
 static int	log_stderr = 1;
-static int	log_level = LOG_INFO;
+static atomic_int log_level = LOG_INFO;	/* reload changes it */
 
 void
 log_init(int to_stderr, int level)

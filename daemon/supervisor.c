@@ -266,6 +266,8 @@ supervisor_reload(struct supervisor *sup)
 	    (c->user != NULL && sup->conf->user != NULL &&
 	    strcmp(c->user, sup->conf->user) == 0)))
 		log_warnx("workers and user take effect at the next start");
+	atomic_store(&sup->max_connections, (unsigned int)c->max_connections);
+	atomic_store(&sup->drain_timeout, (unsigned int)c->drain_timeout);
 	config_free(sup->conf);
 	sup->conf = c;
 	log_info("reload done: %zu services", n);
@@ -467,6 +469,9 @@ supervisor_run(const struct options *opt)
 	log_init(opt->foreground || sup->conf->log_stderr,
 	    opt->debug ? LOG_DEBUG : sup->conf->log_level);
 	log_info("sockd %s starting", SOCKD_VERSION);
+	atomic_init(&sup->max_connections,
+	    (unsigned int)sup->conf->max_connections);
+	atomic_init(&sup->drain_timeout, (unsigned int)sup->conf->drain_timeout);
 	sup->nworkers = sup->conf->workers > 0 ? sup->conf->workers :
 	    (int)uv_available_parallelism();
 	if (sup->nworkers < 1)

@@ -24,6 +24,9 @@ struct supervisor {
 	struct worker		*workers;	/* [0] runs on the main loop */
 	int			 nworkers;
 	atomic_uint		 nconns;	/* all services, all workers */
+	/* What workers read of sup->conf, which a reload replaces. */
+	atomic_uint		 max_connections;
+	atomic_uint		 drain_timeout;
 	atomic_int		 finished;	/* workers done draining */
 	uv_async_t		 wake;		/* a worker finished */
 	uv_signal_t		 sig[4];

@@ -80,6 +80,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	worker_apply(w, w->gen);
+	uv_sem_post(&w->done);
 	(void)uv_run(w->loop, UV_RUN_DEFAULT);
 }
 
@@ -93,6 +94,9 @@ worker_spawn(struct worker *w)
 		    uv_strerror(rc));
 		return -1;
 	}
+	/* Its listeners are its own from now on: wait until it has them,
+	 * so the supervisor's next look at them comes after. */
+	uv_sem_wait(&w->done);
 	return 0;
 }
 
@@ -187,10 +191,10 @@ worker_stop(struct worker *w)
 		worker_finish(w);
 		return;
 	}
-	log_info("waiting up to %llds for %u connections",
-	    w->sup->conf->drain_timeout, w->nconns);
+	log_info("waiting up to %us for %u connections",
+	    atomic_load(&w->sup->drain_timeout), w->nconns);
 	(void)uv_timer_start(&w->drain, on_drain_timeout,
-	    (uint64_t)w->sup->conf->drain_timeout * 1000, 0);
+	    (uint64_t)atomic_load(&w->sup->drain_timeout) * 1000, 0);
 }
 
 void

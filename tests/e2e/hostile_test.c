@@ -500,23 +500,27 @@ hostile_strftime_formats_never_stop_daytime(void **state)
 	struct harness *h = *state;
 	int port = harness_port(), i;
 	char buf[2048];
-	static const char *const bad[] = {
-		"%", "%E", "%O", "%99999999Y", "%-99999999d", "%#Z%+",
-		"\xff\xfe%Y\xc0", "%Y\0%m", "%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%n",
-		"%2147483647Y", "%-2147483648d", "%Ec%EC%Ex%EX%Ey%EY%Od%Oe",
+#define F(s)	{ s, sizeof(s) - 1 }
+	static const struct {
+		const char	*fmt;
+		size_t		 len;
+	} bad[] = {
+		F("%"), F("%E"), F("%O"), F("%99999999Y"), F("%-99999999d"),
+		F("%#Z%+"), F("\xff\xfe%Y\xc0"), F("%Y\0%m"),
+		F("%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%n"), F("%2147483647Y"),
+		F("%-2147483648d"), F("%Ec%EC%Ex%EX%Ey%EY%Od%Oe"),
 	};
-	static const size_t badlen[] = { 1, 2, 2, 10, 11, 6, 7, 6, 31, 12,
-	    13, 24 };
+#undef F
 
 	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; rate = 0; });\n",
 	    port);
 	assert_int_equal(harness_start(h, NULL), 0);
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
-		ssize_t n = udp_ask("127.0.0.1", port, bad[i], badlen[i], buf,
-		    sizeof(buf), MS(300));
+		ssize_t n = udp_ask("127.0.0.1", port, bad[i].fmt, bad[i].len,
+		    buf, sizeof(buf), MS(300));
 
-		assert_true(n <= (ssize_t)badlen[i] + 64);
+		assert_true(n <= (ssize_t)bad[i].len + 64);
 		assert_int_equal(udp_ask("127.0.0.1", port, "%Y", 2, buf,
 		    sizeof(buf), MS(2000)), 4);
 	}
