@@ -117,6 +117,7 @@ check-valgrind:
 	$(MAKE) all $(TEST_PLUGINS) $(E2E_BINS)
 	@fail=0; for t in $(E2E_BINS); do echo "== $$t (valgrind)"; \
 	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins SOCKD_VALGRIND=1 \
+	    VALGRIND_OPTS=--suppressions=$(CURDIR)/tests/valgrind.supp \
 	    timeout 900 $$t || fail=1; done; exit $$fail
 
 MANPAGES	:= $(wildcard man/*.[0-9])

@@ -25,6 +25,7 @@ main(int argc, char *argv[])
 {
 	struct options opt = { .file = SOCKD_CONF_FILE };
 	char *end;
+	ssize_t n;
 	long v;
 	int ch, test = 0;
 
@@ -75,6 +76,13 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init(1, opt.debug ? LOG_DEBUG : LOG_INFO);
+	/* Resolved now: after a package upgrade /proc/self/exe names a
+	 * deleted file, and under valgrind it names valgrind. */
+	if ((n = readlink("/proc/self/exe", opt.self, sizeof(opt.self) - 1))
+	    <= 0)
+		snprintf(opt.self, sizeof(opt.self), "/proc/self/exe");
+	else
+		opt.self[n] = '\0';
 	if (test)
 		return supervisor_check(&opt);
 	(void)signal(SIGPIPE, SIG_IGN);

@@ -4,8 +4,8 @@
  * runs in configure(); a plugin that crashes or hangs there then costs a
  * child, not the daemon and its clients.  The child's output is read
  * through a pipe (bounded) and logged; a child still running after
- * PRECHECK_TIMEOUT is killed.  /proc/self/exe is the running binary even
- * when a package upgrade has replaced the file.
+ * PRECHECK_TIMEOUT is killed.  The binary is the one that started (its
+ * path as resolved at start).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -134,7 +134,7 @@ precheck_start(struct supervisor *sup,
 	uv_process_options_t po;
 	uv_stdio_container_t stdio[3];
 	char offset[16];
-	char *args[] = { "/proc/self/exe", "-t", "-c", (char *)sup->opt.file,
+	char *args[] = { sup->opt.self, "-t", "-c", (char *)sup->opt.file,
 	    "-p", offset, NULL };
 	uv_loop_t *loop = uv_default_loop();
 	int rc;

@@ -14,6 +14,7 @@ struct options {
 	const char	*user;		/* -u, overrides daemon.user */
 	int		 foreground;	/* -f */
 	int		 debug;		/* -d */
+	char		 self[4096];	/* this binary, for the reload check */
 };
 
 struct supervisor {
