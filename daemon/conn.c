@@ -10,6 +10,8 @@
  * uv_check once the callbacks of this loop turn are over, so a handler
  * iterating its peers never sees one vanish under it.
  */
+#include <sys/ioctl.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,16 +407,27 @@ conn_line(void *arg, const char *line, size_t len)
  */
 #define PARTIAL_TICK	25
 
+static void	partial_arm(struct conn *);
+
 static void
 on_partial_timer(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 	struct conn *c;
 	uint64_t now = uv_now(w->loop);
+	uv_os_fd_t fd;
+	int waiting;
 
 	while ((c = TAILQ_FIRST(&w->partial)) != NULL &&
 	    c->partial_at + (uint64_t)c->svc->conf.line_timeout <= now) {
 		partial_disarm(c);
+		/* A busy loop may not have read the rest yet (or reading is
+		 * paused): bytes already in the socket finish the line. */
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+		    ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0) {
+			partial_arm(c);
+			continue;
+		}
 		if (!(c->flags & C_CLOSING))
 			(void)framer_flush(&c->fr, conn_line, c);
 	}
