@@ -47,6 +47,7 @@
 #include <sockd/handler.h>
 
 #include "handlers.h"
+#include "utf8.h"
 
 #define CHAT_EOL	"\r\n"
 #define CHAT_PREFIX_MAX	80	/* "<ip:port> " of a UDP line, and a NUL */
@@ -136,40 +137,6 @@ chat_nick_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* Length of the strict UTF-8 sequence at s and its code point, or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len, unsigned long *cp)
-{
-	unsigned long	 c = s[0], min;
-	size_t		 n, i;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* Index just past the escape sequence whose ESC is at s[i]. */
 static size_t
 skip_escape(const unsigned char *s, size_t len, size_t i)
@@ -202,7 +169,7 @@ size_t
 chat_sanitize(char *out, const char *in, size_t len)
 {
 	const unsigned char	*s = (const unsigned char *)in;
-	unsigned long		 cp;
+	uint32_t		 cp;
 	size_t			 i = 0, o = 0, n;
 
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
@@ -214,7 +181,7 @@ chat_sanitize(char *out, const char *in, size_t len)
 			i++;
 		} else if (s[i] < 0x80) {
 			out[o++] = s[i++];
-		} else if ((n = utf8_seq(s + i, len - i, &cp)) > 0) {
+		} else if ((n = utf8_decode(s + i, len - i, &cp)) > 0) {
 			if (cp >= 0x80 && cp <= 0x9f) {
 				i += n;
 				continue;

@@ -81,7 +81,6 @@ size_t		 daytime_format(char *, size_t, const char *, size_t, time_t,
 size_t		 upper_utf8(char *, const char *, size_t);
 /* Decodes one strict UTF-8 sequence at in; returns its length (1-4) and
  * stores the code point, or returns 0 when in[0] does not start one. */
-size_t		 upper_decode(const unsigned char *, size_t, uint32_t *);
 
 /*
  * chat.

@@ -28,6 +28,7 @@
 #include <sockd/handler.h>
 
 #include "handlers.h"
+#include "utf8.h"
 
 static pthread_once_t	 upper_once = PTHREAD_ONCE_INIT;
 static locale_t		 upper_locale = (locale_t)0;
@@ -36,43 +37,6 @@ static void
 upper_locale_init(void)
 {
 	upper_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-}
-
-size_t
-upper_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	uint32_t	 c = s[0], min;
-	size_t		 n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		c &= 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		c &= 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		c &= 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
 }
 
 static size_t
@@ -122,7 +86,7 @@ upper_utf8(char *out, const char *in, size_t len)
 			i++;
 			continue;
 		}
-		if ((n = upper_decode(s + i, len - i, &c)) == 0) {
+		if ((n = utf8_decode(s + i, len - i, &c)) == 0) {
 			*o++ = s[i++];
 			continue;
 		}

@@ -12,6 +12,7 @@
 
 #include "fake_conn.h"
 #include "../../handlers/handlers.h"
+#include "../../handlers/utf8.h"
 
 extern const struct sockd_handler sockd_handler_upper;
 
@@ -106,19 +107,19 @@ the_decoder_is_strict(void **state)
 	uint32_t	 cp;
 
 	(void)state;
-	assert_int_equal(upper_decode((const unsigned char *)"\xc3\xa9", 2,
+	assert_int_equal(utf8_decode((const unsigned char *)"\xc3\xa9", 2,
 	    &cp), 2);
 	assert_int_equal(cp, 0xe9);
-	assert_int_equal(upper_decode((const unsigned char *)"\xf4\x8f\xbf\xbf",
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf4\x8f\xbf\xbf",
 	    4, &cp), 4);
 	assert_int_equal(cp, 0x10ffff);
-	assert_int_equal(upper_decode((const unsigned char *)"\xc1\xbf", 2,
+	assert_int_equal(utf8_decode((const unsigned char *)"\xc1\xbf", 2,
 	    &cp), 0);
-	assert_int_equal(upper_decode((const unsigned char *)"\xf0\x8f\xbf\xbf",
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf0\x8f\xbf\xbf",
 	    4, &cp), 0);
-	assert_int_equal(upper_decode((const unsigned char *)"\xe2\x82", 2,
+	assert_int_equal(utf8_decode((const unsigned char *)"\xe2\x82", 2,
 	    &cp), 0);
-	assert_int_equal(upper_decode((const unsigned char *)"\xf5\x80\x80\x80",
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf5\x80\x80\x80",
 	    4, &cp), 0);
 }
 
