@@ -8,7 +8,11 @@
  * slowed by TCP itself and nothing is lost.  Closing never happens inside
  * a handler's callback: it is queued on the worker and done from a
  * uv_check once the callbacks of this loop turn are over, so a handler
- * iterating its peers never sees one vanish under it.
+ * iterating its peers never sees one vanish under it.  What a handler
+ * writes to other connections while it handles a read (a chat line to
+ * the room) is corked: kept as refcounted pieces, and sent with one
+ * writev per peer when the read callback ends, so a read of many lines
+ * costs each peer one system call, not one per line.
  */
 #include <sys/ioctl.h>
 
@@ -37,6 +41,7 @@
 #define C_EOF		0x40
 #define C_PARTIAL	0x80	/* on w->partial */
 #define C_DRAINQ	0x100	/* on w->drainq */
+#define C_CORKED	0x200	/* on w->corked */
 
 /* The handler's view of a conn: the same object, behind an opaque type. */
 #define ABI(c)		((struct sockd_conn *)(c))
@@ -51,6 +56,17 @@ struct wreq {
 	size_t			 len;
 	char			 data[];
 };
+
+/* A queued writev of corked pieces: holds a reference to each. */
+struct wreqv {
+	uv_write_t		 req;
+	struct conn		*c;
+	size_t			 len;
+	unsigned int		 n;
+	struct sockd_msg	*m[];
+};
+
+#define CORK_IOV	64	/* pieces per writev */
 
 static void	on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
 static void	on_alloc(uv_handle_t *, size_t, uv_buf_t *);
@@ -224,16 +240,28 @@ conn_reap(struct worker *w)
 	(void)uv_check_stop(&w->check);
 }
 
-/* Progress on c: it moves to the tail of the idle list, which so stays
- * in order of last activity and the sweep stops at the first live one. */
+/* The idle list is in order of "listed", the last move to its tail;
+ * progress only stamps "active", and moves c at most once a second, so
+ * a busy connection costs a store per read.  The sweep stops at the
+ * first entry listed within idle_timeout and sends live ones it passes
+ * to the tail, so an idle connection is closed at most one idle_timeout
+ * late. */
 static void
-conn_touch(struct conn *c)
+conn_list_tail(struct conn *c, uint64_t now)
 {
 	struct svc_local *l = conn_local(c);
 
-	c->active = uv_now(c->w->loop);
+	c->listed = now;
 	TAILQ_REMOVE(&l->conns, c, link);
 	TAILQ_INSERT_TAIL(&l->conns, c, link);
+}
+
+static void
+conn_touch(struct conn *c)
+{
+	c->active = uv_now(c->w->loop);
+	if (c->active >= c->listed + 1000)
+		conn_list_tail(c, c->active);
 }
 
 void
@@ -247,10 +275,14 @@ conn_sweep(struct service *s, struct worker *w, uint64_t now)
 		return;
 	for (c = TAILQ_FIRST(&l->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
-		if (c->active + idle > now)
+		if (c->listed + idle > now)
 			break;
 		if (c->flags & C_DEAD)
 			continue;
+		if (c->active + idle > now) {
+			conn_list_tail(c, now);
+			continue;
+		}
 		l->st.closed_idle++;
 		if (log_get_level() >= LOG_DEBUG)
 			log_debug("%s %s: idle for %llds, closing",
@@ -260,16 +292,40 @@ conn_sweep(struct service *s, struct worker *w, uint64_t now)
 	}
 }
 
+static void	conn_wrote(struct conn *, size_t, int);
+
 static void
 on_write(uv_write_t *req, int status)
 {
 	struct wreq *r = (struct wreq *)req;
 	struct conn *c = r->c;
+	size_t len = r->len;
 
-	c->queued -= r->len;
 	if (r->msg != NULL)
 		sockd_msg_unref(r->msg);
 	free(r);
+	conn_wrote(c, len, status);
+}
+
+static void
+on_writev(uv_write_t *req, int status)
+{
+	struct wreqv *r = (struct wreqv *)req;
+	struct conn *c = r->c;
+	size_t len = r->len;
+	unsigned int i;
+
+	for (i = 0; i < r->n; i++)
+		sockd_msg_unref(r->m[i]);
+	free(r);
+	conn_wrote(c, len, status);
+}
+
+/* A write request of len bytes on c is over. */
+static void
+conn_wrote(struct conn *c, size_t len, int status)
+{
+	c->queued -= len;
 	if (c->flags & C_DEAD)
 		return;
 	if (status < 0) {
@@ -294,6 +350,144 @@ on_write(uv_write_t *req, int status)
 	}
 }
 
+/* Closes c for a queue past max_queue: it does not read. */
+static void
+conn_slow(struct conn *c)
+{
+	conn_local(c)->st.closed_slow++;
+	service_logx(c->svc, conn_local(c), "%s: output queue past max_queue "
+	    "(%lld bytes): slow reader, closing", conn_peer(c),
+	    c->svc->conf.max_queue);
+	conn_abort(c);
+}
+
+/* Holds m for c until the read callback ends; the caller's reference
+ * stays the caller's. */
+static int
+cork_add(struct conn *c, struct sockd_msg *m)
+{
+	struct worker *w = c->w;
+	struct piece *np;
+	size_t cap;
+	int32_t i;
+
+	if (w->npieces == w->piececap) {
+		cap = w->piececap > 0 ? 2 * w->piececap : 256;
+		if (cap > INT32_MAX ||
+		    (np = realloc(w->pieces, cap * sizeof(*np))) == NULL) {
+			service_logx(c->svc, conn_local(c), "%s: out of "
+			    "memory, closing", conn_peer(c));
+			conn_abort(c);
+			return -1;
+		}
+		w->pieces = np;
+		w->piececap = cap;
+	}
+	i = (int32_t)w->npieces++;
+	w->pieces[i].m = sockd_msg_ref(m);
+	w->pieces[i].next = -1;
+	if (c->flags & C_CORKED)
+		w->pieces[c->cork_tail].next = i;
+	else {
+		c->flags |= C_CORKED;
+		c->cork_head = i;
+		c->cork_next = w->corked;
+		w->corked = c;
+	}
+	c->cork_tail = i;
+	return 0;
+}
+
+/* Sends up to CORK_IOV pieces of c from *head on; advances *head. */
+static void
+cork_send(struct conn *c, int32_t *head)
+{
+	struct worker *w = c->w;
+	struct sockd_msg *m[CORK_IOV];
+	uv_buf_t b[CORK_IOV];
+	struct wreqv *r;
+	size_t total = 0, skip;
+	unsigned int n = 0, i, first;
+	int rc;
+
+	for (; *head != -1 && n < CORK_IOV; *head = w->pieces[*head].next) {
+		m[n] = w->pieces[*head].m;
+		b[n] = uv_buf_init(m[n]->data, (unsigned int)m[n]->len);
+		total += m[n]->len;
+		n++;
+	}
+	first = 0;
+	if (!(c->flags & C_CLOSING) && c->queued == 0) {
+		rc = uv_try_write((uv_stream_t *)&c->tcp, b, n);
+		if (rc < 0 && rc != UV_EAGAIN) {
+			log_debug("%s %s: write: %s", c->svc->conf.name,
+			    conn_peer(c), uv_strerror(rc));
+			conn_abort(c);
+		} else if (rc > 0) {
+			/* Drop what went out; cut into the first piece left. */
+			skip = (size_t)rc;
+			total -= skip;
+			while (first < n && skip >= b[first].len) {
+				skip -= b[first].len;
+				sockd_msg_unref(m[first++]);
+			}
+			if (first < n) {
+				b[first].base += skip;
+				b[first].len -= (unsigned int)skip;
+			}
+		}
+	}
+	if (first == n)
+		return;
+	if (c->flags & C_CLOSING)
+		goto drop;
+	if (c->queued + total > (size_t)c->svc->conf.max_queue) {
+		conn_slow(c);
+		goto drop;
+	}
+	if ((r = malloc(sizeof(*r) + (n - first) * sizeof(r->m[0]))) ==
+	    NULL) {
+		conn_abort(c);
+		goto drop;
+	}
+	r->c = c;
+	r->len = total;
+	r->n = n - first;
+	memcpy(r->m, m + first, r->n * sizeof(r->m[0]));
+	if ((rc = uv_write(&r->req, (uv_stream_t *)&c->tcp, b + first, r->n,
+	    on_writev)) < 0) {
+		free(r);
+		conn_abort(c);
+		goto drop;
+	}
+	c->queued += total;
+	if (c->queued > HIGH_WATER && !(c->flags & C_PAUSED)) {
+		c->flags |= C_PAUSED;
+		(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	}
+	return;
+drop:
+	for (i = first; i < n; i++)
+		sockd_msg_unref(m[i]);
+}
+
+/* End of a read callback: each corked peer gets its pieces at once. */
+static void
+cork_flush(struct worker *w)
+{
+	struct conn *c;
+	int32_t head;
+
+	while ((c = w->corked) != NULL) {
+		w->corked = c->cork_next;
+		c->flags &= ~C_CORKED;
+		head = c->cork_head;
+		while (head != -1)
+			cork_send(c, &head);
+	}
+	w->npieces = 0;
+}
+
 /* Sends p (or what msg holds, shared) on c; see sockd_conn_write(). */
 static int
 conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
@@ -302,10 +496,24 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 	uv_buf_t b;
 	int n;
 
+	struct sockd_msg *copy;
+
 	if (c->flags & C_CLOSING)
 		return -1;
 	if (len == 0)
 		return 0;
+	if (c->w->reading != NULL && c->w->reading != c) {
+		/* Fan-out during a read: held for one writev per peer. */
+		if (msg != NULL)
+			return cork_add(c, msg);
+		if ((copy = sockd_msg_new(p, len)) == NULL) {
+			conn_abort(c);
+			return -1;
+		}
+		n = cork_add(c, copy);
+		sockd_msg_unref(copy);
+		return n;
+	}
 	if (c->queued == 0) {
 		b = uv_buf_init((char *)p, (unsigned int)len);
 		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -325,11 +533,7 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		}
 	}
 	if (c->queued + len > (size_t)c->svc->conf.max_queue) {
-		conn_local(c)->st.closed_slow++;
-		service_logx(c->svc, conn_local(c), "%s: output queue past max_queue (%lld "
-		    "bytes): slow reader, closing", conn_peer(c),
-		    c->svc->conf.max_queue);
-		conn_abort(c);
+		conn_slow(c);
 		return -1;
 	}
 	r = malloc(sizeof(*r) + (msg != NULL ? 0 : len));
@@ -493,14 +697,22 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		if (c->flags & C_CLOSING)
 			return;
 		conn_touch(c);
+		c->w->reading = c;
 		conn_input(c, buf->base, (size_t)n);
+		c->w->reading = NULL;
+		if (c->w->corked != NULL)
+			cork_flush(c->w);
 	} else if (n == UV_EOF) {
 		/* Half-close: finish what is owed, then close. */
 		c->flags |= C_EOF;
 		(void)uv_read_stop(st);
 		partial_disarm(c);
+		c->w->reading = c;
 		if ((c->svc->h->flags & SOCKD_LINES) && !(c->flags & C_CLOSING))
 			(void)framer_flush(&c->fr, conn_line, c);
+		c->w->reading = NULL;
+		if (c->w->corked != NULL)
+			cork_flush(c->w);
 		conn_close(c);
 	} else if (n < 0) {
 		log_debug("%s %s: read: %s", c->svc->conf.name,
@@ -596,7 +808,7 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	}
 	c->svc = s;
 	service_ref(s);
-	c->active = now;
+	c->active = c->listed = now;
 	TAILQ_INSERT_TAIL(&l->conns, c, link);
 	l->nconns++;
 	w->nconns++;

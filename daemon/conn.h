@@ -27,6 +27,10 @@ struct conn {
 	struct framer		 fr;
 	size_t			 queued;	/* bytes in write requests */
 	uint64_t		 active;	/* uv_now() of the last progress */
+	uint64_t		 listed;	/* when it went to the list tail */
+	struct conn		*cork_next;	/* w->corked */
+	int32_t			 cork_head;	/* w->pieces of this conn */
+	int32_t			 cork_tail;
 	union {
 		struct sockaddr		sa;
 		struct sockaddr_in	sin;

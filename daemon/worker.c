@@ -273,6 +273,7 @@ worker_free(struct worker *w)
 			free(w->loop);
 		}
 	}
+	free(w->pieces);
 	free(w->rbuf);
 	free(w->ubuf);
 }

@@ -4,6 +4,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 #include <uv.h>
 
 #define RBUF_SIZE	65536		/* one TCP read */
@@ -11,6 +13,14 @@
 
 struct conn;
 struct listener;
+struct sockd_msg;
+
+/* A write to another connection held until the end of a read callback
+ * (see conn.c: fan-out is sent with one writev per peer). */
+struct piece {
+	struct sockd_msg	*m;
+	int32_t			 next;	/* the conn's next piece, or -1 */
+};
 struct service;
 struct supervisor;
 TAILQ_HEAD(partq, conn);
@@ -53,6 +63,11 @@ struct worker {
 	uv_timer_t		 tick;		/* idle sweep, once a second */
 	uv_timer_t		 drain;
 	struct listenerq	 listeners;
+	struct conn		*reading;	/* in its on_read, or NULL */
+	struct conn		*corked;	/* have pieces, via cork_next */
+	struct piece		*pieces;
+	size_t			 npieces;
+	size_t			 piececap;
 	unsigned int		 nconns;
 	int			 stopping;	/* 1 draining, 2 done */
 	/* commands from the supervisor (threads other than worker 0) */
