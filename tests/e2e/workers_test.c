@@ -17,8 +17,6 @@
 
 #include "harness.h"
 
-#define MS(x)	harness_ms(x)
-
 static const char *
 workers_section(int n)
 {
@@ -53,17 +51,17 @@ many_clients_are_spread_over_the_workers_and_answered(void **state)
 	}
 	for (i = 0; i < 200; i++) {
 		n = (size_t)snprintf(msg, sizeof(msg), "client %d\n", i);
-		assert_int_equal(tcp_recv_n(fds[i], buf, n, MS(5000)), n);
+		assert_int_equal(tcp_recv_n(fds[i], buf, n, 5000), n);
 		assert_memory_equal(buf, msg, n);
 	}
 	for (i = 0; i < 20; i++)
 		assert_int_equal(udp_ask("127.0.0.1", port, "dgram", 5, buf,
-		    sizeof(buf), MS(2000)), 5);
+		    sizeof(buf), 2000), 5);
 	harness_signal(h, SIGUSR1);
 	assert_true(harness_log_wait(h, "echo (worker 1): connections",
-	    MS(2000)));
+	    2000));
 	assert_true(harness_log_wait(h, "echo (worker 0): connections",
-	    MS(2000)));
+	    2000));
 	/* 200 connections all hashed to one worker: 2^-199. */
 	assert_false(harness_log_has(h, "echo (worker 0): connections 0 "));
 	assert_false(harness_log_has(h, "echo (worker 1): connections 0 "));
@@ -104,7 +102,7 @@ a_chat_room_is_one_room_whatever_the_workers(void **state)
 
 		heard[0] = '\0';
 		while (len + sizeof(line) < sizeof(heard) &&
-		    tcp_recv_line(c[i], line, sizeof(line), MS(500)) > 0) {
+		    tcp_recv_line(c[i], line, sizeof(line), 500) > 0) {
 			strcpy(heard + len, line);
 			len += strlen(line);
 		}
@@ -135,24 +133,24 @@ a_reload_reaches_every_worker_and_old_connections_go_on(void **state)
 	assert_int_equal(harness_start(h, NULL), 0);
 	old = tcp_open("127.0.0.1", port);
 	assert_int_equal(tcp_sends(old, "before\n"), 0);
-	assert_int_equal(tcp_recv_n(old, buf, 7, MS(2000)), 7);
+	assert_int_equal(tcp_recv_n(old, buf, 7, 2000), 7);
 	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
 	    "port = %d; }, { name = \"upper\"; port = %d; });\n",
 	    workers_section(2), port, dport);
 	harness_signal(h, SIGHUP);
-	assert_non_null(harness_notify(h, "READY=1", MS(10000)));
+	assert_non_null(harness_notify(h, "READY=1", 10000));
 	assert_true(harness_log_has(h, "reload done: 2 services"));
 	/* Enough new connections that both workers' sockets take some. */
 	for (i = 0; i < 40; i++) {
 		int fd = tcp_open("127.0.0.1", dport);
 
 		assert_int_equal(tcp_sends(fd, "abc\n"), 0);
-		assert_int_equal(tcp_recv_n(fd, buf, 4, MS(2000)), 4);
+		assert_int_equal(tcp_recv_n(fd, buf, 4, 2000), 4);
 		assert_memory_equal(buf, "ABC\n", 4);
 		client_close(fd);
 	}
 	assert_int_equal(tcp_sends(old, "after\n"), 0);
-	assert_int_equal(tcp_recv_n(old, buf, 6, MS(2000)), 6);
+	assert_int_equal(tcp_recv_n(old, buf, 6, 2000), 6);
 	assert_memory_equal(buf, "after\n", 6);
 	/* Open connections on a worker do not keep the exit from being 0. */
 	assert_int_equal(harness_stop(h), 0);
@@ -174,7 +172,7 @@ auto_starts_one_worker_per_core(void **state)
 	assert_int_equal(harness_start(h, NULL), 0);
 	assert_true(harness_log_has(h, "ready: 1 services"));
 	assert_int_equal(udp_ask("127.0.0.1", port, "x", 1, buf, sizeof(buf),
-	    MS(300)), -1);	/* tcp only */
+	    300), -1);	/* tcp only */
 	assert_int_equal(harness_stop(h), 0);
 	harness_pass(h);
 }
