@@ -1,0 +1,594 @@
+#!/bin/sh
+# bench/run.sh (make bench): sockd against bench/refserver, the bare libuv
+# "physical limit", and xinetd / openbsd-inetd when installed.  Servers run
+# on CPU 0, the load generator on CPU 1; every figure is the median of
+# BENCH_RUNS runs (5) that alternate between the servers.  Writes
+# bench/RESULTS.md; raw lines and logs go to $B/bench/out/.
+#   BENCH_QUICK=1   about one minute: 1 run of 1 s, small callgrind counts
+#   BENCH_RUNS=N BENCH_SECS=S   override the run count and window length
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+B=${B:-build}
+MAKE=${MAKE:-make}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	RUNS=${BENCH_RUNS:-1}; SECS=${BENCH_SECS:-1}; WARM=0.2
+	CG_N1=200; CG_N2=1200; BIGHOLD=0
+else
+	RUNS=${BENCH_RUNS:-5}; SECS=${BENCH_SECS:-2}; WARM=0.5
+	CG_N1=2000; CG_N2=12000; BIGHOLD=1
+fi
+HOLD_N=10000
+OUT=$B/bench/out
+RAW=$OUT/raw.txt
+RESULTS=bench/RESULTS.md
+LG=$B/bench/loadgen
+REF=$B/bench/refserver
+SOCKD=$B/sockd
+# Ports: sockd 17xxx, refserver 27xxx, inetd 37xxx (or 7/13), all below
+# the ephemeral range so no client port can take them.
+S_ECHO=17007; S_DAY=17013; S_CHAT=18081
+R_ECHO=27007; R_DAY=27013; R_CHAT=28081
+I_ECHO=37007; I_DAY=37013
+T0=$(date +%s)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+log() { echo "bench: $*" >&2; }
+
+mkdir -p "$OUT"
+rm -f "$OUT"/*.log "$OUT"/*.out "$OUT"/cg.* "$RAW"
+: > "$RAW"
+: > "$OUT/notes.txt"
+note() { echo "$*" >> "$OUT/notes.txt"; log "$*"; }
+
+# --- build ---------------------------------------------------------------
+$MAKE -f bench/bench.mk B="$B" bench-build >&2 || exit 1
+HAVE_SOCKD=1
+if ! $MAKE >&2 || [ ! -x "$SOCKD" ]; then
+	note "build/sockd did not build: sockd column skipped"
+	HAVE_SOCKD=0
+fi
+
+# --- sockd config: drop services this build lacks ------------------------
+CONF=$OUT/sockd-bench.conf
+cp bench/sockd-bench.conf "$CONF"
+DROPPED=""
+if [ $HAVE_SOCKD = 1 ]; then
+	for i in 1 2 3 4; do
+		"$SOCKD" -t -c "$CONF" > "$OUT/sockd-t.log" 2>&1 && break
+		bad=$(sed -n 's/.*service "\([a-z0-9_-]*\)": unknown handler.*/\1/p' \
+		    "$OUT/sockd-t.log" | sort -u)
+		if [ -z "$bad" ]; then
+			note "sockd -t refuses bench/sockd-bench.conf: $(cat "$OUT/sockd-t.log")"
+			HAVE_SOCKD=0
+			break
+		fi
+		for s in $bad; do
+			sed "/# begin $s\$/,/# end $s\$/d" "$CONF" |
+			    perl -0pe 's/,((\s*#[^\n]*)*\s*)\);/$1);/' > "$CONF.tmp"
+			mv "$CONF.tmp" "$CONF"
+			DROPPED="$DROPPED $s"
+		done
+	done
+	[ -n "$DROPPED" ] && note "not in this sockd build, skipped:$DROPPED"
+fi
+has_svc() { grep -q "# begin $1\$" "$CONF"; }
+
+# --- limits --------------------------------------------------------------
+HARD=$(ulimit -Hn)
+[ "$HARD" = unlimited ] && HARD=1048576
+want=$((HOLD_N + 1000))
+[ "$BIGHOLD" = 1 ] && want=210000
+[ "$want" -gt "$HARD" ] && ulimit -Hn "$want" 2>/dev/null
+HARD=$(ulimit -Hn)
+[ "$HARD" = unlimited ] && HARD=1048576
+[ "$want" -gt "$HARD" ] && want=$HARD
+ulimit -n "$want"
+NOFILE=$(ulimit -n)
+
+# --- servers -------------------------------------------------------------
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+# Polls until the TCP port completes a round trip, up to $2 seconds, while
+# the server $3 (if given) lives.
+wait_port() {
+	n=$((${2:-10} * 5))
+	while :; do
+		"$LG" -m tcp-pingpong -p "$1" -c 1 -n 1 -w 0 -d 0.2 -T 0.2 \
+		    >/dev/null 2>&1 && return 0
+		[ $n -le 0 ] && return 1
+		[ -n "${3:-}" ] && ! alive "$3" && return 1
+		sleep 0.2
+		n=$((n - 1))
+	done
+}
+
+stop() {
+	alive "${1:-}" || return 0
+	kill -TERM "$1" 2>/dev/null
+	n=100
+	while alive "$1" && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	alive "$1" && kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# Started as root, sockd must be told whom to run as.
+SOCKD_USER=""
+[ "$(id -u)" = 0 ] && SOCKD_USER="-u nobody"
+SOCKD_CMD="$SOCKD -f -c $CONF $SOCKD_USER"
+REF_CMD="$REF -e $R_ECHO -u $R_ECHO -y $R_DAY -c $R_CHAT"
+
+# A port that answers before its server starts belongs to someone else.
+for p in $S_ECHO $R_ECHO; do
+	if wait_port $p 0; then
+		log "port $p is already in use: stop what runs there first"
+		exit 1
+	fi
+done
+
+start_sockd() {	# [valgrind args...]
+	taskset -c 0 "$@" $SOCKD_CMD >> "$OUT/sockd.log" 2>&1 &
+	SPID=$!
+	if ! wait_port $S_ECHO 30 $SPID || ! alive $SPID; then
+		note "sockd did not come up (see $OUT/sockd.log)"
+		stop $SPID; SPID=""
+	fi
+}
+start_ref() {
+	taskset -c 0 "$@" $REF_CMD >> "$OUT/ref.log" 2>&1 &
+	RPID=$!
+	if ! wait_port $R_ECHO 30 $RPID || ! alive $RPID; then
+		note "refserver did not come up (see $OUT/ref.log)"
+		stop $RPID; RPID=""
+	fi
+}
+
+# xinetd or openbsd-inetd with their internal echo / daytime, if present.
+INETD=""; IPID=""
+start_inetd() {
+	if command -v xinetd >/dev/null 2>&1; then
+		cat > "$OUT/xinetd.conf" <<-EOF
+		defaults
+		{
+			instances	= UNLIMITED
+			per_source	= UNLIMITED
+			cps		= 1000000 1
+			log_type	= FILE $PWD/$OUT/xinetd.log
+		}
+		service bench-echo
+		{
+			type		= INTERNAL UNLISTED
+			id		= echo-stream
+			socket_type	= stream
+			protocol	= tcp
+			port		= $I_ECHO
+			bind		= 127.0.0.1
+			wait		= no
+			user		= root
+		}
+		service bench-echo-udp
+		{
+			type		= INTERNAL UNLISTED
+			id		= echo-dgram
+			socket_type	= dgram
+			protocol	= udp
+			port		= $I_ECHO
+			bind		= 127.0.0.1
+			wait		= yes
+			user		= root
+		}
+		service bench-daytime-udp
+		{
+			type		= INTERNAL UNLISTED
+			id		= daytime-dgram
+			socket_type	= dgram
+			protocol	= udp
+			port		= $I_DAY
+			bind		= 127.0.0.1
+			wait		= yes
+			user		= root
+		}
+		EOF
+		INETD_CMD="xinetd -dontfork -f $OUT/xinetd.conf"
+		INETD=xinetd
+	elif command -v inetd >/dev/null 2>&1; then
+		# openbsd-inetd picks internal services by name: ports 7, 13.
+		I_ECHO=7; I_DAY=13
+		cat > "$OUT/inetd.conf" <<-EOF
+		127.0.0.1:echo	stream	tcp	nowait	root	internal
+		127.0.0.1:echo	dgram	udp	wait	root	internal
+		127.0.0.1:daytime	dgram	udp	wait	root	internal
+		EOF
+		INETD_CMD="inetd -d $OUT/inetd.conf"
+		INETD=inetd
+	else
+		return 0
+	fi
+	taskset -c 0 $INETD_CMD >> "$OUT/inetd.log" 2>&1 &
+	IPID=$!
+	if ! wait_port $I_ECHO 5 $IPID; then
+		stop $IPID
+		IPID=""; INETD=""
+	fi
+}
+
+# --- one load generator run ----------------------------------------------
+# run BENCH SERVER PID PORT loadgen-args...: appends one line to $RAW.
+run() {
+	b=$1; s=$2; pid=$3; port=$4; shift 4
+	alive "$pid" || return 0
+	line=$(timeout $((${SECS%.*} + 60)) taskset -c 1 "$LG" -p "$port" \
+	    -d "$SECS" -w "$WARM" -x "$pid" -l "$b" "$@" 2>> "$OUT/loadgen.log")
+	[ -n "$line" ] && echo "bench=$b server=$s $line" >> "$RAW"
+	grep -q "^$b " "$OUT/commands.txt" 2>/dev/null ||
+	    echo "$b taskset -c 1 $LG -p PORT -d $SECS -w $WARM -x SERVER_PID $*" \
+	    >> "$OUT/commands.txt"
+	alive "$pid" || note "$s died during $b (see $OUT/$s.log)"
+}
+
+# median BENCH SERVER KEY
+med() {
+	awk -v b="$1" -v s="$2" -v k="$3" '{
+		ok = 0; v = ""
+		for (i = 1; i <= NF; i++) {
+			j = index($i, "="); key = substr($i, 1, j - 1)
+			val = substr($i, j + 1)
+			if (key == "bench" && val == b) ok++
+			if (key == "server" && val == s) ok++
+			if (key == k) v = val
+		}
+		if (ok == 2 && v != "" && v != "-1.000") print v
+	}' "$RAW" | sort -g | awk '{ a[NR] = $1 }
+	    END { if (NR == 0) print "-"
+		else if (NR % 2) print a[(NR + 1) / 2]
+		else printf "%g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+# largest value of KEY over the runs
+mx() {
+	awk -v b="$1" -v s="$2" -v k="$3" '{
+		ok = 0; v = ""
+		for (i = 1; i <= NF; i++) {
+			j = index($i, "="); key = substr($i, 1, j - 1)
+			val = substr($i, j + 1)
+			if (key == "bench" && val == b) ok++
+			if (key == "server" && val == s) ok++
+			if (key == k) v = val
+		}
+		if (ok == 2 && v != "") print v
+	}' "$RAW" | sort -g | tail -1 | sed 's/^$/-/'
+}
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+	    if (a == "-" || b == "-" || b + 0 == 0) print "-";
+	    else printf "%.2f\n", a / b }'
+}
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+nfds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+# --- idle connections: RSS per connection, on fresh servers ---------------
+# hold NAME PID PORT N SOURCES: appends "hold=..." to $RAW.
+hold() {
+	name=$1; pid=$2; port=$3; n=$4; src=$5
+	alive "$pid" || return 0
+	base=$(rss_kb "$pid"); basefd=$(nfds "$pid")
+	rm -f "$OUT/hold.out"
+	taskset -c 1 "$LG" -m tcp-hold -p "$port" -c "$n" -S "$src" -b 2 \
+	    -K 256 -d 120 -T 90 > "$OUT/hold.out" 2>> "$OUT/loadgen.log" &
+	lpid=$!
+	t=0
+	while ! grep -q HOLDING "$OUT/hold.out" 2>/dev/null && alive $lpid &&
+	    [ $t -lt 900 ]; do sleep 0.1; t=$((t + 1)); done
+	# The kernel completes a handshake before the server accepts it:
+	# wait until the server holds the descriptors.
+	t=0
+	while [ $(($(nfds "$pid") - basefd)) -lt "$n" ] && [ $t -lt 100 ]; do
+		sleep 0.1; t=$((t + 1))
+	done
+	sleep 1
+	rss=$(rss_kb "$pid"); fds=$(($(nfds "$pid") - basefd))
+	kill -INT $lpid 2>/dev/null
+	wait $lpid 2>/dev/null
+	res=$(grep '^mode=' "$OUT/hold.out")
+	echo "hold=$n server=$name rss_base_kb=$base rss_kb=$rss server_fds=$fds $res" >> "$RAW"
+	alive "$pid" || note "$name died while holding $n connections"
+	echo "hold taskset -c 1 $LG -m tcp-hold -p PORT -c $n -S $src -b 2 -K 256 -d 120 -T 90" \
+	    >> "$OUT/commands.txt"
+}
+holdval() {	# N SERVER KEY
+	awk -v n="$1" -v s="$2" -v k="$3" '$1 == "hold=" n && $2 == "server=" s {
+		for (i = 1; i <= NF; i++) {
+			j = index($i, "=")
+			if (substr($i, 1, j - 1) == k) print substr($i, j + 1)
+		}
+	}' "$RAW" | tail -1
+}
+
+log "holding $HOLD_N idle connections"
+SPID=""; RPID=""
+[ $HAVE_SOCKD = 1 ] && start_sockd
+hold sockd "$SPID" $S_ECHO $HOLD_N 1
+stop "$SPID"
+start_ref
+hold ref "$RPID" $R_ECHO $HOLD_N 1
+stop "$RPID"
+
+BIG_N=100000
+BIG_NOTE=""
+if [ "$BIGHOLD" = 1 ]; then
+	# Each side needs a descriptor per connection (plus a few).
+	if [ $((NOFILE - 1000)) -lt $BIG_N ]; then
+		BIG_N=$(( (NOFILE - 1000) / 1000 * 1000 ))
+		BIG_NOTE="100 000 does not fit: the open-files hard limit is $HARD here (no CAP_SYS_RESOURCE to raise it), so the largest hold that fits, $BIG_N, was tried instead."
+		note "$BIG_NOTE"
+	fi
+	if [ $BIG_N -gt $HOLD_N ]; then
+		log "holding $BIG_N idle connections"
+		sed "s/max_connections = 20000;/max_connections = $((BIG_N + 1000));/" \
+		    "$CONF" > "$CONF.big"
+		SOCKD_CMD="$SOCKD -f -c $CONF.big $SOCKD_USER"
+		[ $HAVE_SOCKD = 1 ] && start_sockd
+		hold sockd "$SPID" $S_ECHO $BIG_N 8
+		stop "$SPID"
+		SOCKD_CMD="$SOCKD -f -c $CONF $SOCKD_USER"
+		start_ref
+		hold ref "$RPID" $R_ECHO $BIG_N 8
+		stop "$RPID"
+	else
+		BIGHOLD=0
+	fi
+fi
+
+# --- throughput, latency, CPU per operation --------------------------------
+SPID=""; RPID=""
+[ $HAVE_SOCKD = 1 ] && start_sockd
+start_ref
+start_inetd
+PP="-m tcp-pingpong -s 64"
+BENCHES="pp1 pp32 pp256 conn32 udpecho udpday bulk1 bulk8 chat1000 chat1000w1"
+for b in $BENCHES; do
+	case $b in
+	pp1)	args="$PP -c 1";;
+	pp32)	args="$PP -c 32";;
+	pp256)	args="$PP -c 256";;
+	conn32)	args="-m tcp-connect -k 32 -s 64 -S 4 -b 1";;
+	udpecho) args="-m udp-reqrep -k 32 -s 64 -t 200";;
+	udpday)	args="-m udp-reqrep -k 32 -t 200";;
+	bulk1)	args="-m tcp-bulk -c 1";;
+	bulk8)	args="-m tcp-bulk -c 8";;
+	chat1000) args="-m chat-fanout -c 1000 -M 1 -s 64 -W 8 -T 60";;
+	chat1000w1) args="-m chat-fanout -c 1000 -M 1 -s 64 -W 1 -T 60";;
+	esac
+	log "$b"
+	r=1
+	while [ $r -le "$RUNS" ]; do
+		for s in sockd ref $INETD; do
+			case $s in
+			sockd)	pid=$SPID; e=$S_ECHO; d=$S_DAY; c=$S_CHAT
+				if [ $HAVE_SOCKD = 1 ] && ! alive "$pid"; then
+					start_sockd; pid=$SPID
+				fi;;
+			ref)	pid=$RPID; e=$R_ECHO; d=$R_DAY; c=$R_CHAT;;
+			*)	pid=$IPID; e=$I_ECHO; d=$I_DAY; c="";;
+			esac
+			case $b in
+			udpday)	[ $s = sockd ] && ! has_svc daytime && continue
+				run $b $s "$pid" $d $args -f '%Y-%m-%d %X';;
+			udpecho) run $b $s "$pid" $e $args;;
+			chat*)	[ -z "$c" ] && continue
+				[ $s = sockd ] && ! has_svc chat && continue
+				run $b $s "$pid" $c $args;;
+			*)	run $b $s "$pid" $e $args;;
+			esac
+		done
+		r=$((r + 1))
+	done
+done
+alive "$SPID" && kill -USR1 "$SPID" && sleep 0.3
+SOCKD_LOGLINES=$(wc -l < "$OUT/sockd.log" 2>/dev/null || echo 0)
+stop "$SPID"; stop "$RPID"; stop "$IPID"
+
+# --- instructions per echo round trip under callgrind ----------------------
+# Two runs of N1 and N2 round trips; the difference cancels start-up,
+# connection set-up and shutdown.
+cg_total() { sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$1" | head -1; }
+CGDIR=$(mktemp -d)
+chmod 1777 "$CGDIR"	# sockd writes its profile after dropping root
+callgrind() {	# NAME N PORT
+	f=$CGDIR/cg.$1.$2.out
+	: > "$f"; chmod 666 "$f"
+	VG="valgrind --tool=callgrind --callgrind-out-file=$f"
+	if [ "$1" = sockd ]; then start_sockd $VG; p=$SPID
+	else start_ref $VG; p=$RPID; fi
+	alive "$p" || return 0
+	taskset -c 1 "$LG" -m tcp-pingpong -p "$3" -c 1 -s 64 -n "$2" -w 0 \
+	    -d 600 -T 60 >> "$OUT/callgrind.txt" 2>> "$OUT/loadgen.log"
+	stop "$p"
+	cg_total "$f"
+	mv "$f" "$OUT/" 2>/dev/null
+}
+CG=""
+if command -v valgrind >/dev/null 2>&1; then
+	log "callgrind"
+	for s in sockd ref; do
+		[ $s = sockd ] && [ $HAVE_SOCKD = 0 ] && continue
+		[ $s = sockd ] && port=$S_ECHO || port=$R_ECHO
+		i1=$(callgrind $s $CG_N1 $port)
+		i2=$(callgrind $s $CG_N2 $port)
+		CG="$CG $s:${i1:--}:${i2:--}"
+	done
+	rmdir "$CGDIR" 2>/dev/null
+	echo "callgrind taskset -c 0 valgrind --tool=callgrind SERVER; taskset -c 1 $LG -m tcp-pingpong -p PORT -c 1 -s 64 -n N -w 0 -d 600 -T 60 (N = $CG_N1, $CG_N2)" \
+	    >> "$OUT/commands.txt"
+fi
+cgval() {	# SERVER FIELD(1=i1 2=i2 3=per rt)
+	for x in $CG; do
+		case $x in "$1":*) ;; *) continue;; esac
+		echo "$x" | awk -F: -v f="$2" -v n1=$CG_N1 -v n2=$CG_N2 '{
+			if (f < 3) { print $(f + 1); exit }
+			if ($2 == "-" || $3 == "-") print "-"
+			else printf "%.0f\n", ($3 - $2) / (n2 - n1) }'
+		return
+	done
+	echo "-"
+}
+
+# --- RESULTS.md -------------------------------------------------------------
+T1=$(date +%s)
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+title() {
+	case $1 in
+	pp1)	echo "TCP ping-pong 64 B, 1 conn (rt/s)";;
+	pp32)	echo "TCP ping-pong 64 B, 32 conns (rt/s)";;
+	pp256)	echo "TCP ping-pong 64 B, 256 conns (rt/s)";;
+	conn32)	echo "TCP connect+line+close, K=32 (conn/s)";;
+	udpecho) echo "UDP echo 64 B, K=32 (replies/s)";;
+	udpday)	echo "UDP daytime \"%Y-%m-%d %X\", K=32 (replies/s)";;
+	bulk1)	echo "TCP bulk echo, 1 conn (MB/s)";;
+	bulk8)	echo "TCP bulk echo, 8 conns (MB/s)";;
+	chat1000) echo "Chat fan-out, 1000 clients, 1 sender, 8 lines in flight (lines/s)";;
+	chat1000w1) echo "Chat fan-out, 1000 clients, 1 sender, 1 line in flight (lines/s)";;
+	esac
+}
+target() {
+	case $1 in
+	conn32)	echo 0.90;;
+	*)	echo 0.95;;
+	esac
+}
+ok() {	# value op limit
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+	    if (v == "-") { print "?"; exit }
+	    if ((op == ">=" && v + 0 >= l + 0) || (op == "<=" && v + 0 <= l + 0))
+		print "yes"; else print "**no**" }'
+}
+
+{
+echo "# sockd benchmark results"
+echo
+echo "Written by \`make bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC')" \
+    "in $((T1 - T0)) s$( [ "$QUICK" = 1 ] && echo ', BENCH_QUICK=1 (smoke run: 1 run of 1 s, not for conclusions)')."
+echo "Raw lines: \`$RAW\`; logs: \`$OUT/\`."
+echo
+echo "## Machine"
+echo
+echo "- $(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+echo "- kernel $(uname -sr), libuv $(pkg-config --modversion libuv 2>/dev/null), $(${CC:-cc} --version | head -1)"
+echo "- $( [ $HAVE_SOCKD = 1 ] && "$SOCKD" -V 2>&1 | head -1 || echo 'sockd not built')," \
+    "open files $NOFILE (hard $HARD)"
+echo "- load average before the run $LOAD0, after it $LOAD1 (anything above ~0.1"
+echo "  before the run means other processes share these two CPUs: compare ratios,"
+echo "  not absolute figures)"
+echo "- servers on CPU 0, load generator on CPU 1 (\`taskset\`); $RUNS run(s) of" \
+    "${SECS} s after ${WARM} s warm-up per figure, median; servers alternate run by run"
+echo
+echo "## Commands"
+echo
+echo '```'
+echo "sockd:     taskset -c 0 $SOCKD -f -c bench/sockd-bench.conf $SOCKD_USER"
+echo "reference: taskset -c 0 $REF_CMD"
+[ -n "$INETD" ] && echo "$INETD:    taskset -c 0 $INETD_CMD"
+sed 's/^\([a-z0-9]*\) /\1: /' "$OUT/commands.txt" | awk '!seen[$0]++'
+echo '```'
+echo
+echo "Ports: sockd echo $S_ECHO tcp+udp, daytime $S_DAY udp, chat $S_CHAT;" \
+    "reference $R_ECHO, $R_DAY, $R_CHAT$( [ -n "$INETD" ] && echo "; $INETD $I_ECHO, $I_DAY")."
+echo
+echo "Limits raised in bench/sockd-bench.conf (everything else at its default):"
+echo "daemon max_connections 4096 -> 20000 and echo max_connections 1024 -> 20000"
+echo "(tcp-hold); echo per_source 32 -> 0 (256 ping-pong clients and the held"
+echo "connections share one address); echo rate 50 -> 0 (tcp-connect, udp-reqrep);"
+echo "daytime rate 50 -> 0 (udp-reqrep); chat per_source 32 -> 0 and rate 50 -> 0"
+echo "(1000 clients join from one address)."
+[ -n "$DROPPED" ] && echo && echo "Not in this sockd build, so not measured for sockd:$DROPPED."
+echo
+echo "## Throughput and CPU per operation"
+echo
+echo "Higher is better for the rate; lower for server CPU (utime+stime from"
+echo "/proc/PID/stat over the measured window / operations).  The last column is"
+echo "CPU 0's busy time not spent in the measured server (other processes: noise),"
+echo "the worst run of sockd / of ref; within about +-10 (tick accounting) the"
+echo "figures are clean."
+echo
+hdr="| Benchmark | sockd | ref | sockd/ref | target | met | sockd CPU us/op | ref CPU us/op | CPU sockd/ref (<= 1.1) | others on CPU 0, max % |"
+sep="|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"
+if [ -n "$INETD" ]; then
+	hdr="$hdr $INETD | $INETD CPU us/op |"; sep="$sep---:|---:|"
+fi
+echo "$hdr"; echo "$sep"
+for b in $BENCHES; do
+	sv=$(med $b sockd rate); rv=$(med $b ref rate)
+	sc=$(med $b sockd srv_cpu_us_per_op); rc=$(med $b ref srv_cpu_us_per_op)
+	ra=$(ratio "$sv" "$rv"); cr=$(ratio "$sc" "$rc")
+	line="| $(title $b) | $sv | $rv | $ra | $(target $b) | $(ok "$ra" ">=" "$(target $b)") | $sc | $rc | $cr $( [ "$cr" != - ] && ok "$cr" "<=" 1.1 | sed 's/yes//') | $(mx $b sockd cpu0_others_pct) / $(mx $b ref cpu0_others_pct) |"
+	[ -n "$INETD" ] && line="$line $(med $b $INETD rate) | $(med $b $INETD srv_cpu_us_per_op) |"
+	echo "$line"
+done
+echo
+echo "## Latency"
+echo
+echo "| Benchmark | sockd p50 us | sockd p99 us | ref p50 us | ref p99 us | sockd max first reply ms | ref max first reply ms |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for b in pp1 pp32 pp256 conn32 udpecho udpday; do
+	echo "| $(title $b | sed 's/ (.*//') | $(med $b sockd p50_us) | $(med $b sockd p99_us) | $(med $b ref p50_us) | $(med $b ref p99_us) | $(med $b sockd first_reply_max_ms) | $(med $b ref first_reply_max_ms) |"
+done
+echo
+echo "Target: 256 ping-pong connections all answered within 50 ms" \
+    "(sockd: $(med pp256 sockd first_reply_max_ms) ms, $(ok "$(med pp256 sockd first_reply_max_ms)" "<=" 50)), p99 <= 3 ms" \
+    "(sockd: $(med pp256 sockd p99_us) us, $(ok "$(med pp256 sockd p99_us)" "<=" 3000)). UDP loss (median %):" \
+    "sockd echo $(med udpecho sockd loss_pct), daytime $(med udpday sockd loss_pct); ref echo $(med udpecho ref loss_pct), daytime $(med udpday ref loss_pct)."
+echo "Errors reported by the load generator: sockd $(awk '/server=sockd/ { for (i = 1; i <= NF; i++) if ($i ~ /^errors=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$RAW")," \
+    "ref $(awk '/server=ref/ { for (i = 1; i <= NF; i++) if ($i ~ /^errors=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$RAW")."
+echo
+echo "## Memory: idle TCP connections"
+echo
+echo "RSS (VmRSS) of a freshly started server before and while the load"
+echo "generator holds N idle echo connections; kernel socket memory is not in it."
+echo
+echo "| Server | N | held | server fds | RSS before kB | RSS held kB | bytes/conn | set-up s |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for n in $HOLD_N $( [ "$BIGHOLD" = 1 ] && echo $BIG_N); do
+	for s in sockd ref; do
+		[ -z "$(holdval $n $s rss_kb)" ] && continue
+		b0=$(holdval $n $s rss_base_kb); b1=$(holdval $n $s rss_kb)
+		echo "| $s | $n | $(holdval $n $s held) | $(holdval $n $s server_fds) | $b0 | $b1 | $(awk -v a="$b0" -v b="$b1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }') | $(holdval $n $s setup_s) |"
+	done
+done
+echo
+echo "Target: <= 1024 bytes of sockd RSS per idle connection at $HOLD_N."
+[ -n "$BIG_NOTE" ] && echo "$BIG_NOTE"
+echo
+echo "## Instructions per echo round trip (callgrind)"
+echo
+if [ -n "$CG" ]; then
+	echo "Server under \`valgrind --tool=callgrind\`, one connection, 64-byte"
+	echo "ping-pong; (Ir($CG_N2) - Ir($CG_N1)) / $((CG_N2 - CG_N1)) cancels start-up and shutdown."
+	echo "User-space instructions only (the kernel's share is not counted)."
+	echo
+	echo "| Server | Ir, $CG_N1 rt | Ir, $CG_N2 rt | Ir per round trip |"
+	echo "|---|---:|---:|---:|"
+	for s in sockd ref; do
+		[ "$(cgval $s 3)" = - ] && [ "$(cgval $s 1)" = - ] && continue
+		echo "| $s | $(cgval $s 1) | $(cgval $s 2) | $(cgval $s 3) |"
+	done
+	echo
+	echo "sockd/ref: $(ratio "$(cgval sockd 3)" "$(cgval ref 3)") (target <= 1.1)."
+else
+	echo "valgrind is not installed: skipped."
+fi
+echo
+echo "## Notes"
+echo
+echo "- sockd log lines over the whole run (default log level): $SOCKD_LOGLINES."
+[ -s "$OUT/notes.txt" ] && sed 's/^/- /' "$OUT/notes.txt"
+[ -z "$INETD" ] && echo "- Neither xinetd nor openbsd-inetd is installed: no inetd column."
+echo "- Chat, 8 lines in flight: the reference sends all complete lines of one"
+echo "  read to each client in one write, so a burst of lines costs one syscall per"
+echo "  recipient; with 1 line in flight no such coalescing is possible and the"
+echo "  row measures the per-line cost alone."
+echo "- With 2 CPUs the load generator's core is the ceiling for both servers, so"
+echo "  equal rates show sockd keeps up; CPU per operation and instructions per"
+echo "  round trip show the cost."
+} > "$RESULTS"
+log "wrote $RESULTS in $((T1 - T0)) s"
