@@ -6,7 +6,7 @@
 #include <sys/queue.h>
 
 #include "config.h"
-#include "limits.h"
+#include "sources.h"
 #include "log.h"
 
 struct conn;

@@ -75,8 +75,11 @@ struct sockd_handler {
 	int		 (*tcp_connect)(struct sockd_conn *);
 	/* Bytes that arrived; with SOCKD_LINES, exactly one line including its
 	 * "\n" (or "\r\n"), or, for a line longer than the service's max_line,
-	 * one max_line piece of it, or the unterminated last line before the
-	 * peer's end of file.  The buffer lives only during the call. */
+	 * one max_line piece of it, or an unterminated line: the last one
+	 * before the peer's end of file, or one followed by no input for the
+	 * service's line_timeout milliseconds (clients that send a line
+	 * without its newline and wait).  The buffer lives only during the
+	 * call. */
 	void		 (*tcp_data)(struct sockd_conn *, const char *, size_t);
 	/* Everything written so far has been handed to the kernel: a
 	 * generator (chargen) writes its next piece here.  Called after a

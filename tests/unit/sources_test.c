@@ -1,5 +1,5 @@
 /*
- * limits and acl: source keys group IPv6 by prefix, the token bucket
+* sources and acl: source keys group IPv6 by prefix, the token bucket
  * refuses past its burst and recovers with time, the table stays bounded
  * and forgets idle sources; allow/deny picks the most specific match.
  */
@@ -14,7 +14,7 @@
 
 #include "acl.h"
 #include "config.h"
-#include "limits.h"
+#include "sources.h"
 
 static struct sockaddr_in6
 v6(const char *s)

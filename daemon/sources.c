@@ -1,8 +1,9 @@
 /*
- * limits: per-source counters and token buckets.  One table per service
- * (and per worker, so no locks): concurrent connections per address, and a
- * bucket of "rate" tokens per second, "burst" deep, spent by each new
- * connection or datagram.  A source over budget is refused on its own; the
+ * sources: per-source counters and token buckets, for the limits
+ * per_source and rate.  One table per service (and per worker, so no
+ * locks): concurrent connections per address, and a bucket of "rate"
+ * tokens per second, "burst" deep, spent by each new connection or
+ * datagram.  A source over budget is refused on its own; the
  * service is never switched off.  The table is rebuilt by the once-a-second
  * sweep, which is also when idle sources are forgotten.
  */
@@ -11,7 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "limits.h"
+#include "sources.h"
 
 void
 limits_key(const struct sockaddr *sa, int ipv6_prefix, uint8_t key[16])

@@ -1,5 +1,5 @@
-#ifndef SOCKD_LIMITS_H
-#define SOCKD_LIMITS_H
+#ifndef SOCKD_SOURCES_H
+#define SOCKD_SOURCES_H
 
 #include <stddef.h>
 #include <stdint.h>
