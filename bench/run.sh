@@ -434,6 +434,36 @@ cgval() {	# SERVER FIELD(1=i1 2=i2 3=per rt)
 	echo "-"
 }
 
+# --- workers: one loop against two ------------------------------------------
+# The same sockd with daemon.workers = 2, same pinning (server CPU 0, load
+# CPU 1).  On two cores the load generator needs one, so a second loop
+# cannot add throughput here; this measures what it costs per operation,
+# which with nothing shared between loops is what predicts N cores.
+WORKERS_B="pp32 udpecho"
+if [ $HAVE_SOCKD = 1 ]; then
+	log "workers"
+	sed 's/^daemon: {/daemon: {\n\tworkers = 2;/' "$CONF" > "$CONF.w2"
+	for wcfg in 1 2; do
+		if [ $wcfg = 2 ]; then
+			SOCKD_CMD="$SOCKD -f -c $CONF.w2 $SOCKD_USER"
+		fi
+		SPID=""; start_sockd
+		for b in $WORKERS_B; do
+			case $b in
+			pp32)	args="$PP -c 32";;
+			udpecho) args="-m udp-reqrep -k 32 -s 64 -t 200";;
+			esac
+			r=1
+			while [ $r -le "$RUNS" ]; do
+				run ${b}w $wcfg "$SPID" $S_ECHO $args
+				r=$((r + 1))
+			done
+		done
+		stop "$SPID"
+	done
+	SOCKD_CMD="$SOCKD -f -c $CONF $SOCKD_USER"
+fi
+
 # --- RESULTS.md -------------------------------------------------------------
 T1=$(date +%s)
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -578,6 +608,27 @@ else
 	echo "valgrind is not installed: skipped."
 fi
 echo
+if [ $HAVE_SOCKD = 1 ]; then
+echo "## Workers (daemon.workers)"
+echo
+echo "sockd with 1 and with 2 event loops, server on CPU 0 and load on CPU 1"
+echo "for both: on this 2-core machine the load generator takes the other core,"
+echo "so the second loop time-shares the first one's and cannot add"
+echo "throughput; the rows show what it costs per operation.  Loops share"
+echo "nothing on the data path (per-worker connections, source tables,"
+echo "counters; SO_REUSEPORT sockets), so with a core per loop and enough"
+echo "load the rate scales as N / (CPU us per op): the prediction column."
+echo
+echo "| Benchmark | 1 worker | 2 workers | 2/1 | CPU us/op, 1 | CPU us/op, 2 | CPU 2/1 | predicted per core (ops/s) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for b in $WORKERS_B; do
+	r1=$(med ${b}w 1 rate); r2=$(med ${b}w 2 rate)
+	c1=$(med ${b}w 1 srv_cpu_us_per_op); c2=$(med ${b}w 2 srv_cpu_us_per_op)
+	pred=$(awk -v c="$c1" 'BEGIN { if (c + 0 > 0) printf "%.0f", 1e6 / c; else print "-" }')
+	echo "| $(title $b) | $r1 | $r2 | $(ratio "$r2" "$r1") | $c1 | $c2 | $(ratio "$c2" "$c1") | $pred |"
+done
+echo
+fi
 echo "## Notes"
 echo
 echo "- sockd log lines over the whole run (default log level): $SOCKD_LOGLINES."
