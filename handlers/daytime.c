@@ -67,6 +67,9 @@ static pthread_once_t	 daytime_once = PTHREAD_ONCE_INIT;
 static locale_t		 daytime_c = (locale_t)0;
 static char		 daytime_err[640];
 
+/* Buffers up to this size live on the stack. */
+#define DAYTIME_SMALL	2048
+
 static void
 daytime_locale_init(void)
 {
@@ -569,26 +572,29 @@ daytime_format(char *out, size_t outsz, const char *fmt, size_t fmtlen,
     time_t t, const struct daytime_tz *tz)
 {
 	struct tm	 tm;
-	char		*f;
-	size_t		 n;
+	char		 small[DAYTIME_SMALL], *f = small;
+	size_t		 n = 0;
 
 	if (outsz == 0 || fmtlen == 0 || memchr(fmt, '\0', fmtlen) != NULL ||
 	    outsz > SIZE_MAX / 4 || fmtlen > SIZE_MAX / 4)
 		return 0;
 	(void)pthread_once(&daytime_once, daytime_locale_init);
-	if (daytime_c == (locale_t)0 ||
+	if (daytime_c == (locale_t)0)
+		return 0;
+	/* Usual requests fit on the stack: no allocation per datagram. */
+	if (fmtlen + outsz + 1 > sizeof(small) &&
 	    (f = malloc(fmtlen + outsz + 1)) == NULL)
 		return 0;
 	if (tz->kind == DAYTIME_TZ_LOCAL) {
 		memcpy(f, fmt, fmtlen);
 		f[fmtlen] = '\0';
-	} else if (expand_epoch(f, fmt, fmtlen, t, outsz, daytime_c) == -1) {
-		free(f);
-		return 0;
-	}
+	} else if (expand_epoch(f, fmt, fmtlen, t, outsz, daytime_c) == -1)
+		goto out;
 	daytime_tz_time(tz, t, &tm);
 	n = strftime_l(out, outsz, f, &tm, daytime_c);
-	free(f);
+out:
+	if (f != small)
+		free(f);
 	return n;
 }
 
@@ -660,18 +666,20 @@ daytime_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 {
 	struct daytime_state *st = sockd_dgram_port_state(d);
 	size_t		 max = sockd_dgram_reply_max(d), n = 0;
-	char		*out;
+	char		 small[DAYTIME_SMALL], *out = small;
 
 	if (!st->client_format || len == 0) {
 		buf = st->format;
 		len = strlen(st->format);
 	}
 	/* One more byte than a reply may have, for strftime's NUL. */
-	if (max > 0 && max < SIZE_MAX && (out = malloc(max + 1)) != NULL) {
+	if (max > 0 && max < SIZE_MAX && (max + 1 <= sizeof(small) ||
+	    (out = malloc(max + 1)) != NULL)) {
 		n = daytime_format(out, max + 1, buf, len, time(NULL), &st->tz);
 		if (n > 0)
 			(void)sockd_dgram_reply(d, out, n);
-		free(out);
+		if (out != small)
+			free(out);
 	}
 	if (n == 0)
 		sockd_dgram_drop(d);
