@@ -350,6 +350,27 @@ conn_wrote(struct conn *c, size_t len, int status)
 	}
 }
 
+/* Closes c when memory for its output ran out. */
+static void
+conn_nomem(struct conn *c)
+{
+	service_logx(c->svc, conn_local(c), "%s: out of memory, closing",
+	    conn_peer(c));
+	conn_abort(c);
+}
+
+/* len more bytes wait in c's queue: past the high-water mark, stop
+ * reading from c until they drain (back-pressure). */
+static void
+conn_queue_add(struct conn *c, size_t len)
+{
+	c->queued += len;
+	if (c->queued > HIGH_WATER && !(c->flags & C_PAUSED)) {
+		c->flags |= C_PAUSED;
+		(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	}
+}
+
 /* Closes c for a queue past max_queue: it does not read. */
 static void
 conn_slow(struct conn *c)
@@ -375,9 +396,7 @@ cork_add(struct conn *c, struct sockd_msg *m)
 		cap = w->piececap > 0 ? 2 * w->piececap : 256;
 		if (cap > INT32_MAX ||
 		    (np = realloc(w->pieces, cap * sizeof(*np))) == NULL) {
-			service_logx(c->svc, conn_local(c), "%s: out of "
-			    "memory, closing", conn_peer(c));
-			conn_abort(c);
+			conn_nomem(c);
 			return -1;
 		}
 		w->pieces = np;
@@ -460,11 +479,7 @@ cork_send(struct conn *c, int32_t *head)
 		conn_abort(c);
 		goto drop;
 	}
-	c->queued += total;
-	if (c->queued > HIGH_WATER && !(c->flags & C_PAUSED)) {
-		c->flags |= C_PAUSED;
-		(void)uv_read_stop((uv_stream_t *)&c->tcp);
-	}
+	conn_queue_add(c, total);
 	return;
 drop:
 	for (i = first; i < n; i++)
@@ -538,9 +553,7 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 	}
 	r = malloc(sizeof(*r) + (msg != NULL ? 0 : len));
 	if (r == NULL) {
-		service_logx(c->svc, conn_local(c), "%s: out of memory, "
-		    "closing", conn_peer(c));
-		conn_abort(c);
+		conn_nomem(c);
 		return -1;
 	}
 	r->c = c;
@@ -563,11 +576,7 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		conn_abort(c);
 		return -1;
 	}
-	c->queued += len;
-	if (c->queued > HIGH_WATER && !(c->flags & C_PAUSED)) {
-		c->flags |= C_PAUSED;
-		(void)uv_read_stop((uv_stream_t *)&c->tcp);
-	}
+	conn_queue_add(c, len);
 	return 0;
 }
 
@@ -659,9 +668,7 @@ conn_input(struct conn *c, const char *p, size_t len)
 	if (s->h->flags & SOCKD_LINES) {
 		if (framer_feed(&c->fr, (size_t)s->conf.max_line, p, len,
 		    conn_line, c) == -1) {
-			service_logx(s, conn_local(c), "%s: out of memory, "
-			    "closing", conn_peer(c));
-			conn_abort(c);
+			conn_nomem(c);
 			return;
 		}
 		if (c->fr.len > 0 && s->conf.line_timeout > 0 &&
