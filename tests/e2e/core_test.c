@@ -29,23 +29,6 @@
 
 #define LOOPBACK	"bind = [\"127.0.0.1\", \"::1\"];"
 
-static long long
-msnow(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Stops sockd with SIGTERM and expects exit 0 (not 99: valgrind errors). */
-static void
-stop_cleanly(struct harness *h)
-{
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
-}
-
 /* One round trip on a fresh connection: what is sent comes back. */
 static void
 assert_echo(const char *addr, int port, const char *msg)
@@ -148,7 +131,7 @@ listen_inode(int port)
 static int
 refused_soon(const char *addr, int port)
 {
-	long long	 deadline = msnow() + harness_ms(1000);
+	long long	 deadline = harness_now_ms() + harness_ms(1000);
 	int		 fd;
 
 	do {
@@ -156,7 +139,7 @@ refused_soon(const char *addr, int port)
 			return 1;
 		client_close(fd);
 		usleep(20000);
-	} while (msnow() < deadline);
+	} while (harness_now_ms() < deadline);
 	return 0;
 }
 
@@ -333,7 +316,7 @@ tcp_echo_answers_on_ipv4_and_ipv6(void **state)
 	assert_echo("127.0.0.1", port, "Hello over IPv4\r\n");
 	assert_echo("::1", port, "Hello over IPv6\n");
 	assert_echo("127.0.0.1", port, "no newline at all");
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -354,7 +337,7 @@ udp_echo_answers_on_ipv4_and_ipv6(void **state)
 	assert_memory_equal(buf, big, sizeof(big));
 	/* TCP on the same port still answers. */
 	assert_echo("::1", port, "tcp too\n");
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -381,7 +364,7 @@ discard_swallows_tcp_and_udp(void **state)
 	    -1);
 	assert_int_equal(udp_ask("127.0.0.1", port, "y", 1, buf, sizeof(buf),
 	    500), -1);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -418,7 +401,7 @@ two_hundred_concurrent_clients_each_get_their_own_bytes(void **state)
 	}
 	for (i = 0; i < N; i++)
 		client_close(fd[i]);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -455,7 +438,7 @@ half_close_still_returns_the_last_words(void **state)
 	    5000), sizeof(big) - 50000);
 	assert_memory_equal(buf, big, sizeof(big));
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -475,7 +458,7 @@ banner_is_sent_on_connect(void **state)
 	assert_true(tcp_quiet(fd, 200));
 	assert_echo_on(fd, "ping\n");
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -508,7 +491,7 @@ quit_word_ends_the_session(void **state)
 	assert_int_equal(tcp_sends(fd, "q\r\n"), 0);
 	assert_int_equal(tcp_recv_eof(fd, buf, sizeof(buf), 3000), 0);
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -521,7 +504,7 @@ idle_connection_is_closed_after_idle_timeout(void **state)
 	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
 	    LOOPBACK " idle_timeout = 1; });\n", port);
 	assert_int_equal(harness_start(h, NULL), 0);
-	t0 = msnow();
+	t0 = harness_now_ms();
 	idle = tcp_open("127.0.0.1", port);
 	busy = tcp_open("::1", port);
 	assert_true(idle >= 0 && busy >= 0);
@@ -531,15 +514,15 @@ idle_connection_is_closed_after_idle_timeout(void **state)
 		assert_echo_on(busy, "still here\n");
 	}
 	assert_true(tcp_closed(idle, 1));
-	assert_true(msnow() - t0 < harness_ms(4000));
+	assert_true(harness_now_ms() - t0 < harness_ms(4000));
 	/* Then it falls silent, and is closed within ~1 s too. */
-	t0 = msnow();
+	t0 = harness_now_ms();
 	assert_true(tcp_closed(busy, 3000));
-	assert_true(msnow() - t0 >= 700);
+	assert_true(harness_now_ms() - t0 >= 700);
 	client_close(idle);
 	client_close(busy);
 	/* idle_timeout = 0: never. */
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -587,7 +570,7 @@ long_lines_reach_the_handler_in_max_line_pieces(void **state)
 	assert_int_equal(tcp_recv_eof(fd, buf, sizeof(buf), 3000), 6);
 	assert_string_equal(buf, "[gnvy]");
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -614,15 +597,15 @@ unfinished_line_is_handed_over_after_line_timeout(void **state)
 	    strlen(want));
 	assert_memory_equal(buf, want, strlen(want));
 	/* A prompt answer without "\n" is served after line_timeout. */
-	t0 = msnow();
+	t0 = harness_now_ms();
 	assert_int_equal(tcp_sends(fd, "yes"), 0);
 	want = "[lrf]";
 	assert_int_equal(tcp_recv_n(fd, buf, strlen(want), 3000),
 	    strlen(want));
 	assert_memory_equal(buf, want, strlen(want));
-	assert_true(msnow() - t0 >= 250);
+	assert_true(harness_now_ms() - t0 >= 250);
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* Plugins. */
@@ -648,7 +631,7 @@ plugin_is_loaded_from_handler_dir(void **state)
 	assert_udp_reply("::1", port, "Why did the chicken",
 	    "Jul qvq gur puvpxra");
 	assert_udp_reply("127.0.0.1", port, "abc", "nop");
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -739,7 +722,7 @@ configure_error_of_a_plugin_is_a_config_error(void **state)
 	    0);
 	assert_int_equal(harness_start(h, NULL), 0);
 	assert_echo("127.0.0.1", port, "forty-two\n");
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* Reload. */
@@ -785,7 +768,7 @@ reload_adds_a_service_while_an_old_connection_keeps_working(void **state)
 	assert_echo("127.0.0.1", a, "fresh\n");
 	assert_int_equal(listen_inode(a), inode);
 	client_close(old);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -813,7 +796,7 @@ reload_removes_a_service_but_not_its_live_connections(void **state)
 	assert_echo_on(live, "two\n");
 	assert_echo("::1", a, "unchanged\n");
 	client_close(live);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -865,7 +848,7 @@ reload_with_a_broken_file_keeps_the_old_services(void **state)
 	assert_echo("127.0.0.1", b, "now\n");
 	assert_echo_on(old, "still\n");
 	client_close(old);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* Stopping. */
@@ -888,7 +871,7 @@ sigterm_with_open_connections_exits_0(void **state)
 	}
 	/* One has bytes in flight when the signal comes. */
 	assert_int_equal(tcp_sends(c[0], "in flight"), 0);
-	t0 = msnow();
+	t0 = harness_now_ms();
 	assert_int_equal(harness_signal(h, SIGTERM), 0);
 	assert_non_null(harness_notify(h, "STOPPING=1", 3000));
 	assert_int_equal(tcp_recv_n(c[0], buf, 9, 3000), 9);
@@ -901,7 +884,7 @@ sigterm_with_open_connections_exits_0(void **state)
 	assert_echo_on(c[1], "draining\n");
 	/* drain_timeout = 3: then everything is closed, exit 0. */
 	assert_int_equal(harness_wait_exit(h, 8000), 0);
-	assert_true(msnow() - t0 < harness_ms(8000));
+	assert_true(harness_now_ms() - t0 < harness_ms(8000));
 	for (i = 0; i < 3; i++)
 		assert_true(tcp_closed(c[i], 1000));
 	harness_pass(h);
@@ -919,9 +902,9 @@ sigterm_without_connections_exits_at_once(void **state)
 	    LOOPBACK " });\n", port);
 	assert_int_equal(harness_start(h, NULL), 0);
 	assert_echo("127.0.0.1", port, "x\n");
-	t0 = msnow();
+	t0 = harness_now_ms();
 	assert_int_equal(harness_stop(h), 0);
-	assert_true(msnow() - t0 < harness_ms(3000));
+	assert_true(harness_now_ms() - t0 < harness_ms(3000));
 	harness_pass(h);
 }
 
@@ -939,7 +922,7 @@ second_sigterm_ends_the_drain_at_once(void **state)
 	fd = tcp_open("127.0.0.1", port);
 	assert_true(fd >= 0);
 	assert_echo_on(fd, "x\n");
-	t0 = msnow();
+	t0 = harness_now_ms();
 	assert_int_equal(harness_signal(h, SIGTERM), 0);
 	assert_non_null(harness_notify(h, "STOPPING=1", 3000));
 	/* Still draining: the connection is served. */
@@ -947,7 +930,7 @@ second_sigterm_ends_the_drain_at_once(void **state)
 	assert_echo_on(fd, "y\n");
 	assert_int_equal(harness_signal(h, SIGINT), 0);
 	assert_int_equal(harness_wait_exit(h, 3000), 0);
-	assert_true(msnow() - t0 < harness_ms(5000));
+	assert_true(harness_now_ms() - t0 < harness_ms(5000));
 	assert_true(tcp_closed(fd, 1000));
 	client_close(fd);
 	harness_pass(h);
@@ -1019,7 +1002,7 @@ sigusr1_logs_the_counters(void **state)
 		fail_msg("wrong counts: %s", line);
 	/* The daemon is still running and serving. */
 	assert_echo("127.0.0.1", port, "three\n");
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -1038,7 +1021,7 @@ port_offset_moves_ports_below_1024(void **state)
 	    LOOPBACK " });\n");
 	assert_int_equal(harness_start(h, "-p", off, NULL), 0);
 	assert_echo("127.0.0.1", port, "offset\n");
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \

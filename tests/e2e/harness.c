@@ -76,8 +76,8 @@ static void	 cleanup_all(void);
 static char	*slurp_file(const char *);
 static size_t	 slurp_len;
 
-static long long
-now_ms(void)
+long long
+harness_now_ms(void)
 {
 	struct timespec	 ts;
 
@@ -88,7 +88,7 @@ now_ms(void)
 static int
 left_ms(long long deadline)
 {
-	long long	 d = deadline - now_ms();
+	long long	 d = deadline - harness_now_ms();
 
 	return d < 0 ? 0 : (int)d;
 }
@@ -593,7 +593,7 @@ harness_run(struct harness *h, ...)
 	va_end(ap);
 	if ((pid = spawn(argv, out, err, NULL)) == -1)
 		return -1;
-	deadline = now_ms() + harness_ms(10000);
+	deadline = harness_now_ms() + harness_ms(10000);
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
@@ -601,7 +601,7 @@ harness_run(struct harness *h, ...)
 			rc = decode(status);
 			break;
 		}
-		if (now_ms() > deadline) {
+		if (harness_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			break;
@@ -661,13 +661,13 @@ const char *
 harness_notify(struct harness *h, const char *want, int ms)
 {
 	struct pollfd	 pfd;
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 
 	for (;;) {
 		while (notify_recv(h))
 			if (strstr(h->msg, want) != NULL)
 				return h->msg;
-		if (now_ms() >= deadline)
+		if (harness_now_ms() >= deadline)
 			return NULL;
 		pfd.fd = h->notify_fd;
 		pfd.events = POLLIN;
@@ -698,14 +698,14 @@ harness_start(struct harness *h, ...)
 		h->pid = 0;
 		return -1;
 	}
-	deadline = now_ms() + (harness_valgrind() ? 60000 : 10000);
+	deadline = harness_now_ms() + (harness_valgrind() ? 60000 : 10000);
 	for (;;) {
 		while (notify_recv(h))
 			if (strstr(h->msg, "READY=1") != NULL)
 				return 0;
 		if (reap(h, 0))
 			return -1;
-		if (now_ms() >= deadline) {
+		if (harness_now_ms() >= deadline) {
 			fprintf(stderr, "e2e: sockd sent no READY=1 in time\n");
 			return -1;
 		}
@@ -726,12 +726,12 @@ harness_signal(struct harness *h, int sig)
 int
 harness_wait_exit(struct harness *h, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 
 	for (;;) {
 		if (reap(h, 0))
 			return h->status;
-		if (h->pid <= 0 || now_ms() >= deadline)
+		if (h->pid <= 0 || harness_now_ms() >= deadline)
 			return -1;
 		usleep(10000);
 	}
@@ -781,12 +781,12 @@ harness_log_has(struct harness *h, const char *needle)
 int
 harness_log_wait(struct harness *h, const char *needle, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 
 	for (;;) {
 		if (harness_log_has(h, needle))
 			return 1;
-		if (now_ms() >= deadline)
+		if (harness_now_ms() >= deadline)
 			return 0;
 		usleep(20000);
 	}
@@ -928,7 +928,7 @@ int
 tcp_send(int fd, const void *buf, size_t len)
 {
 	const char	*p = buf;
-	long long	 deadline = now_ms() + harness_ms(5000);
+	long long	 deadline = harness_now_ms() + harness_ms(5000);
 	struct pollfd	 pfd;
 	ssize_t		 n;
 
@@ -941,7 +941,7 @@ tcp_send(int fd, const void *buf, size_t len)
 		}
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (now_ms() >= deadline)
+		if (harness_now_ms() >= deadline)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
@@ -987,7 +987,7 @@ fill(int fd, long long deadline)
 			return -2;
 		if (errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (now_ms() >= deadline)
+		if (harness_now_ms() >= deadline)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -998,7 +998,7 @@ fill(int fd, long long deadline)
 ssize_t
 tcp_recv_n(int fd, void *buf, size_t want, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 	char		*p = buf;
 	size_t		 got = 0, k;
 	ssize_t		 n;
@@ -1017,7 +1017,7 @@ tcp_recv_n(int fd, void *buf, size_t want, int ms)
 ssize_t
 tcp_recv_line(int fd, char *buf, size_t size, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 	size_t		 got = 0;
 	ssize_t		 n;
 
@@ -1042,7 +1042,7 @@ tcp_recv_line(int fd, char *buf, size_t size, int ms)
 ssize_t
 tcp_recv_eof(int fd, char *buf, size_t size, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 	size_t		 got = 0, k;
 	ssize_t		 n;
 
@@ -1066,7 +1066,7 @@ tcp_recv_eof(int fd, char *buf, size_t size, int ms)
 int
 tcp_closed(int fd, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 	ssize_t		 n;
 
 	for (;;) {
@@ -1082,9 +1082,9 @@ tcp_closed(int fd, int ms)
 int
 tcp_quiet(int fd, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 
-	return fill(fd, deadline) == -1 && now_ms() >= deadline;
+	return fill(fd, deadline) == -1 && harness_now_ms() >= deadline;
 }
 
 int
@@ -1116,7 +1116,7 @@ udp_send(int fd, const void *buf, size_t len)
 ssize_t
 udp_recv(int fd, void *buf, size_t size, int ms)
 {
-	long long	 deadline = now_ms() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 	struct pollfd	 pfd;
 	ssize_t		 n;
 
@@ -1127,7 +1127,7 @@ udp_recv(int fd, void *buf, size_t size, int ms)
 		/* ECONNREFUSED: an ICMP error from an earlier send. */
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNREFUSED)
 			return -1;
-		if (now_ms() >= deadline)
+		if (harness_now_ms() >= deadline)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -1147,4 +1147,11 @@ udp_ask(const char *addr, int port, const void *req, size_t len, void *buf,
 	n = udp_send(fd, req, len) == 0 ? udp_recv(fd, buf, size, ms) : -1;
 	client_close(fd);
 	return n;
+}
+
+void
+harness_stop_clean(struct harness *h)
+{
+	assert_int_equal(harness_stop(h), 0);
+	harness_pass(h);
 }

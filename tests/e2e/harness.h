@@ -77,6 +77,11 @@ int		 harness_signal(struct harness *, int);
 int		 harness_wait_exit(struct harness *, int ms);
 /* SIGTERM, then the exit status as harness_wait_exit(). */
 int		 harness_stop(struct harness *);
+/* SIGTERM, expects exit 0 (99 would be valgrind's errors), and marks the
+ * test passed. */
+void		 harness_stop_clean(struct harness *);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long	 harness_now_ms(void);
 /* Marks the test as passed: its log is not printed at teardown. */
 void		 harness_pass(struct harness *);
 /* Resident set of sockd in kB from /proc/PID/status, -1 on failure. */

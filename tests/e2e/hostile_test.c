@@ -106,15 +106,6 @@ cpu_ticks(pid_t pid)
 	return (long)(ut + st);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 sleep_ms(int ms)
 {
@@ -423,7 +414,7 @@ a_udp_flood_from_one_source_leaves_others_answered(void **state)
 	assert_int_equal(harness_start(h, NULL), 0);
 	flood = udp_open_from("127.0.0.6", 0, port);
 	good = udp_open_from("127.0.0.7", 0, port);
-	start = now_ms();
+	start = harness_now_ms();
 	/* The good client asks between bursts and, like any UDP client,
 	 * asks again when a burst filled the socket buffer first. */
 	for (i = 0, answered = 0; i < 10; i++) {
@@ -441,7 +432,7 @@ a_udp_flood_from_one_source_leaves_others_answered(void **state)
 	/* The flooder got its burst and what the rate refilled, no more. */
 	for (i = 0; udp_recv(flood, buf, sizeof(buf), 300) > 0; i++)
 		;
-	elapsed = (double)(now_ms() - start) / 1000;
+	elapsed = (double)(harness_now_ms() - start) / 1000;
 	if (i > 40 + 20 * elapsed + 10)
 		fail_msg("flooder got %d replies in %.1f s", i, elapsed);
 	client_close(flood);

@@ -30,22 +30,6 @@
 #define BOTH		"protocol = [\"tcp\", \"udp\"];"
 #define RFC868_OFFSET	2208988800LL
 
-static long long
-msnow(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-stop_cleanly(struct harness *h)
-{
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
-}
-
 /*
  * Parses s exactly as fmt (strptime), as local time or UTC; fails the test
  * unless it is within 2 s of now.
@@ -103,7 +87,7 @@ udp_daytime_answers_a_client_format_with_the_current_time(void **state)
 	assert_true(ask("127.0.0.1", port, "it is %F %T now", 15, buf,
 	    sizeof(buf)) > 0);
 	assert_time_now(buf, "it is %Y-%m-%d %H:%M:%S now", 0);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -127,7 +111,7 @@ udp_daytime_answers_an_empty_datagram_in_the_default_format(void **state)
 	assert_time_now(buf, "%d/%m/%Y %H.%M.%S", 0);
 	assert_int_equal(ask("::1", b, "", 0, buf, sizeof(buf)), 19);
 	assert_time_now(buf, "%d/%m/%Y %H.%M.%S", 0);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -150,7 +134,7 @@ udp_daytime_answers_year_month_day(void **state)
 	strftime(after, sizeof(after), "%Y %m %d", localtime_r(&t, &tm));
 	if (strcmp(buf, before) != 0 && strcmp(buf, after) != 0)
 		fail_msg("got \"%s\", want \"%s\"", buf, before);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -167,7 +151,7 @@ udp_daytime_in_utc_matches_the_utc_clock(void **state)
 	assert_true(ask("::1", port, "%Y-%m-%d %H:%M:%S %Z", 20, buf,
 	    sizeof(buf)) > 0);
 	assert_time_now(buf, "%Y-%m-%d %H:%M:%S UTC", 1);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -231,7 +215,7 @@ udp_daytime_survives_hostile_formats(void **state)
 	assert_memory_equal(buf, big, sizeof(big));
 	client_close(fd);
 	assert_int_equal(ask("::1", port, "%Y", 2, buf, sizeof(buf)), 4);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -253,7 +237,7 @@ tcp_daytime_sends_one_line_and_closes(void **state)
 	buf[19] = '\0';
 	assert_time_now(buf, "%Y-%m-%d %H:%M:%S", 0);
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* upper */
@@ -293,7 +277,7 @@ tcp_upper_round_trips_utf8(void **state)
 	assert_true(tcp_recv_line(fd, buf, sizeof(buf), 3000) > 0);
 	assert_string_equal(buf, "IPV6 TOO\n");
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -312,7 +296,7 @@ udp_upper_upper_cases_each_datagram(void **state)
 	assert_int_equal(ask("::1", port, "two\nlines", 9, buf, sizeof(buf)),
 	    9);
 	assert_string_equal(buf, "TWO\nLINES");
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* chat */
@@ -322,11 +306,11 @@ static int
 chat_expect(int fd, const char *want, int ms)
 {
 	char		 line[4096];
-	long long	 deadline = msnow() + harness_ms(ms);
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
 
-	while (msnow() < deadline) {
+	while (harness_now_ms() < deadline) {
 		if (tcp_recv_line(fd, line, sizeof(line),
-		    (int)(deadline - msnow()) / (harness_valgrind() ? 6 : 1) +
+		    (int)(deadline - harness_now_ms()) / (harness_valgrind() ? 6 : 1) +
 		    1) <= 0)
 			return 0;
 		if (strstr(line, want) != NULL)
@@ -392,7 +376,7 @@ three_chat_clients_see_each_others_lines(void **state)
 	assert_true(chat_expect(c[2], want, 2000));
 	for (i = 1; i < 3; i++)
 		client_close(c[i]);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -424,7 +408,7 @@ chat_who_lists_the_nicks(void **state)
 	assert_true(tcp_quiet(c[2], 10));
 	for (i = 0; i < 3; i++)
 		client_close(c[i]);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -455,7 +439,7 @@ chat_nick_renames_and_is_announced(void **state)
 	assert_true(chat_expect(c[0], want, 2000));
 	for (i = 0; i < 2; i++)
 		client_close(c[i]);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* 1 when line is flood line number n from nick, whole; fails otherwise. */
@@ -500,7 +484,7 @@ chat_reader_that_stops_is_dropped_and_others_keep_up(void **state)
 	}
 	memset(pad, 'z', sizeof(pad));
 	pad[sizeof(pad) - 1] = '\0';
-	t0 = msnow();
+	t0 = harness_now_ms();
 	/* c[0] floods; c[1] reads everything as it comes. */
 	got = 0;
 	for (i = 0; i < LINES; i++) {
@@ -515,9 +499,9 @@ chat_reader_that_stops_is_dropped_and_others_keep_up(void **state)
 	    0)
 		got += flood_line(line, nick[0], got);
 	print_message("%d lines in %lld ms; sockd RSS %ld kB, at most %ld "
-	    "kB\n", got, msnow() - t0, rss0, maxrss);
+	    "kB\n", got, harness_now_ms() - t0, rss0, maxrss);
 	assert_int_equal(got, LINES);
-	assert_true(msnow() - t0 < harness_ms(30000));
+	assert_true(harness_now_ms() - t0 < harness_ms(30000));
 	if (harness_asan())
 		print_message("AddressSanitizer: RSS not checked\n");
 	else if (maxrss - rss0 > (harness_valgrind() ? 65536 : 16384))
@@ -532,7 +516,7 @@ chat_reader_that_stops_is_dropped_and_others_keep_up(void **state)
 	assert_true(chat_expect(c[0], line, 2000));
 	for (i = 0; i < 2; i++)
 		client_close(c[i]);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -562,7 +546,7 @@ chat_line_typed_in_pieces_is_relayed_as_one_line(void **state)
 	assert_string_equal(line, want);
 	for (i = 0; i < 2; i++)
 		client_close(c[i]);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -612,7 +596,7 @@ chat_commands_me_quit_history_and_unknown(void **state)
 	assert_true(chat_expect(c[0], want, 2000));
 	for (i = 0; i < 3; i++)
 		client_close(c[i]);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* chargen */
@@ -665,7 +649,7 @@ chargen_sends_the_rotating_line_pattern(void **state)
 	assert_int_equal(tcp_sends(fd, "stop please\n"), 0);
 	assert_int_equal(tcp_recv_n(fd, buf, 74 * 10, 3000), 740);
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -705,7 +689,7 @@ chargen_does_not_queue_for_a_client_that_does_not_read(void **state)
 	assert_int_equal(n, sizeof(buf));
 	assert_chargen_lines(buf, 200, prev);
 	client_close(slow);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -726,7 +710,7 @@ udp_chargen_is_no_amplifier_by_default(void **state)
 	assert_int_equal(ask("::1", port, req, sizeof(req), buf, sizeof(buf)),
 	    74);
 	assert_memory_equal(buf + 72, "\r\n", 2);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* time */
@@ -764,7 +748,7 @@ time_over_tcp_is_within_2_s_of_the_clock(void **state)
 	assert_int_equal(tcp_recv_eof(fd, buf, sizeof(buf), 3000), 4);
 	assert_rfc868_now((unsigned char *)buf);
 	client_close(fd);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -782,7 +766,7 @@ time_over_udp_is_within_2_s_of_the_clock(void **state)
 	assert_int_equal(ask("::1", port, "what time is it?", 16, buf,
 	    sizeof(buf)), 4);
 	assert_rfc868_now((unsigned char *)buf);
-	stop_cleanly(h);
+	harness_stop_clean(h);
 }
 
 /* The shipped config */
