@@ -10,6 +10,7 @@
  * that line reads can take whole chunks.
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -536,11 +537,15 @@ static pid_t
 spawn(const char **argv, const char *out, const char *err,
     const char *notify)
 {
-	pid_t	 pid;
+	pid_t	 pid, parent = getpid();
 	int	 fd;
 
 	if ((pid = fork()) != 0)
 		return pid;
+	/* Dies with the test process even when that one crashes and its
+	 * atexit cleanup never runs (a sanitizer abort, SIGKILL). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(127);
 	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
 		dup2(fd, 0);
 		close(fd);
