@@ -42,6 +42,7 @@
 #define C_PARTIAL	0x80	/* on w->partial */
 #define C_DRAINQ	0x100	/* on w->drainq */
 #define C_CORKED	0x200	/* on w->corked */
+#define C_SRCOVF	0x400	/* per_source counted on the overflow entry */
 
 /* The handler's view of a conn: the same object, behind an opaque type. */
 #define ABI(c)		((struct sockd_conn *)(c))
@@ -196,7 +197,6 @@ conn_destroy(struct conn *c)
 {
 	struct service *s = c->svc;
 	struct svc_local *l = conn_local(c);
-	struct srcent *e;
 	uint8_t key[16];
 
 	c->flags |= C_DEAD;
@@ -214,10 +214,7 @@ conn_destroy(struct conn *c)
 	atomic_fetch_sub_explicit(&c->w->sup->nconns, 1, memory_order_relaxed);
 	if (s->conf.per_source > 0) {
 		limits_key(&c->peer.sa, (int)s->conf.ipv6_prefix, key);
-		e = srctab_get(&l->src, key, (double)s->conf.burst,
-		    uv_now(c->w->loop));
-		if (e->conns > 0)
-			e->conns--;
+		srctab_release(&l->src, key, c->flags & C_SRCOVF);
 	}
 	framer_free(&c->fr);
 	if (log_get_level() >= LOG_DEBUG)
@@ -810,8 +807,11 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 			conn_refuse(&c->tcp, sc->busy);
 			return;
 		}
-		if (sc->per_source > 0)
+		if (sc->per_source > 0) {
 			e->conns++;
+			if (e == &l->src.overflow)
+				c->flags |= C_SRCOVF;
+		}
 	}
 	c->svc = s;
 	service_ref(s);
