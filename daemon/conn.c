@@ -25,6 +25,7 @@
 
 #include "acl.h"
 #include "conn.h"
+#include "listener.h"
 #include "log.h"
 #include "msg.h"
 #include "service.h"
@@ -749,6 +750,7 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	uint8_t key[16];
 	uint64_t now = uv_now(w->loop);
 	int len = sizeof(c->peer), rc;
+	uv_os_fd_t fd;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		uv_tcp_t *t;
@@ -770,6 +772,15 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	    (rc = uv_tcp_getpeername(&c->tcp, &c->peer.sa, &len)) < 0) {
 		log_debug("%s: accept: %s", sc->name, uv_strerror(rc));
 		uv_close((uv_handle_t *)&c->tcp, on_close_refused);
+		return;
+	}
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+	    listener_fds_short(fd, atomic_load_explicit(&sup->nconns,
+	    memory_order_relaxed))) {
+		l->st.refused_nofds++;
+		service_logx(s, l, "%s: refused: out of file descriptors "
+		    "(limit %lu)", conn_peer(c), listener_fds_limit());
+		conn_refuse(&c->tcp, sc->busy);
 		return;
 	}
 	if (atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
