@@ -202,30 +202,60 @@ udp_flooder(const char *src, int port, int ms)
 	_exit(0);
 }
 
+/* utime + stime of pid in clock ticks. */
+static long
+cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), fp);
+	fclose(fp);
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
 static void
 a_udp_flood_from_one_source_leaves_another_answered(void **state)
 {
 	struct harness *h = *state;
 	int port = harness_port(), good, asked = 0, answered = 0, status;
 	char buf[64], msg[32];
-	long long end;
+	const char *line;
+	unsigned long long dgrams = 0;
+	long long start, end;
+	long t0, t1;
 	ssize_t n;
 	pid_t pid;
 	int i;
 
+	/* rate 200: the flooder is over it at once, the good client (one
+	 * question at a time, at most 100 a second) never. */
 	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
-	    "protocol = \"udp\"; bind = \"127.0.0.1\"; });\n", port);
+	    "protocol = \"udp\"; bind = \"127.0.0.1\"; rate = 200; });\n",
+	    port);
 	assert_int_equal(harness_start(h, NULL), 0);
 	assert_int_not_equal(good = udp_socket_at("127.0.0.7", 0, port), -1);
+	t0 = cpu_ticks(harness_pid(h));
 	assert_true((pid = udp_flooder("127.0.0.6", port, 2000)) > 0);
 	sleep_ms(200);
-	/* One question at a time, each given 200 ms, while the flood
-	 * lasts; answers to earlier questions that come late count for
-	 * their own question, not the current one. */
-	end = harness_now_ms() + 1600;
+	/* One question at a time, every 10 ms at most, each given 200 ms,
+	 * while the flood lasts; late answers to earlier questions do not
+	 * count for the current one. */
+	start = harness_now_ms();
+	end = start + 1600;
 	for (i = 0; harness_now_ms() < end; i++) {
 		long long deadline;
 
+		while (harness_now_ms() < start + 10 * i)
+			sleep_ms(1);
 		n = snprintf(msg, sizeof(msg), "good %d", i);
 		if (send(good, msg, (size_t)n, 0) != n)
 			continue;
@@ -245,11 +275,18 @@ a_udp_flood_from_one_source_leaves_another_answered(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	printf("# flood: %d of %d answered (%.0f%%)\n", answered, asked,
-	    asked ? 100.0 * answered / asked : 0.0);
+	sleep_ms(200);
+	t1 = cpu_ticks(harness_pid(h));
 	harness_signal(h, SIGUSR1);
 	assert_true(harness_log_wait(h, "echo: connections", 2000));
-	printf("# %s\n", harness_log_line(h, "echo: connections"));
+	line = harness_log_line(h, "echo: connections");
+	if (line != NULL && (line = strstr(line, "datagrams ")) != NULL)
+		(void)sscanf(line, "datagrams %llu", &dgrams);
+	printf("# flood: %d of %d answered (%.0f%%); sockd took %llu "
+	    "datagrams, %.0f ns of CPU each\n", answered, asked,
+	    asked ? 100.0 * answered / asked : 0.0, dgrams,
+	    dgrams ? (double)(t1 - t0) * 1e9 / sysconf(_SC_CLK_TCK) /
+	    (double)dgrams : 0.0);
 	assert_true(asked >= 5);
 	assert_true(answered * 100 >= asked * 80);
 	close(good);
