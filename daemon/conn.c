@@ -774,15 +774,6 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 		uv_close((uv_handle_t *)&c->tcp, on_close_refused);
 		return;
 	}
-	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
-	    listener_fds_short(fd, atomic_load_explicit(&sup->nconns,
-	    memory_order_relaxed))) {
-		l->st.refused_nofds++;
-		service_logx(s, l, "%s: refused: out of file descriptors "
-		    "(limit %lu)", conn_peer(c), listener_fds_limit());
-		conn_refuse(&c->tcp, sc->busy);
-		return;
-	}
 	if (atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
 	    (unsigned long long)sc->max_connections ||
 	    atomic_load_explicit(&sup->nconns, memory_order_relaxed) >=
@@ -798,6 +789,15 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 		l->st.refused_acl++;
 		service_logx(s, l, "%s: refused by allow/deny", conn_peer(c));
 		conn_refuse(&c->tcp, NULL);
+		return;
+	}
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+	    listener_fds_short(fd, atomic_load_explicit(&sup->nconns,
+	    memory_order_relaxed))) {
+		l->st.refused_nofds++;
+		service_logx(s, l, "%s: refused: out of file descriptors "
+		    "(limit %lu)", conn_peer(c), listener_fds_limit());
+		conn_refuse(&c->tcp, sc->busy);
 		return;
 	}
 	if (sc->per_source > 0 || sc->rate > 0) {
