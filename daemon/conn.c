@@ -25,6 +25,7 @@
 
 #include "acl.h"
 #include "conn.h"
+#include "listener.h"
 #include "log.h"
 #include "msg.h"
 #include "service.h"
@@ -42,6 +43,7 @@
 #define C_PARTIAL	0x80	/* on w->partial */
 #define C_DRAINQ	0x100	/* on w->drainq */
 #define C_CORKED	0x200	/* on w->corked */
+#define C_SRCOVF	0x400	/* per_source counted on the overflow entry */
 
 /* The handler's view of a conn: the same object, behind an opaque type. */
 #define ABI(c)		((struct sockd_conn *)(c))
@@ -196,7 +198,6 @@ conn_destroy(struct conn *c)
 {
 	struct service *s = c->svc;
 	struct svc_local *l = conn_local(c);
-	struct srcent *e;
 	uint8_t key[16];
 
 	c->flags |= C_DEAD;
@@ -214,10 +215,7 @@ conn_destroy(struct conn *c)
 	atomic_fetch_sub_explicit(&c->w->sup->nconns, 1, memory_order_relaxed);
 	if (s->conf.per_source > 0) {
 		limits_key(&c->peer.sa, (int)s->conf.ipv6_prefix, key);
-		e = srctab_get(&l->src, key, (double)s->conf.burst,
-		    uv_now(c->w->loop));
-		if (e->conns > 0)
-			e->conns--;
+		srctab_release(&l->src, key, c->flags & C_SRCOVF);
 	}
 	framer_free(&c->fr);
 	if (log_get_level() >= LOG_DEBUG)
@@ -752,6 +750,7 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	uint8_t key[16];
 	uint64_t now = uv_now(w->loop);
 	int len = sizeof(c->peer), rc;
+	uv_os_fd_t fd;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		uv_tcp_t *t;
@@ -792,6 +791,15 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 		conn_refuse(&c->tcp, NULL);
 		return;
 	}
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+	    listener_fds_short(fd, atomic_load_explicit(&sup->nconns,
+	    memory_order_relaxed))) {
+		l->st.refused_nofds++;
+		service_logx(s, l, "%s: refused: out of file descriptors "
+		    "(limit %lu)", conn_peer(c), listener_fds_limit());
+		conn_refuse(&c->tcp, sc->busy);
+		return;
+	}
 	if (sc->per_source > 0 || sc->rate > 0) {
 		limits_key(&c->peer.sa, (int)sc->ipv6_prefix, key);
 		e = srctab_get(&l->src, key, (double)sc->burst, now);
@@ -810,8 +818,11 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 			conn_refuse(&c->tcp, sc->busy);
 			return;
 		}
-		if (sc->per_source > 0)
+		if (sc->per_source > 0) {
 			e->conns++;
+			if (e == &l->src.overflow)
+				c->flags |= C_SRCOVF;
+		}
 	}
 	c->svc = s;
 	service_ref(s);

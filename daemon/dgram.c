@@ -4,13 +4,25 @@
  * handler sees them: truncated ones, sources that cannot be answered
  * safely (broadcast, multicast, ports below 1024: other servers, whose
  * replies to our replies would make a loop), allow/deny, and the
- * per-source budget.  Replies are sent at once with uv_udp_try_send, never
- * queued: one that the kernel does not take is dropped and counted.
- * Replies larger than max_reply, or more than max_reply_growth bytes over
- * their request, are refused, so sockd cannot be used as an amplifier.
+ * per-source rate.  The rate check comes right after the screening that
+ * costs nothing (size, source address, allow/deny) and is O(1) without
+ * allocation: the source table remembers the entry it found last, so a
+ * flood from one address skips even the hash lookup, and a datagram over
+ * its source's rate is dropped before the handler sees it, without a log
+ * line.  Replies are sent at once with uv_udp_try_send, never queued: one
+ * that the kernel does not take is dropped and counted.
+ *
+ * No amplifier: each received datagram carries a budget, its size plus
+ * max_reply_growth, and every send it causes (sockd_dgram_reply and each
+ * sockd_dgram_send_to, to the sender or to anyone else) is taken from that
+ * budget; a send past what is left, or larger than max_reply, is refused
+ * and counted as dropped.  So one datagram never makes sockd send more
+ * than max_reply_growth bytes over its own size in total, however many
+ * sends the handler tries (max_reply_growth = -1 lifts the budget).
  * Nothing here logs per datagram at the default level.
  */
 #include <netinet/in.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <sockd/handler.h>
@@ -26,8 +38,10 @@
 struct sockd_dgram {
 	struct listener		*l;
 	const struct sockaddr	*from;
-	size_t			 reqlen;
+	size_t			 budget;	/* bytes it may still cause */
 };
+
+#define DGRAM_NO_BUDGET	SIZE_MAX	/* max_reply_growth = -1 */
 
 void
 dgram_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -96,20 +110,17 @@ dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	}
 	d.l = l;
 	d.from = from;
-	d.reqlen = (size_t)n;
+	d.budget = sc->max_reply_growth < 0 ? DGRAM_NO_BUDGET :
+	    (size_t)n + (size_t)sc->max_reply_growth;
 	s->h->udp_datagram(&d, buf->base, (size_t)n);
 }
 
 size_t
 sockd_dgram_reply_max(const struct sockd_dgram *d)
 {
-	const struct svc_conf *sc = &d->l->svc->conf;
-	size_t max = (size_t)sc->max_reply;
+	size_t max = (size_t)d->l->svc->conf.max_reply;
 
-	if (sc->max_reply_growth >= 0 &&
-	    d->reqlen + (size_t)sc->max_reply_growth < max)
-		max = d->reqlen + (size_t)sc->max_reply_growth;
-	return max;
+	return d->budget < max ? d->budget : max;
 }
 
 /* The counters of the worker d arrived on. */
@@ -139,6 +150,8 @@ sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
 			    d->l->text, uv_strerror(rc));
 		return -1;
 	}
+	if (d->budget != DGRAM_NO_BUDGET)
+		d->budget -= len;
 	dgram_stats(d)->replies++;
 	return 0;
 }

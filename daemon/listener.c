@@ -9,9 +9,22 @@
  * one port.  SO_REUSEPORT is set only when several workers share an
  * address; otherwise a UDP port held by another program is a bind error
  * rather than a silent split of its traffic.
+ *
+ * Descriptors: a connection is admitted only while a reserve of them is
+ * left below RLIMIT_NOFILE (read once, when the first connection comes,
+ * after the supervisor has set the limit), counting both the daemon's
+ * open connections and the number the kernel gave the new one, so that a
+ * client past it gets the busy line and a clean close, counted as no_fds
+ * and logged, and reloads, plugins and listeners still find descriptors.
+ * Should accept() itself still fail with EMFILE, libuv closes the pending
+ * connections (its reserve descriptor trick); when it tells us, that too
+ * is logged and counted.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,15 +83,60 @@ fail:
 	return -1;
 }
 
+static pthread_once_t	 nofile_once = PTHREAD_ONCE_INIT;
+static unsigned long	 nofile_max;	/* 0: no limit */
+static unsigned long	 nofile_reserve;
+
+static void
+listener_nofile_init(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return;
+	nofile_max = (unsigned long)rl.rlim_cur;
+	/* A sixteenth, 8 to 1024: a reload's check child and sockets, a
+	 * plugin being loaded, the log, with room to spare. */
+	nofile_reserve = nofile_max / 16;
+	if (nofile_reserve < 8)
+		nofile_reserve = 8;
+	if (nofile_reserve > 1024)
+		nofile_reserve = 1024;
+}
+
+int
+listener_fds_short(int fd, unsigned int nconns)
+{
+	(void)pthread_once(&nofile_once, listener_nofile_init);
+	if (nofile_max == 0)
+		return 0;
+	/* The kernel hands out the lowest free number: every one below fd
+	 * is taken.  nconns catches the holes closed connections leave. */
+	return (unsigned long)fd + nofile_reserve >= nofile_max ||
+	    (unsigned long)nconns + nofile_reserve >= nofile_max;
+}
+
+unsigned long
+listener_fds_limit(void)
+{
+	(void)pthread_once(&nofile_once, listener_nofile_init);
+	return nofile_max;
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
+	struct svc_local *loc = &l->svc->local[l->w->id];
 	unsigned int suppressed;
 
 	if (status < 0) {
-		/* EMFILE/ENFILE: libuv has already shed the pending
-		 * connection; log once per burst and go on. */
+		/* EMFILE/ENFILE past the reserve: libuv has already shed
+		 * the pending connections, closed without a word; count
+		 * the event, log once per burst and go on. */
+		if (status == UV_EMFILE || status == UV_ENFILE)
+			loc->st.refused_nofds++;
 		if (log_ratelimit(&l->rl, &suppressed))
 			log_warnx("%s: %s: accept: %s", l->svc->conf.name,
 			    l->text, uv_strerror(status));

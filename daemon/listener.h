@@ -50,6 +50,12 @@ void		 listener_name(unsigned int proto, const struct sockaddr *,
 		    char *, size_t);
 /* Stops it; the reference and memory go in libuv's close callback. */
 void		 listener_close(struct listener *);
+/* 1 when a connection just accepted as descriptor fd, with nconns open
+ * in the daemon, would eat into the reserve kept below RLIMIT_NOFILE: it
+ * is to be refused (busy line, counted as no_fds). */
+int		 listener_fds_short(int fd, unsigned int nconns);
+/* RLIMIT_NOFILE as read at the first connection; 0: unlimited. */
+unsigned long	 listener_fds_limit(void);
 /* The UDP receive path, in dgram.c. */
 void		 dgram_recv(uv_udp_t *, ssize_t, const uv_buf_t *,
 		    const struct sockaddr *, unsigned int);

@@ -154,13 +154,15 @@ service_log_stats(const struct service *s, int worker)
 		snprintf(name, sizeof(name), "%s (worker %d)", s->conf.name,
 		    worker);
 	log_info("%s: connections %llu accepted, %u open, refused %llu "
-	    "busy %llu acl %llu per_source %llu rate; closed %llu idle "
-	    "%llu slow; datagrams %llu in, %llu replies, %llu dropped",
+	    "busy %llu acl %llu per_source %llu rate %llu no_fds; closed "
+	    "%llu idle %llu slow; datagrams %llu in, %llu replies, "
+	    "%llu dropped",
 	    name, (unsigned long long)st->accepted, l->nconns,
 	    (unsigned long long)st->refused_busy,
 	    (unsigned long long)st->refused_acl,
 	    (unsigned long long)st->refused_source,
 	    (unsigned long long)st->refused_rate,
+	    (unsigned long long)st->refused_nofds,
 	    (unsigned long long)st->closed_idle,
 	    (unsigned long long)st->closed_slow,
 	    (unsigned long long)st->dgrams, (unsigned long long)st->replies,

@@ -18,6 +18,7 @@ struct svc_stats {
 	uint64_t	 refused_acl;
 	uint64_t	 refused_source;	/* per_source */
 	uint64_t	 refused_rate;
+	uint64_t	 refused_nofds;	/* descriptors near RLIMIT_NOFILE */
 	uint64_t	 closed_idle;
 	uint64_t	 closed_slow;	/* max_queue */
 	uint64_t	 dgrams;

@@ -5,7 +5,11 @@
  * tokens per second, "burst" deep, spent by each new connection or
  * datagram.  A source over budget is refused on its own; the
  * service is never switched off.  The table is rebuilt by the once-a-second
- * sweep, which is also when idle sources are forgotten.
+ * sweep, which is also when idle sources are forgotten.  The entry found
+ * last is remembered, so a flood from one address costs a 16-byte compare
+ * per datagram, not a hash lookup.  Past SRCTAB_MAX sources, new ones share
+ * the overflow entry; a connection counted there is uncounted there, and
+ * closing never adds an entry (srctab_release).
  */
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -76,6 +80,7 @@ srctab_resize(struct srctab *t, size_t cap)
 	}
 	t->cap = cap;
 	t->n = 0;
+	t->last = NULL;
 	for (i = 0; i < oldcap; i++) {
 		if (!old[i].used)
 			continue;
@@ -93,6 +98,8 @@ srctab_get(struct srctab *t, const uint8_t key[16], double burst,
 {
 	struct srcent *e;
 
+	if (t->last != NULL && memcmp(t->last->key, key, 16) == 0)
+		return t->last;
 	if (t->v == NULL) {
 		if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 		    sizeof(t->seed))
@@ -102,7 +109,7 @@ srctab_get(struct srctab *t, const uint8_t key[16], double burst,
 	}
 	e = srctab_slot(t, key);
 	if (e->used)
-		return e;
+		return t->last = e;
 	if (t->n >= SRCTAB_MAX)
 		return &t->overflow;
 	if (2 * (t->n + 1) > t->cap) {
@@ -116,7 +123,20 @@ srctab_get(struct srctab *t, const uint8_t key[16], double burst,
 	e->tokens = burst;
 	e->stamp = now;
 	t->n++;
-	return e;
+	return t->last = e;
+}
+
+void
+srctab_release(struct srctab *t, const uint8_t key[16], int overflow)
+{
+	struct srcent *e;
+
+	if (overflow)
+		e = &t->overflow;
+	else if (t->v == NULL || !(e = srctab_slot(t, key))->used)
+		return;
+	if (e->conns > 0)
+		e->conns--;
 }
 
 static void
@@ -149,6 +169,7 @@ srctab_sweep(struct srctab *t, double rate, double burst, uint64_t now)
 {
 	size_t i, live = 0;
 
+	t->last = NULL;
 	for (i = 0; i < t->cap; i++) {
 		if (!t->v[i].used)
 			continue;

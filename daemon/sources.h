@@ -23,6 +23,7 @@ struct srctab {
 	size_t		 cap;		/* slots, a power of two */
 	size_t		 n;
 	struct srcent	 overflow;
+	struct srcent	*last;		/* found last: floods skip the hash */
 	uint64_t	 seed;
 };
 
@@ -31,10 +32,16 @@ struct srctab {
 /* The key of an address: IPv4 as ::ffff:a.b.c.d, IPv6 cut to prefix. */
 void		 limits_key(const struct sockaddr *, int ipv6_prefix,
 		    uint8_t key[16]);
-/* Finds or adds the entry of key; never NULL.  Pointers stay valid until
- * the next srctab_get() or srctab_sweep(). */
+/* Finds or adds the entry of key; never NULL: &t->overflow when the
+ * table is full.  Pointers stay valid until the next srctab_get() or
+ * srctab_sweep(). */
 struct srcent	*srctab_get(struct srctab *, const uint8_t key[16],
 		    double burst, uint64_t now);
+/* Uncounts one connection of key: on the overflow entry when it was
+ * counted there (srctab_get returned &t->overflow), else on key's own
+ * entry if it has one.  Never adds an entry. */
+void		 srctab_release(struct srctab *, const uint8_t key[16],
+		    int overflow);
 /* Takes one token: 1 when within budget, 0 when over it. */
 int		 srcent_take(struct srcent *, double rate, double burst,
 		    uint64_t now);

@@ -130,14 +130,20 @@ int		 sockd_conn_send(struct sockd_conn *, struct sockd_msg *);
 
 /*
  * Datagrams.  A reply goes to the sender from the socket it arrived on.
- * sockd refuses (returns -1, counts it, sends nothing) a reply larger than
- * sockd_dgram_reply_max(): the service's max_reply, and no more than 64
- * bytes over the request unless the service allows amplification.
+ * Each received datagram has a budget: its size plus the service's
+ * max_reply_growth (64 by default).  Everything sent because of it, the
+ * replies and every sockd_dgram_send_to() together, comes out of that
+ * budget, so no handler can make sockd an amplifier.
+ * sockd_dgram_reply_max() is what is left of it, at most the service's
+ * max_reply; sockd refuses (returns -1, counts a drop, sends nothing) a
+ * send larger than that.  A handler sending several datagrams stops when
+ * the next one no longer fits.  max_reply_growth = -1 (the service allows
+ * amplification): no budget, only max_reply per send.
  */
 int		 sockd_dgram_reply(struct sockd_dgram *, const void *, size_t);
 size_t		 sockd_dgram_reply_max(const struct sockd_dgram *);
-/* Send to another address from the same socket (chat relay); same guard
- * on size. */
+/* Send to another address from the same socket (chat relay); taken from
+ * the same budget. */
 int		 sockd_dgram_send_to(struct sockd_dgram *, const struct sockaddr *,
 		    const void *, size_t);
 /* No reply will be sent: counted as a dropped request. */

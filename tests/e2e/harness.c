@@ -1160,3 +1160,53 @@ harness_stop_clean(struct harness *h)
 	assert_int_equal(harness_stop(h), 0);
 	harness_pass(h);
 }
+
+int
+harness_start_nofile(struct harness *h, int nofile, ...)
+{
+	const char	*argv[MAX_ARGS], *a;
+	char		 notify[PATH_MAX], limit[32];
+	struct pollfd	 pfd;
+	va_list		 ap;
+	long long	 deadline;
+	size_t		 n = 0;
+
+	kill_reap(h);
+	h->exited = 0;
+	while (notify_recv(h))
+		continue;
+	snprintf(notify, sizeof(notify), "%s/notify", h->dir);
+	snprintf(limit, sizeof(limit), "--nofile=%d:%d", nofile, nofile);
+	argv[n++] = "prlimit";
+	argv[n++] = limit;
+	argv[n++] = "--";
+	argv[n++] = sockd_path();
+	argv[n++] = "-f";
+	argv[n++] = "-c";
+	argv[n++] = h->conf;
+	va_start(ap, nofile);
+	while (n < MAX_ARGS - 1 && (a = va_arg(ap, const char *)) != NULL)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	/* prlimit sets the limits, then execs sockd in the same process. */
+	if ((h->pid = spawn(argv, h->logpath, h->logpath, notify)) == -1) {
+		h->pid = 0;
+		return -1;
+	}
+	deadline = harness_now_ms() + 10000;
+	for (;;) {
+		while (notify_recv(h))
+			if (strstr(h->msg, "READY=1") != NULL)
+				return 0;
+		if (reap(h, 0))
+			return -1;
+		if (harness_now_ms() >= deadline) {
+			fprintf(stderr, "e2e: sockd sent no READY=1 in time\n");
+			return -1;
+		}
+		pfd.fd = h->notify_fd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, 20);
+	}
+}

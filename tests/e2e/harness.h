@@ -128,4 +128,8 @@ ssize_t		 udp_recv(int, void *, size_t, int ms);
 ssize_t		 udp_ask(const char *addr, int port, const void *, size_t,
 		    void *, size_t, int ms);
 
+/* harness_start() with RLIMIT_NOFILE set to nofile (soft and hard) for
+ * sockd, through prlimit(1); not under valgrind. */
+int		 harness_start_nofile(struct harness *, int nofile, ...);
+
 #endif

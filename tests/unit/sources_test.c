@@ -1,7 +1,8 @@
 /*
-* sources and acl: source keys group IPv6 by prefix, the token bucket
+ * sources and acl: source keys group IPv6 by prefix, the token bucket
  * refuses past its burst and recovers with time, the table stays bounded
- * and forgets idle sources; allow/deny picks the most specific match.
+ * and forgets idle sources, a connection counted on the overflow entry is
+ * uncounted there; allow/deny picks the most specific match.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,98 @@ the_table_is_bounded_and_forgets_idle_sources(void **state)
 	srctab_free(&t);
 }
 
+/* Adds sources with one connection each until the table is full. */
+static void
+fill_table(struct srctab *t, uint32_t *next)
+{
+	uint8_t key[16] = { 0 };
+	struct srcent *e;
+
+	while (t->n < SRCTAB_MAX) {
+		memcpy(key, next, sizeof(*next));
+		(*next)++;
+		e = srctab_get(t, key, 10, 0);
+		assert_ptr_not_equal(e, &t->overflow);
+		e->conns = 1;
+	}
+}
+
+static void
+a_connection_counted_on_the_overflow_entry_is_uncounted_there(void **state)
+{
+	struct srctab t = { 0 };
+	uint8_t key[16] = { [8] = 0xaa };	/* not one of fill_table's */
+	struct srcent *e;
+	uint32_t next = 1;
+	size_t i, n;
+	int cycle;
+
+	(void)state;
+	/* As conn_accept and conn_destroy do, with per_source: the table is
+	 * full at accept, and has room again at close after a sweep. */
+	for (cycle = 0; cycle < 40; cycle++) {
+		fill_table(&t, &next);
+		e = srctab_get(&t, key, 10, 0);
+		assert_ptr_equal(e, &t.overflow);
+		assert_true(e->conns < 32);	/* per_source = 32 admits */
+		e->conns++;
+		for (i = 0; i < t.cap; i++)
+			if (t.v[i].used && t.v[i].key[0] % 2 == cycle % 2)
+				t.v[i].conns = 0;
+		srctab_sweep(&t, 1, 10, 100000);
+		assert_true(t.n < SRCTAB_MAX);
+		n = t.n;
+		srctab_release(&t, key, 1);
+		assert_int_equal(t.overflow.conns, 0);
+		assert_int_equal(t.n, n);	/* closing added nothing */
+	}
+	srctab_free(&t);
+}
+
+static void
+releasing_a_source_never_adds_it_and_uncounts_its_own_entry(void **state)
+{
+	struct srctab t = { 0 };
+	uint8_t a[16] = { 1 }, b[16] = { 2 };
+	struct srcent *e;
+
+	(void)state;
+	srctab_release(&t, a, 0);		/* empty table */
+	e = srctab_get(&t, a, 10, 0);
+	e->conns = 2;
+	srctab_release(&t, b, 0);
+	assert_int_equal(t.n, 1);
+	srctab_release(&t, a, 0);
+	assert_int_equal(srctab_get(&t, a, 10, 0)->conns, 1);
+	srctab_release(&t, a, 0);
+	srctab_release(&t, a, 0);		/* never below zero */
+	assert_int_equal(srctab_get(&t, a, 10, 0)->conns, 0);
+	srctab_free(&t);
+}
+
+static void
+the_entry_found_last_is_remembered_until_the_table_changes(void **state)
+{
+	struct srctab t = { 0 };
+	uint8_t a[16] = { 1 }, b[16] = { 2 };
+	struct srcent *e;
+
+	(void)state;
+	e = srctab_get(&t, a, 10, 0);
+	assert_ptr_equal(t.last, e);
+	assert_ptr_equal(srctab_get(&t, a, 10, 0), e);
+	assert_ptr_not_equal(srctab_get(&t, b, 10, 0), e);
+	assert_memory_equal(t.last->key, b, 16);
+	assert_ptr_equal(srctab_get(&t, a, 10, 0), e);
+	srctab_sweep(&t, 1, 10, 100000);	/* both idle: forgotten */
+	assert_null(t.last);
+	assert_int_equal(t.n, 0);
+	e = srctab_get(&t, a, 10, 0);
+	assert_true(e->used);
+	assert_int_equal(t.n, 1);
+	srctab_free(&t);
+}
+
 static void
 the_most_specific_acl_entry_wins_and_deny_wins_ties(void **state)
 {
@@ -161,6 +254,12 @@ main(void)
 		cmocka_unit_test(ipv4_sources_are_keyed_as_mapped_addresses),
 		cmocka_unit_test(the_bucket_refuses_past_burst_and_refills),
 		cmocka_unit_test(the_table_is_bounded_and_forgets_idle_sources),
+		cmocka_unit_test(
+		    a_connection_counted_on_the_overflow_entry_is_uncounted_there),
+		cmocka_unit_test(
+		    releasing_a_source_never_adds_it_and_uncounts_its_own_entry),
+		cmocka_unit_test(
+		    the_entry_found_last_is_remembered_until_the_table_changes),
 		cmocka_unit_test(the_most_specific_acl_entry_wins_and_deny_wins_ties),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
