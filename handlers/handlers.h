@@ -69,6 +69,10 @@ void		 daytime_tz_time(const struct daytime_tz *, time_t,
  */
 size_t		 daytime_format(char *, size_t, const char *, size_t, time_t,
 		    const struct daytime_tz *);
+/* 1 when a datagram (len bytes, its line end removed) is a format: it
+ * holds a conversion, a '%' followed by another byte.  Anything else asks
+ * for the date in the configured format (RFC 867). */
+int		 daytime_is_format(const char *, size_t);
 
 /*
  * upper.  Upper-cases UTF-8 in into out, which must have room for
