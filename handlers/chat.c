@@ -622,8 +622,9 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 	line = raw + len;
 	rawlen = chat_telnet_strip(raw, buf, len, &u->telnet);
 	n = chat_sanitize(line, raw, rawlen);
+	/* The line's end, as telnet spells it too: CR LF or CR NUL. */
 	while (rawlen > 0 && (raw[rawlen - 1] == '\n' ||
-	    raw[rawlen - 1] == '\r'))
+	    raw[rawlen - 1] == '\r' || raw[rawlen - 1] == '\0'))
 		rawlen--;
 	switch (chat_parse(line, n, &arg, &arglen)) {
 	case CHAT_TEXT:
@@ -712,28 +713,24 @@ static void
 chat_relay(struct sockd_dgram *d, struct chat_peers *ps,
     const struct sockaddr *from, const char *line, size_t len, size_t budget)
 {
-	struct recipient	*r = NULL;
-	size_t			 i, k, n = 0, spent = 0, left;
+	struct recipient	*r;
+	struct sockaddr		*to;
+	size_t			 i, n = 0, spent = 0, left;
 
-	for (i = 0; i < ps->npeers; i++)
-		n += !chat_addr_equal((struct sockaddr *)&ps->peer[i].addr, from);
-	/* Who gets it matters only when not all can: the talkers first. */
-	if (n > budget / len && (r = calloc(n, sizeof(*r))) != NULL) {
-		for (i = 0, k = 0; i < ps->npeers; i++)
-			if (!chat_addr_equal((struct sockaddr *)
-			    &ps->peer[i].addr, from)) {
-				r[k].seq = ps->peer[i].seq;
-				r[k++].i = i;
-			}
-		qsort(r, n, sizeof(*r), recipient_cmp);
+	if ((r = calloc(ps->npeers + 1, sizeof(*r))) == NULL) {
+		sockd_dgram_drop(d);
+		return;
 	}
-	for (i = 0, k = 0; i < ps->npeers && k < n; i++) {
-		struct chat_peer *p = &ps->peer[r != NULL ? r[k].i : i];
-
-		if (r == NULL && chat_addr_equal((struct sockaddr *)&p->addr,
-		    from))
-			continue;
-		k++;
+	for (i = 0; i < ps->npeers; i++)
+		if (!chat_addr_equal((struct sockaddr *)&ps->peer[i].addr,
+		    from)) {
+			r[n].seq = ps->peer[i].seq;
+			r[n++].i = i;
+		}
+	/* Who gets it matters only when not all can: the talkers first. */
+	if (n > budget / len)
+		qsort(r, n, sizeof(*r), recipient_cmp);
+	for (i = 0; i < n; i++) {
 		/* sockd counts what this datagram caused; so does chat, for
 		 * a sockd that counts each send alone. */
 		left = sockd_dgram_reply_max(d);
@@ -742,8 +739,8 @@ chat_relay(struct sockd_dgram *d, struct chat_peers *ps,
 		if (left < len)
 			break;
 		spent += len;
-		(void)sockd_dgram_send_to(d, (struct sockaddr *)&p->addr,
-		    line, len);
+		to = (struct sockaddr *)&ps->peer[r[i].i].addr;
+		(void)sockd_dgram_send_to(d, to, line, len);
 	}
 	free(r);
 }

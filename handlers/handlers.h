@@ -147,7 +147,7 @@ struct chat_peers {
 	struct chat_peer	*peer;
 	size_t			 npeers, max;
 	time_t			 timeout;
-	size_t			 per_address;	/* ports of one address; 0: any */
+	size_t			 per_address;	/* per IP address; 0: any */
 	uint64_t		 seq;		/* stamped on every touch */
 };
 /*

@@ -30,7 +30,7 @@ fuzz_datagram(const char *buf, size_t len)
 	static void		*ps;
 	struct sockd_opts	*o;
 	struct sockd_dgram	*d;
-	size_t			 max = len + 64 > 1472 ? 1472 : len + 64, n = len;
+	size_t			 max, n = len;
 
 	if (ps == NULL) {
 		o = fake_opts_new("timezone", "UTC", NULL);
@@ -38,6 +38,7 @@ fuzz_datagram(const char *buf, size_t len)
 			abort();
 		fake_opts_free(o);
 	}
+	max = len + 64 > 1472 ? 1472 : len + 64;
 	d = fake_dgram_new(ps, NULL, max);
 	sockd_handler_daytime.udp_datagram(d, buf, len);
 	if (fake_dgram_refused(d) != 0 || fake_dgram_reply_len(d) > max ||

@@ -648,6 +648,10 @@ a_nick_with_a_control_byte_is_refused_not_cleaned(void **state)
 	say(c[0], "/nick a\xff\xf1" "b\r\n");
 	assert_string_equal(fake_conn_output(c[1]),
 	    "* guest1 is now known as ab\r\n");
+	/* Nor is a telnet line end in character mode, CR NUL. */
+	H.tcp_data(c[0], "/nick cd\r\0", 10);
+	assert_non_null(strstr(fake_conn_output(c[1]),
+	    "* ab is now known as cd\r\n"));
 	leave(c[0]);
 	leave(c[1]);
 	room_close(&r);

@@ -640,7 +640,8 @@ main(void)
 		cmocka_unit_test(tcp_sends_the_format_and_crlf_then_closes),
 		cmocka_unit_test(configure_refuses_bad_zones_and_empty_formats),
 		cmocka_unit_test(only_a_datagram_with_a_conversion_is_a_format),
-		cmocka_unit_test(a_plain_text_datagram_gets_the_date_not_itself),
+		cmocka_unit_test(
+		    a_plain_text_datagram_gets_the_date_not_itself),
 		cmocka_unit_test(
 		    the_line_end_of_a_format_datagram_is_not_part_of_it),
 		cmocka_unit_test(tcp_sends_inetds_ctime_format_by_default),
