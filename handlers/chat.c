@@ -17,16 +17,31 @@
  * then returns -1, which needs nothing here, so one stuck client never
  * stalls the room.
  *
- * Relayed text is sanitised first: C0 controls but tab, DEL, C1 controls
- * (as UTF-8, or as stray 8-bit bytes that a Latin-1 terminal would obey)
- * and whole escape sequences are removed, so nobody can clear, move or
- * retitle another user's terminal.  Nicks are [A-Za-z0-9_-]{1,16}, unique
- * ignoring case so that "Alice" cannot pass for "alice".
+ * Input is cleaned in two steps.  Telnet commands (RFC 854) are the
+ * transport's, not text: IAC WILL/WONT/DO/DONT option, IAC SB ... IAC SE
+ * and two-byte IAC commands are removed first, so that a negotiating
+ * telnet client neither garbles the room nor makes other members' telnet
+ * clients answer into it; a command cut by a read boundary is still removed
+ * whole (the connection remembers where it is), and a line's end ends an
+ * unterminated IAC SB.  IAC IAC is a 0xff byte.  Then the text is
+ * sanitised: C0 controls but tab, DEL, C1 controls and whole escape
+ * sequences are removed, so nobody can clear, move or retitle another
+ * user's terminal, and what is not UTF-8 (0xff, Latin-1 bytes, overlong
+ * forms, surrogates) becomes U+FFFD, so every relayed line is valid UTF-8.
+ * Nicks are [A-Za-z0-9_-]{1,16}, unique ignoring case so that "Alice"
+ * cannot pass for "alice", and judged as typed: "/nick a<BEL>b" is refused,
+ * never cleaned into "ab".
  *
- * UDP (protocol "udp"): each datagram is relayed, sanitised, as
- * "<ip:port> text" to every other peer heard from within peer_timeout
- * seconds; at most max_peers are remembered, the longest silent is
- * forgotten first.  An empty datagram only joins.
+ * UDP (protocol "udp"): each datagram is relayed, cleaned, as
+ * "<ip:port> text" to the other peers heard from within peer_timeout
+ * seconds, most recently heard first.  Everything one datagram causes
+ * shares the budget sockd_dgram_reply_max() gives as it arrives (its size
+ * plus max_reply_growth, at most max_reply): the line is built once, and
+ * sent to peers only while it fits, so the room is no amplifier.  At most
+ * max_peers are remembered, peers_per_address of them per IP address (a new
+ * port replaces that address's entry), the longest silent forgotten first,
+ * in the exact order of a counter stamped on every datagram.  An empty
+ * datagram only joins.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
  * clock_gettime() and struct sockaddr_storage need it. */
@@ -38,6 +53,7 @@
 #include <netinet/in.h>
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,11 +77,19 @@ struct chat_room {
 
 struct chat_user {
 	char		 nick[CHAT_NICK_MAX + 1];
+	int		 telnet;	/* enum chat_telnet, between pieces */
 };
 
 static const char *const chat_options[] = {
-	"history", "peer_timeout", "max_peers", NULL
+	"history", "peer_timeout", "max_peers", "peers_per_address", NULL
 };
+
+/* Telnet (RFC 854) command bytes. */
+#define TELNET_SE	240
+#define TELNET_SB	250
+#define TELNET_WILL	251
+#define TELNET_DONT	254
+#define TELNET_IAC	255
 
 static int
 ascii_casecmp(const char *a, size_t alen, const char *b)
@@ -166,6 +190,53 @@ skip_escape(const unsigned char *s, size_t len, size_t i)
 }
 
 size_t
+chat_telnet_strip(char *out, const char *in, size_t len, int *state)
+{
+	const unsigned char	*s = (const unsigned char *)in;
+	size_t			 i, o = 0;
+	int			 st = *state;
+
+	for (i = 0; i < len; i++) {
+		switch (st) {
+		case CHAT_TELNET_IAC:
+			if (s[i] == TELNET_IAC) {
+				out[o++] = (char)TELNET_IAC;
+				st = CHAT_TELNET_DATA;
+			} else if (s[i] >= TELNET_WILL && s[i] <= TELNET_DONT)
+				st = CHAT_TELNET_OPTION;
+			else if (s[i] == TELNET_SB)
+				st = CHAT_TELNET_SB;
+			else
+				st = CHAT_TELNET_DATA;	/* NOP, GA, AYT ... */
+			break;
+		case CHAT_TELNET_OPTION:
+			st = CHAT_TELNET_DATA;
+			break;
+		case CHAT_TELNET_SB:
+		case CHAT_TELNET_SB_IAC:
+			/* A line's end ends a subnegotiation that never did,
+			 * so the next line is text again. */
+			if (s[i] == '\n' || (st == CHAT_TELNET_SB_IAC &&
+			    s[i] == TELNET_SE))
+				st = CHAT_TELNET_DATA;
+			else if (st == CHAT_TELNET_SB && s[i] == TELNET_IAC)
+				st = CHAT_TELNET_SB_IAC;
+			else
+				st = CHAT_TELNET_SB;	/* IAC IAC: data */
+			break;
+		default:
+			if (s[i] == TELNET_IAC)
+				st = CHAT_TELNET_IAC;
+			else
+				out[o++] = s[i];
+			break;
+		}
+	}
+	*state = st;
+	return o;
+}
+
+size_t
 chat_sanitize(char *out, const char *in, size_t len)
 {
 	const unsigned char	*s = (const unsigned char *)in;
@@ -189,12 +260,27 @@ chat_sanitize(char *out, const char *in, size_t len)
 			memcpy(out + o, s + i, n);
 			o += n;
 			i += n;
-		} else if (s[i] <= 0x9f) {
-			i++;		/* an 8-bit C1 control */
-		} else
-			out[o++] = s[i++];
+		} else {
+			/* Not UTF-8: no terminal obeys U+FFFD, and every
+			 * reader sees that something was there. */
+			i += utf8_invalid_len(s + i, len - i);
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+		}
 	}
 	return o;
+}
+
+/* The longest start of s (len bytes of UTF-8) of at most max bytes that
+ * does not cut a character. */
+static size_t
+utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
 }
 
 static socklen_t
@@ -231,12 +317,42 @@ chat_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	return 0;
 }
 
+/* The IPv4 address of sa, native or IPv4-mapped IPv6, in *a; 0 if none. */
+static int
+addr_v4(const struct sockaddr *sa, uint32_t *a)
+{
+	const struct sockaddr_in6	*a6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		*a = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+		return 1;
+	}
+	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		memcpy(a, a6->sin6_addr.s6_addr + 12, 4);
+		return 1;
+	}
+	return 0;
+}
+
+int
+chat_addr_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	uint32_t	 a4 = 0, b4 = 0;
+	int		 av4 = addr_v4(a, &a4), bv4 = addr_v4(b, &b4);
+
+	if (av4 || bv4)
+		return av4 && bv4 && a4 == b4;
+	return a->sa_family == AF_INET6 && b->sa_family == AF_INET6 &&
+	    memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
 void
 chat_peers_touch(struct chat_peers *ps, const struct sockaddr *sa,
     time_t now)
 {
-	struct chat_peer	*p;
-	size_t			 i, oldest = 0;
+	struct chat_peer	*p, *q;
+	size_t			 i, same = 0, oldest = 0, host_oldest = 0;
 	socklen_t		 len;
 
 	if ((len = addr_len(sa)) == 0 || ps->max == 0)
@@ -248,19 +364,30 @@ chat_peers_touch(struct chat_peers *ps, const struct sockaddr *sa,
 			i++;
 	}
 	for (i = 0; i < ps->npeers; i++) {
-		if (chat_addr_equal((struct sockaddr *)&ps->peer[i].addr, sa)) {
-			ps->peer[i].last = now;
+		q = &ps->peer[i];
+		if (chat_addr_equal((struct sockaddr *)&q->addr, sa)) {
+			q->last = now;
+			q->seq = ++ps->seq;
 			return;
 		}
-		if (ps->peer[i].last < ps->peer[oldest].last)
+		if (q->seq < ps->peer[oldest].seq)
 			oldest = i;
+		if (chat_addr_same_host((struct sockaddr *)&q->addr, sa) &&
+		    (same++ == 0 || q->seq < ps->peer[host_oldest].seq))
+			host_oldest = i;
 	}
-	p = ps->npeers < ps->max ? &ps->peer[ps->npeers++] :
-	    &ps->peer[oldest];
+	/* Ports are free to have: one address may not fill the room. */
+	if (ps->per_address > 0 && same >= ps->per_address)
+		p = &ps->peer[host_oldest];
+	else if (ps->npeers < ps->max)
+		p = &ps->peer[ps->npeers++];
+	else
+		p = &ps->peer[oldest];
 	memset(p, 0, sizeof(*p));
 	memcpy(&p->addr, sa, len);
 	p->addrlen = len;
 	p->last = now;
+	p->seq = ++ps->seq;
 }
 
 /* The line a, nick, b, then text (textlen bytes), then CHAT_EOL, as a
@@ -482,16 +609,23 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 {
 	struct chat_user	*u = sockd_conn_data(c);
 	const char		*arg;
-	size_t			 n, arglen;
-	char			*line;
+	size_t			 n, arglen, rawlen;
+	char			*raw, *line;
 
 	if (u == NULL)
 		return;
-	if ((line = malloc(len + 1)) == NULL) {
+	/* raw: the line without telnet commands; line: raw cleaned. */
+	if (len > (SIZE_MAX - 1) / 4 || (raw = malloc(4 * len + 1)) == NULL) {
 		sockd_conn_log(c, LOG_ERR, "out of memory");
 		return;
 	}
-	n = chat_sanitize(line, buf, len);
+	line = raw + len;
+	rawlen = chat_telnet_strip(raw, buf, len, &u->telnet);
+	n = chat_sanitize(line, raw, rawlen);
+	/* The line's end, as telnet spells it too: CR LF or CR NUL. */
+	while (rawlen > 0 && (raw[rawlen - 1] == '\n' ||
+	    raw[rawlen - 1] == '\r' || raw[rawlen - 1] == '\0'))
+		rawlen--;
 	switch (chat_parse(line, n, &arg, &arglen)) {
 	case CHAT_TEXT:
 		/* A line of controls only is no line at all. */
@@ -500,6 +634,9 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 			    arglen), 0, 1);
 		break;
 	case CHAT_NICK:
+		/* Judged as typed: cleaning must not make "a\ab" into "ab". */
+		if (chat_parse(raw, rawlen, &arg, &arglen) != CHAT_NICK)
+			arglen = 0;
 		chat_nick(c, u, arg, arglen);
 		break;
 	case CHAT_WHO:
@@ -526,10 +663,10 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 		break;
 	case CHAT_UNKNOWN:
 		chat_tell(c, "* Unknown command /%.*s; try /help",
-		    (int)(arglen > 32 ? 32 : arglen), arg);
+		    (int)utf8_cut(arg, arglen, 32), arg);
 		break;
 	}
-	free(line);
+	free(raw);
 }
 
 static void
@@ -555,41 +692,90 @@ monotonic_now(void)
 	return ts.tv_sec;
 }
 
+struct recipient {
+	uint64_t	 seq;
+	size_t		 i;
+};
+
+static int
+recipient_cmp(const void *a, const void *b)
+{
+	const struct recipient	*x = a, *y = b;
+
+	return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
+}
+
+/*
+ * Sends line (len bytes) to every peer but from, most recently heard first,
+ * while it fits what is left of budget and of sockd's own count.
+ */
+static void
+chat_relay(struct sockd_dgram *d, struct chat_peers *ps,
+    const struct sockaddr *from, const char *line, size_t len, size_t budget)
+{
+	struct recipient	*r;
+	struct sockaddr		*to;
+	size_t			 i, n = 0, spent = 0, left;
+
+	if ((r = calloc(ps->npeers + 1, sizeof(*r))) == NULL) {
+		sockd_dgram_drop(d);
+		return;
+	}
+	for (i = 0; i < ps->npeers; i++)
+		if (!chat_addr_equal((struct sockaddr *)&ps->peer[i].addr,
+		    from)) {
+			r[n].seq = ps->peer[i].seq;
+			r[n++].i = i;
+		}
+	/* Who gets it matters only when not all can: the talkers first. */
+	if (n > budget / len)
+		qsort(r, n, sizeof(*r), recipient_cmp);
+	for (i = 0; i < n; i++) {
+		/* sockd counts what this datagram caused; so does chat, for
+		 * a sockd that counts each send alone. */
+		left = sockd_dgram_reply_max(d);
+		if (left > budget - spent)
+			left = budget - spent;
+		if (left < len)
+			break;
+		spent += len;
+		to = (struct sockaddr *)&ps->peer[r[i].i].addr;
+		(void)sockd_dgram_send_to(d, to, line, len);
+	}
+	free(r);
+}
+
 static void
 chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 {
 	struct chat_room	*room = sockd_dgram_port_state(d);
 	const struct sockaddr	*from = sockd_dgram_peer_addr(d);
 	struct chat_peers	*ps = &room->peers;
-	char			*out;
-	size_t			 i, n, pre, max = sockd_dgram_reply_max(d);
+	char			*out, *raw;
+	size_t			 n, pre, budget = sockd_dgram_reply_max(d);
+	int			 telnet = CHAT_TELNET_DATA;
 
 	chat_peers_touch(ps, from, monotonic_now());
-	if ((out = malloc(len + CHAT_PREFIX_MAX)) == NULL) {
+	if (len > (SIZE_MAX - CHAT_PREFIX_MAX - 2) / 4 ||
+	    (out = malloc(CHAT_PREFIX_MAX + 4 * len + 2)) == NULL) {
 		sockd_dgram_drop(d);
 		return;
 	}
+	raw = out + CHAT_PREFIX_MAX + 3 * len + 2;
 	/* "<[2001:db8::1]:41234> ", cut short if sockd ever gave more. */
 	pre = (size_t)snprintf(out, CHAT_PREFIX_MAX, "<%.*s> ",
 	    CHAT_PREFIX_MAX - 6, sockd_dgram_peer(d));
-	n = chat_sanitize(out + pre, buf, len);
-	if (n == 0 || pre + 2 >= max) {
+	n = chat_telnet_strip(raw, buf, len, &telnet);
+	n = chat_sanitize(out + pre, raw, n);
+	/* Cut what the budget would refuse, at a character boundary. */
+	if (n > 0 && pre + 2 < budget)
+		n = utf8_cut(out + pre, n, budget - pre - 2);
+	if (n == 0 || pre + 2 >= budget) {
 		free(out);
 		return;		/* joined, nothing to say */
 	}
-	/* Cut what the guard would refuse, at a character boundary. */
-	if (pre + n + 2 > max) {
-		n = max - pre - 2;
-		while (n > 0 && ((unsigned char)out[pre + n] & 0xc0) == 0x80)
-			n--;
-	}
 	memcpy(out + pre + n, CHAT_EOL, 2);
-	for (i = 0; i < ps->npeers; i++)
-		if (!chat_addr_equal((struct sockaddr *)&ps->peer[i].addr,
-		    from))
-			(void)sockd_dgram_send_to(d,
-			    (struct sockaddr *)&ps->peer[i].addr, out,
-			    pre + n + 2);
+	chat_relay(d, ps, from, out, pre + n + 2, budget);
 	free(out);
 }
 
@@ -597,17 +783,20 @@ static const char *
 chat_configure(const struct sockd_opts *opts, void **port_state)
 {
 	struct chat_room	*room;
-	long long		 history, timeout, peers;
+	long long		 history, timeout, peers, per_address;
 
 	history = sockd_opt_int(opts, "history", 20);
 	timeout = sockd_opt_int(opts, "peer_timeout", 300);
 	peers = sockd_opt_int(opts, "max_peers", 64);
+	per_address = sockd_opt_int(opts, "peers_per_address", 1);
 	if (history < 0 || history > 10000)
 		return "history must be between 0 and 10000 lines";
 	if (timeout < 1 || timeout > 86400)
 		return "peer_timeout must be between 1 and 86400 seconds";
 	if (peers < 1 || peers > 65536)
 		return "max_peers must be between 1 and 65536";
+	if (per_address < 1 || per_address > 65536)
+		return "peers_per_address must be between 1 and 65536";
 	if ((room = calloc(1, sizeof(*room))) == NULL ||
 	    (room->hist = calloc(history ? history : 1,
 	    sizeof(*room->hist))) == NULL ||
@@ -621,6 +810,7 @@ chat_configure(const struct sockd_opts *opts, void **port_state)
 	room->hist_max = history;
 	room->peers.max = peers;
 	room->peers.timeout = timeout;
+	room->peers.per_address = per_address;
 	*port_state = room;
 	return NULL;
 }

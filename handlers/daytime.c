@@ -1,8 +1,16 @@
 /*
  * daytime (RFC 867), and the classic UDP time server whose datagram is a
- * strftime(3) format: TCP sends the time in the "format" option plus "\r\n"
- * and closes; UDP answers with exactly the formatted text, no newline, or
- * drops the datagram (sockd counts it) when there is nothing safe to send.
+ * strftime(3) format.  TCP sends the time plus "\r\n" and closes, in
+ * "tcp_format", else "format", else inetd's "%a %b %e %H:%M:%S %Y"
+ * ("Tue Dec  1 09:47:20 2026"), which is what daytime clients and scanners
+ * expect to parse.  UDP answers with exactly the formatted text, no
+ * newline, or drops the datagram (sockd counts it) when there is nothing
+ * safe to send.  Only a datagram holding a conversion (a '%' followed by a
+ * character) is a format, without its trailing "\r\n" or "\n"; any other
+ * datagram, empty or plain text such as nmap's probe or the "\n" of
+ * "echo | nc -u", asks for the date as RFC 867 says, and gets "format"
+ * (default "%Y-%m-%d %X"): it is never sent back as it came, which made
+ * daytime look like echo.
  *
  * A client format is hostile input.  It is copied into a NUL-terminated
  * buffer (a format containing NUL is dropped), and formatted into a buffer
@@ -52,15 +60,18 @@
 #define DAYTIME_ZONEINFO	"/usr/share/zoneinfo/"
 #define DAYTIME_TCP_MAX		4096	/* room for the TCP reply */
 #define DAYTIME_TZIF_MAX	(1024 * 1024)
+#define DAYTIME_FORMAT		"%Y-%m-%d %X"
+#define DAYTIME_TCP_FORMAT	"%a %b %e %H:%M:%S %Y"	/* inetd's ctime() */
 
 struct daytime_state {
-	char		*format;
+	char		*format;	/* UDP, when the datagram is none */
+	char		*tcp_format;
 	int		 client_format;
 	struct daytime_tz tz;
 };
 
 static const char *const daytime_options[] = {
-	"format", "client_format", "timezone", NULL
+	"format", "tcp_format", "client_format", "timezone", NULL
 };
 
 static pthread_once_t	 daytime_once = PTHREAD_ONCE_INIT;
@@ -598,31 +609,51 @@ out:
 	return n;
 }
 
+/* NULL when fmt gives output that fits a TCP reply, else why not. */
+static const char *
+daytime_check(const char *name, const char *fmt, const struct daytime_tz *tz)
+{
+	char	 probe[DAYTIME_TCP_MAX];
+
+	if (daytime_format(probe, sizeof(probe) - 2, fmt, strlen(fmt),
+	    time(NULL), tz) != 0)
+		return NULL;
+	snprintf(daytime_err, sizeof(daytime_err), "%s gives no output, or "
+	    "more than 4 KiB", name);
+	return daytime_err;
+}
+
 static const char *
 daytime_configure(const struct sockd_opts *opts, void **port_state)
 {
 	struct daytime_state *st;
-	const char	*fmt, *zone, *err;
-	char		 probe[DAYTIME_TCP_MAX];
+	const char	*fmt, *tcp_fmt, *zone, *err;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return "out of memory";
-	fmt = sockd_opt_string(opts, "format", "%Y-%m-%d %X");
+	/* A config that sets format keeps it for TCP too, as before
+	 * tcp_format existed. */
+	fmt = sockd_opt_string(opts, "format", NULL);
+	tcp_fmt = sockd_opt_string(opts, "tcp_format", fmt != NULL ? fmt :
+	    DAYTIME_TCP_FORMAT);
+	if (fmt == NULL)
+		fmt = DAYTIME_FORMAT;
 	st->client_format = sockd_opt_bool(opts, "client_format", 1);
 	zone = sockd_opt_string(opts, "timezone", "local");
 	if ((err = daytime_tz_load(&st->tz, zone)) != NULL) {
 		free(st);
 		return err;
 	}
-	/* The format is the admin's: refuse now what could never be sent. */
-	if ((st->format = strdup(fmt)) == NULL)
+	/* The formats are the admin's: refuse now what could never be sent. */
+	if ((st->format = strdup(fmt)) == NULL ||
+	    (st->tcp_format = strdup(tcp_fmt)) == NULL)
 		err = "out of memory";
-	else if (daytime_format(probe, sizeof(probe) - 2, fmt, strlen(fmt),
-	    time(NULL), &st->tz) == 0)
-		err = "format gives no output, or more than 4 KiB";
+	else if ((err = daytime_check("format", fmt, &st->tz)) == NULL)
+		err = daytime_check("tcp_format", tcp_fmt, &st->tz);
 	if (err != NULL) {
 		daytime_tz_free(&st->tz);
 		free(st->format);
+		free(st->tcp_format);
 		free(st);
 		return err;
 	}
@@ -639,6 +670,7 @@ daytime_unconfigure(void *port_state)
 		return;
 	daytime_tz_free(&st->tz);
 	free(st->format);
+	free(st->tcp_format);
 	free(st);
 }
 
@@ -649,8 +681,8 @@ daytime_connect(struct sockd_conn *c)
 	char		 buf[DAYTIME_TCP_MAX];
 	size_t		 n;
 
-	n = daytime_format(buf, sizeof(buf) - 2, st->format,
-	    strlen(st->format), time(NULL), &st->tz);
+	n = daytime_format(buf, sizeof(buf) - 2, st->tcp_format,
+	    strlen(st->tcp_format), time(NULL), &st->tz);
 	if (n == 0) {
 		sockd_conn_log(c, LOG_ERR, "cannot format the time");
 		return -1;
@@ -661,6 +693,15 @@ daytime_connect(struct sockd_conn *c)
 	return 0;
 }
 
+int
+daytime_is_format(const char *buf, size_t len)
+{
+	const char	*p;
+
+	/* A '%' that ends the datagram converts nothing. */
+	return len > 1 && (p = memchr(buf, '%', len - 1)) != NULL;
+}
+
 static void
 daytime_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 {
@@ -668,7 +709,12 @@ daytime_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 	size_t		 max = sockd_dgram_reply_max(d), n = 0;
 	char		 small[DAYTIME_SMALL], *out = small;
 
-	if (!st->client_format || len == 0) {
+	/* The line end of "echo '%c' | nc -u" is no part of the format. */
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (!st->client_format || !daytime_is_format(buf, len)) {
 		buf = st->format;
 		len = strlen(st->format);
 	}

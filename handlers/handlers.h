@@ -69,6 +69,10 @@ void		 daytime_tz_time(const struct daytime_tz *, time_t,
  */
 size_t		 daytime_format(char *, size_t, const char *, size_t, time_t,
 		    const struct daytime_tz *);
+/* 1 when a datagram (len bytes, its line end removed) is a format: it
+ * holds a conversion, a '%' followed by another byte.  Anything else asks
+ * for the date in the configured format (RFC 867). */
+int		 daytime_is_format(const char *, size_t);
 
 /*
  * upper.  Upper-cases UTF-8 in into out, which must have room for
@@ -102,29 +106,64 @@ enum chat_cmd {
 enum chat_cmd	 chat_parse(const char *, size_t, const char **, size_t *);
 /* 1 when name is [A-Za-z0-9_-]{1,CHAT_NICK_MAX}, else 0. */
 int		 chat_nick_valid(const char *, size_t);
-/* Copies in to out (room for len bytes) without C0 controls but tab, DEL,
- * C1 controls (as UTF-8, or as stray bytes 0x80-0x9f), and whole escape
- * sequences (ESC [ ... final, ESC ] ... BEL or ESC \, ESC x); strips
- * trailing "\r\n".  Returns the length written. */
+
+/*
+ * Where a connection is in a telnet command (RFC 854), carried from one
+ * piece of a line to the next: a command cut by a read boundary is still
+ * removed whole.  A '\n' always leaves the state at CHAT_TELNET_DATA: it
+ * ends an unterminated IAC SB, and is eaten as the option or command byte
+ * after IAC [verb].
+ */
+enum chat_telnet {
+	CHAT_TELNET_DATA = 0,	/* text; the state of a new connection */
+	CHAT_TELNET_IAC,	/* after IAC */
+	CHAT_TELNET_OPTION,	/* after IAC WILL, WONT, DO or DONT */
+	CHAT_TELNET_SB,		/* inside IAC SB ... */
+	CHAT_TELNET_SB_IAC	/* inside IAC SB ..., after an IAC */
+};
+/* Copies in to out (room for len bytes) without telnet commands: IAC WILL,
+ * WONT, DO or DONT and their option, IAC SB ... IAC SE, and the other
+ * two-byte IAC commands; IAC IAC becomes one 0xff byte (which is not UTF-8,
+ * so chat_sanitize() then replaces it).  *state is where the previous piece
+ * left off, and becomes where this one does.  Returns the length written. */
+size_t		 chat_telnet_strip(char *, const char *, size_t, int *);
+/* Copies in to out (room for CHAT_CLEAN_MAX(len) bytes) without C0 controls
+ * but tab, DEL, C1 controls and whole escape sequences (ESC [ ... final,
+ * ESC ] ... BEL or ESC \, ESC x), each maximal invalid UTF-8 subpart
+ * (stray bytes, overlong forms, surrogates, cut sequences) replaced by
+ * U+FFFD; strips trailing "\r\n".  The result is valid UTF-8.  Returns the
+ * length written. */
+#define CHAT_CLEAN_MAX(len)	(3 * (len))
 size_t		 chat_sanitize(char *, const char *, size_t);
 
 /* The UDP room's peers: who was heard from within the timeout. */
 struct chat_peer {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
-	time_t			 last;	/* when last heard from */
+	time_t			 last;	/* when last heard from, seconds */
+	uint64_t		 seq;	/* the table's seq then: exact order */
 };
 struct chat_peers {
 	struct chat_peer	*peer;
 	size_t			 npeers, max;
 	time_t			 timeout;
+	size_t			 per_address;	/* per IP address; 0: any */
+	uint64_t		 seq;		/* stamped on every touch */
 };
-/* Forgets peers silent for longer than the timeout, then records sa as heard
- * from at now, evicting the longest-silent peer when the table is full. */
+/*
+ * Forgets peers silent for longer than the timeout, then records sa as heard
+ * from at now.  A new port of an address that already has per_address
+ * entries replaces that address's longest-silent one; otherwise, when the
+ * table is full, the longest-silent peer of all is evicted.
+ */
 void		 chat_peers_touch(struct chat_peers *, const struct sockaddr *,
 		    time_t);
 /* 1 when both addresses are the same family, address and port. */
 int		 chat_addr_equal(const struct sockaddr *,
+		    const struct sockaddr *);
+/* 1 when both are the same IP address, whatever the ports; an IPv4-mapped
+ * IPv6 address is the IPv4 address. */
+int		 chat_addr_same_host(const struct sockaddr *,
 		    const struct sockaddr *);
 
 /*

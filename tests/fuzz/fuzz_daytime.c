@@ -4,7 +4,10 @@
  * zoneinfo, or a zone whose POSIX TZ rule is the input itself.
  *
  * Input: byte 0 picks the zone, bytes 1-2 the buffer size (1-4096), bytes
- * 3-6 a time offset; the rest is the format (or the rule).
+ * 3-6 a time offset; the rest is the format (or the rule).  The rest also
+ * goes to the handler as a UDP datagram, whose reply must fit the guard,
+ * and which must get the default format's date when it holds no
+ * conversion: plain text is never sent back as it came.
  */
 /* fuzz-sources: handlers/daytime.c tests/unit/fake_conn.c */
 #include <stdint.h>
@@ -13,9 +16,43 @@
 #include <string.h>
 #include <time.h>
 
+#include "../unit/fake_conn.h"
 #include "handlers.h"
 
+extern const struct sockd_handler sockd_handler_daytime;
+
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* The datagram path of a UTC daytime service configured once. */
+static void
+fuzz_datagram(const char *buf, size_t len)
+{
+	static void		*ps;
+	struct sockd_opts	*o;
+	struct sockd_dgram	*d;
+	size_t			 max, n = len;
+
+	if (ps == NULL) {
+		o = fake_opts_new("timezone", "UTC", NULL);
+		if (sockd_handler_daytime.configure(o, &ps) != NULL)
+			abort();
+		fake_opts_free(o);
+	}
+	max = len + 64 > 1472 ? 1472 : len + 64;
+	d = fake_dgram_new(ps, NULL, max);
+	sockd_handler_daytime.udp_datagram(d, buf, len);
+	if (fake_dgram_refused(d) != 0 || fake_dgram_reply_len(d) > max ||
+	    fake_dgram_replies(d) + fake_dgram_dropped(d) != 1)
+		abort();
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	/* "%Y-%m-%d %X": 19 bytes. */
+	if (!daytime_is_format(buf, n) && fake_dgram_reply_len(d) != 19)
+		abort();
+	fake_dgram_free(d);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,6 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 7)
 		return 0;
 	flen = size - 7;
+	fuzz_datagram(f, flen);
 	if (!loaded) {
 		zones[0].kind = DAYTIME_TZ_UTC;
 		zones[1].kind = DAYTIME_TZ_LOCAL;

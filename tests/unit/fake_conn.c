@@ -60,6 +60,7 @@ struct sockd_dgram {
 	char		 peer[64];
 	struct sockaddr_storage addr;
 	size_t		 reply_max;
+	size_t		 budget, spent;	/* all sends of this datagram */
 	struct buf	 reply;
 	int		 replies, refused, dropped;
 	struct sent	*sent;
@@ -452,6 +453,7 @@ fake_dgram_new(void *port_state, const char *peer, size_t reply_max)
 		abort();
 	}
 	d->reply_max = reply_max;
+	d->budget = reply_max;
 	buf_add(&d->reply, "", 0);
 	return d;
 }
@@ -468,13 +470,26 @@ fake_dgram_free(struct sockd_dgram *d)
 	free(d);
 }
 
+void
+fake_dgram_set_budget(struct sockd_dgram *d, size_t budget)
+{
+	d->budget = budget;
+}
+
+size_t
+fake_dgram_spent(const struct sockd_dgram *d)
+{
+	return d->spent;
+}
+
 int
 sockd_dgram_reply(struct sockd_dgram *d, const void *p, size_t len)
 {
-	if (len > d->reply_max) {
+	if (len > sockd_dgram_reply_max(d)) {
 		d->refused++;
 		return -1;
 	}
+	d->spent += len;
 	d->reply.len = 0;
 	buf_add(&d->reply, p, len);
 	d->replies++;
@@ -484,7 +499,10 @@ sockd_dgram_reply(struct sockd_dgram *d, const void *p, size_t len)
 size_t
 sockd_dgram_reply_max(const struct sockd_dgram *d)
 {
-	return d->reply_max;
+	if (d->budget == FAKE_UNLIMITED)
+		return d->reply_max;
+	return d->budget - d->spent < d->reply_max ? d->budget - d->spent :
+	    d->reply_max;
 }
 
 int
@@ -494,10 +512,11 @@ sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
 	struct sent	*s;
 	size_t		 salen;
 
-	if (len > d->reply_max) {
+	if (len > sockd_dgram_reply_max(d)) {
 		d->refused++;
 		return -1;
 	}
+	d->spent += len;
 	d->sent = realloc(d->sent, (d->nsent + 1) * sizeof(*d->sent));
 	if (d->sent == NULL)
 		abort();

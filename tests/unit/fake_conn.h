@@ -49,9 +49,17 @@ long		 fake_msg_live(void);
 int		 fake_msg_refs(const struct sockd_msg *);
 
 /* A datagram from peer (NULL: "192.0.2.1:40000") on a service with this
- * port state, whose replies may be at most reply_max bytes. */
+ * port state, whose replies may be at most reply_max bytes, and all of
+ * them together too, as sockd counts everything one datagram causes. */
 struct sockd_dgram *fake_dgram_new(void *port_state, const char *peer,
 		    size_t reply_max);
+/* Sets what all sends of d may add up to (each stays within reply_max);
+ * FAKE_UNLIMITED: no total, as under max_reply_growth = -1, or a sockd
+ * that checks each send alone.  sockd_dgram_reply_max() returns what is
+ * left.  fake_dgram_spent(): the bytes sent so far. */
+#define FAKE_UNLIMITED	((size_t)-1)
+void		 fake_dgram_set_budget(struct sockd_dgram *, size_t);
+size_t		 fake_dgram_spent(const struct sockd_dgram *);
 void		 fake_dgram_free(struct sockd_dgram *);
 /* The last reply, NUL-terminated, its length and how many were sent. */
 const char	*fake_dgram_reply_output(const struct sockd_dgram *);

@@ -67,12 +67,12 @@ nicks_are_one_to_sixteen_safe_characters(void **state)
 static void
 san(const char *s, size_t len, const char *want)
 {
-	char	 out[256];
+	char	 out[768];
 	size_t	 n;
 
-	assert_true(len < sizeof(out));
+	assert_true(CHAT_CLEAN_MAX(len) < sizeof(out));
 	n = chat_sanitize(out, s, len);
-	assert_true(n <= len);
+	assert_true(n <= CHAT_CLEAN_MAX(len));
 	out[n] = '\0';
 	assert_string_equal(out, want);
 }
@@ -103,9 +103,10 @@ control_characters_but_tab_are_removed(void **state)
 	SAN("line\r\n", "line");
 	SAN("line\n", "line");
 	SAN("in\rside\n", "inside");
-	/* C1 controls: CSI as UTF-8 and as a lone 8-bit byte. */
+	/* C1 controls: CSI as UTF-8 is removed; as a lone 8-bit byte it is
+	 * not UTF-8, and U+FFFD is nothing any terminal obeys. */
 	SAN("\xc2\x9b" "2J", "2J");
-	SAN("\x9b" "2J\x85", "2J");
+	SAN("\x9b" "2J\x85", "\xef\xbf\xbd" "2J\xef\xbf\xbd");
 	SAN("\xc2\x80\xc2\x9f", "");
 }
 
@@ -115,8 +116,153 @@ utf8_text_survives_sanitising(void **state)
 	(void)state;
 	SAN("héllo мир ś 日本 \xf0\x9f\x98\x80", "héllo мир ś 日本 \xf0\x9f\x98\x80");
 	SAN("\xc2\xa0nbsp", "\xc2\xa0nbsp");
-	/* Other invalid bytes (Latin-1 text) are left alone. */
-	SAN("caf\xe9", "caf\xe9");
+	/* Other invalid bytes (Latin-1 text) become U+FFFD. */
+	SAN("caf\xe9", "caf\xef\xbf\xbd");
+}
+
+/* Telnet-strips s (from state *tn, or a fresh one when tn is NULL), then
+ * sanitises it, and checks the result against want. */
+static void
+clean_from(const char *s, size_t len, int *tn, const char *want)
+{
+	char	 raw[256], out[768];
+	size_t	 n;
+	int	 fresh = CHAT_TELNET_DATA;
+
+	assert_true(len < sizeof(raw));
+	n = chat_telnet_strip(raw, s, len, tn != NULL ? tn : &fresh);
+	assert_true(n <= len);
+	n = chat_sanitize(out, raw, n);
+	out[n] = '\0';
+	assert_string_equal(out, want);
+}
+#define CLEAN(s, want)		clean_from((s), sizeof(s) - 1, NULL, (want))
+#define CLEAN_TN(s, tn, want)	clean_from((s), sizeof(s) - 1, (tn), (want))
+#define FFFD	"\xef\xbf\xbd"
+
+static void
+telnet_option_negotiation_inside_a_line_is_removed(void **state)
+{
+	(void)state;
+	CLEAN("hel\xff\xfb\x01lo", "hello");		/* IAC WILL ECHO */
+	CLEAN("\xff\xfd\x03\xff\xfb\x18\xff\xfb\x1f" "hi\r\n", "hi");
+	CLEAN("a\xff\xfc\x01" "b\xff\xfe\x22" "c", "abc");	/* WONT, DONT */
+	/* The option byte may be anything, "\n" and IAC included. */
+	CLEAN("a\xff\xfd\nb", "ab");
+	CLEAN("a\xff\xfd\xff" "b", "ab");
+	/* Two-byte commands: NOP, AYT, IP, GA, a stray SE. */
+	CLEAN("a\xff\xf1" "b\xff\xf6" "c\xff\xf4" "d\xff\xf9" "e\xff\xf0" "f",
+	    "abcdef");
+}
+
+static void
+telnet_subnegotiation_is_removed_whole(void **state)
+{
+	(void)state;
+	/* IAC SB TERMINAL-TYPE IS "XTERM" IAC SE */
+	CLEAN("a\xff\xfa\x18\x00XTERM\xff\xf0" "b", "ab");
+	/* NAWS 80x24, and a size holding 0xff (doubled inside SB) */
+	CLEAN("\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0ok", "ok");
+	CLEAN("\xff\xfa\x1f\x00\xff\xff\x00\x18\xff\xf0ok", "ok");
+	/* An IAC other than SE inside SB does not end it. */
+	CLEAN("\xff\xfa\x27x\xff\xf1y\xff\xf0z", "z");
+}
+
+static void
+iac_iac_is_a_0xff_byte_which_becomes_u_fffd(void **state)
+{
+	char	 out[8];
+	int	 tn = CHAT_TELNET_DATA;
+
+	(void)state;
+	assert_int_equal(chat_telnet_strip(out, "x\xff\xffy", 4, &tn), 3);
+	assert_memory_equal(out, "x\xffy", 3);
+	CLEAN("x\xff\xffy", "x" FFFD "y");
+}
+
+static void
+a_lone_iac_at_the_end_of_a_line_is_dropped(void **state)
+{
+	(void)state;
+	CLEAN("abc\xff", "abc");
+	CLEAN("abc\xff\r\n", "abc");
+	CLEAN("abc\xff\xfd", "abc");
+	CLEAN("abc\xff\xfa\x18", "abc");
+	CLEAN("\xff", "");
+}
+
+static void
+a_telnet_command_cut_between_reads_is_still_removed(void **state)
+{
+	int	 tn = CHAT_TELNET_DATA;
+
+	(void)state;
+	/* Pieces of one line (line_timeout, max_line) carry the state. */
+	CLEAN_TN("he\xff", &tn, "he");
+	assert_int_equal(tn, CHAT_TELNET_IAC);
+	CLEAN_TN("\xfb", &tn, "");
+	CLEAN_TN("\x01llo", &tn, "llo");
+	assert_int_equal(tn, CHAT_TELNET_DATA);
+	CLEAN_TN("a\xff\xfa\x18\x00XT", &tn, "a");
+	CLEAN_TN("ERM\xff", &tn, "");
+	CLEAN_TN("\xf0" "b\r\n", &tn, "b");
+	assert_int_equal(tn, CHAT_TELNET_DATA);
+}
+
+static void
+an_unterminated_subnegotiation_ends_with_its_line(void **state)
+{
+	int	 tn = CHAT_TELNET_DATA;
+
+	(void)state;
+	CLEAN_TN("a\xff\xfa\x18junk\n", &tn, "a");
+	assert_int_equal(tn, CHAT_TELNET_DATA);
+	CLEAN_TN("text\n", &tn, "text");
+	CLEAN_TN("b\xff\xfa\x18\xff\r\n", &tn, "b");
+	CLEAN_TN("more\r\n", &tn, "more");
+}
+
+static void
+invalid_utf8_becomes_u_fffd(void **state)
+{
+	(void)state;
+	SAN("caf\xe9!", "caf" FFFD "!");
+	SAN("\xff\xfe", FFFD FFFD);
+	SAN("\x80x", FFFD "x");
+	/* A cut sequence is one replacement: its maximal subpart. */
+	SAN("\xe2\x82x", FFFD "x");
+	SAN("\xf0\x9f\x98", FFFD);
+	SAN("\xe2\x82\xac\xe2", "\xe2\x82\xac" FFFD);
+	SAN("\xf8\x88\x80\x80\x80", FFFD FFFD FFFD FFFD FFFD);
+}
+
+static void
+overlong_and_surrogate_encodings_become_u_fffd(void **state)
+{
+	(void)state;
+	SAN("\xc0\xaf", FFFD FFFD);			/* overlong "/" */
+	SAN("\xc1\xbf", FFFD FFFD);
+	SAN("\xe0\x80\xaf", FFFD FFFD FFFD);		/* overlong "/" */
+	SAN("\xf0\x80\x80\xaf", FFFD FFFD FFFD FFFD);
+	SAN("\xed\xa0\x80", FFFD FFFD FFFD);		/* U+D800 */
+	SAN("\xed\xbf\xbf", FFFD FFFD FFFD);		/* U+DFFF */
+	SAN("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD);	/* past U+10FFFF */
+	/* The neighbours that are valid stay. */
+	SAN("\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf",
+	    "\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf");
+}
+
+static void
+cleaning_never_writes_more_than_three_bytes_per_byte(void **state)
+{
+	char	 in[256], out[CHAT_CLEAN_MAX(256)];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (char)(0x80 + i % 64);
+	assert_int_equal(chat_sanitize(out, in, sizeof(in)),
+	    CHAT_CLEAN_MAX(sizeof(in)));
 }
 
 /* A room: a configured port state and a service to put connections in. */
@@ -300,7 +446,11 @@ nick_changes_are_validated_unique_and_announced(void **state)
 	reset(c, 2);
 	say(c[1], "/nick bad nick!\r\n");
 	assert_non_null(strstr(fake_conn_output(c[1]), "1 to 16"));
-	say(c[1], "/nick \x1b[2Jbob\r\n");	/* sanitised to "bob" */
+	reset(c, 2);
+	say(c[1], "/nick \x1b[2Jbob\r\n");	/* never cleaned into "bob" */
+	assert_non_null(strstr(fake_conn_output(c[1]), "1 to 16"));
+	assert_string_equal(fake_conn_output(c[0]), "");
+	say(c[1], "/nick bob\r\n");
 	assert_non_null(strstr(fake_conn_output(c[1]),
 	    "* guest2 is now known as bob\r\n"));
 	reset(c, 2);
@@ -476,12 +626,102 @@ a_reader_that_stops_reading_is_closed_and_the_room_goes_on(void **state)
 }
 
 static void
+a_nick_with_a_control_byte_is_refused_not_cleaned(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c[2];
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	reset(c, 2);
+	say(c[0], "/nick a\x07" "b\r\n");
+	assert_string_equal(fake_conn_output(c[0]),
+	    "* A nick is 1 to 16 letters, digits, _ or -.\r\n");
+	say(c[0], "/nick\x07 ab\r\n");
+	say(c[0], "/nick ab\xe9\r\n");
+	say(c[0], "/nick a\xff\xff" "b\r\n");
+	assert_null(strstr(fake_conn_output(c[0]), "known as"));
+	assert_string_equal(fake_conn_output(c[1]), "");
+	/* Telnet commands are no part of what was typed. */
+	say(c[0], "/nick a\xff\xf1" "b\r\n");
+	assert_string_equal(fake_conn_output(c[1]),
+	    "* guest1 is now known as ab\r\n");
+	/* Nor is a telnet line end in character mode, CR NUL. */
+	H.tcp_data(c[0], "/nick cd\r\0", 10);
+	assert_non_null(strstr(fake_conn_output(c[1]),
+	    "* ab is now known as cd\r\n"));
+	leave(c[0]);
+	leave(c[1]);
+	room_close(&r);
+}
+
+static void
+telnet_negotiation_reaches_no_one_and_no_history(void **state)
+{
+	static const char nego[] = "\xff\xfd\x03\xff\xfb\x18\xff\xfb\x1f"
+	    "\xff\xfb\x20\xff\xfb\x21\xff\xfb\x22\xff\xfb\x27\xff\xfd\x05";
+	struct room		 r;
+	struct sockd_conn	*c[3];
+	const char		*out;
+
+	(void)state;
+	room_open(&r, NULL);
+	c[0] = join(&r);
+	c[1] = join(&r);
+	reset(c, 2);
+	/* What telnet sends on connect: no newline, line_timeout ends it. */
+	H.tcp_data(c[0], nego, sizeof(nego) - 1);
+	H.tcp_data(c[0], "\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0", 9);
+	H.tcp_data(c[0], "\xff\xfa\x18\x00XTERM\xff\xf0hello\r\n", 19);
+	assert_string_equal(fake_conn_output(c[1]), "<guest1> hello\r\n");
+	assert_string_equal(fake_conn_output(c[0]), "");
+	c[2] = join(&r);
+	out = strstr(fake_conn_output(c[2]), "\r\n* Present");
+	assert_non_null(out);
+	assert_string_equal(strchr(out + 2, '\n') + 1, "<guest1> hello\r\n");
+	leave(c[0]);
+	leave(c[1]);
+	leave(c[2]);
+	room_close(&r);
+}
+
+static void
+replies_never_cut_a_character(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*c;
+	char			 line[128];
+	const char		*out;
+	size_t			 i;
+
+	(void)state;
+	room_open(&r, NULL);
+	c = join(&r);
+	fake_conn_output_reset(c);
+	/* "/x" and 40 two-byte letters: the echo is cut near 32 bytes. */
+	memcpy(line, "/x", 2);
+	for (i = 0; i < 40; i++)
+		memcpy(line + 2 + 2 * i, "\xc3\xa9", 2);
+	memcpy(line + 82, "\n", 2);
+	say(c, line);
+	out = fake_conn_output(c);
+	assert_non_null(strstr(out, "/x\xc3\xa9"));
+	assert_null(strstr(out, "\xc3;"));
+	assert_non_null(strstr(out, "\xc3\xa9; try /help\r\n"));
+	leave(c);
+	room_close(&r);
+}
+
+static void
 configure_checks_its_options(void **state)
 {
 	static const char *const bad[][2] = {
 		{ "history", "-1" }, { "history", "10001" },
 		{ "peer_timeout", "0" }, { "max_peers", "0" },
-		{ "max_peers", "100000" },
+		{ "max_peers", "100000" }, { "peers_per_address", "0" },
+		{ "peers_per_address", "65537" },
 	};
 	struct sockd_opts	*o;
 	void			*ps = NULL;
@@ -510,7 +750,7 @@ static void
 the_peer_table_forgets_the_silent_and_evicts_the_oldest(void **state)
 {
 	struct chat_peer	 tab[3];
-	struct chat_peers	 ps = { tab, 0, 3, 10 };
+	struct chat_peers	 ps = { .peer = tab, .max = 3, .timeout = 10 };
 	struct sockaddr_storage	 a = addr("192.0.2.1:1000"),
 				 b = addr("192.0.2.2:1000"),
 				 c = addr("[2001:db8::1]:1000"),
@@ -592,6 +832,177 @@ udp_lines_are_cut_to_the_reply_limit_at_a_character(void **state)
 	room_close(&r);
 }
 
+/* A datagram of text from peer with this reply_max and total budget;
+ * the caller frees it. */
+static struct sockd_dgram *
+udp_say(struct room *r, const char *peer, const char *text, size_t reply_max,
+    size_t budget)
+{
+	struct sockd_dgram	*d = fake_dgram_new(r->ps, peer, reply_max);
+
+	fake_dgram_set_budget(d, budget);
+	H.udp_datagram(d, text, strlen(text));
+	return d;
+}
+
+/* Peers 192.0.2.<first>:5000 ... 192.0.2.<last>:5000 join, in order. */
+static void
+udp_join(struct room *r, int first, int last)
+{
+	char	 peer[32];
+	int	 i;
+
+	for (i = first; i <= last; i++) {
+		snprintf(peer, sizeof(peer), "192.0.2.%d:5000", i);
+		fake_dgram_free(udp_say(r, peer, "", 1472, 1472));
+	}
+}
+
+static void
+one_datagram_never_causes_more_than_its_budget(void **state)
+{
+	struct room		 r;
+	struct sockd_dgram	*d;
+	size_t			 i, len, total;
+
+	(void)state;
+	room_open(&r, NULL);
+	udp_join(&r, 1, 8);
+	/* 3 bytes in, growth 64: "<192.0.2.99:5000> hi!\r\n" (23) twice. */
+	d = udp_say(&r, "192.0.2.99:5000", "hi!", 3 + 64, 3 + 64);
+	assert_int_equal(fake_dgram_sent_count(d), 2);
+	assert_true(fake_dgram_spent(d) <= 3 + 64);
+	/* It stops when the line no longer fits: nothing refused. */
+	assert_int_equal(fake_dgram_refused(d), 0);
+	fake_dgram_free(d);
+	/* A sockd that checks each send alone: chat keeps the total. */
+	d = udp_say(&r, "192.0.2.99:5000", "hi!", 3 + 64, FAKE_UNLIMITED);
+	for (i = 0, total = 0; i < fake_dgram_sent_count(d); i++) {
+		assert_non_null(fake_dgram_sent(d, i, &len, NULL));
+		total += len;
+	}
+	assert_int_equal(fake_dgram_sent_count(d), 2);
+	assert_true(total <= 3 + 64);
+	fake_dgram_free(d);
+	/* A budget that holds them all (max_reply_growth = -1): all 8. */
+	d = udp_say(&r, "192.0.2.99:5000", "hi!", 1472, FAKE_UNLIMITED);
+	assert_int_equal(fake_dgram_sent_count(d), 8);
+	fake_dgram_free(d);
+	/* Not even one fits: nothing is sent, nothing refused. */
+	d = udp_say(&r, "192.0.2.99:5000", "hi!", 20, 20);
+	assert_int_equal(fake_dgram_sent_count(d), 0);
+	assert_int_equal(fake_dgram_refused(d), 0);
+	fake_dgram_free(d);
+	room_close(&r);
+}
+
+static void
+the_budget_goes_to_the_most_recently_heard_peers(void **state)
+{
+	struct room		 r;
+	struct sockd_dgram	*d;
+	const struct sockaddr	*to;
+	struct sockaddr_storage	 p3 = addr("192.0.2.3:5000"),
+				 p8 = addr("192.0.2.8:5000");
+
+	(void)state;
+	room_open(&r, NULL);
+	udp_join(&r, 1, 8);
+	fake_dgram_free(udp_say(&r, "192.0.2.3:5000", "", 64, 64));
+	d = udp_say(&r, "192.0.2.99:5000", "hi!", 3 + 64, 3 + 64);
+	assert_int_equal(fake_dgram_sent_count(d), 2);
+	assert_non_null(fake_dgram_sent(d, 0, NULL, &to));
+	assert_true(chat_addr_equal(to, (struct sockaddr *)&p3));
+	assert_non_null(fake_dgram_sent(d, 1, NULL, &to));
+	assert_true(chat_addr_equal(to, (struct sockaddr *)&p8));
+	fake_dgram_free(d);
+	room_close(&r);
+}
+
+static void
+many_ports_of_one_address_are_one_peer(void **state)
+{
+	struct room		 r;
+	struct sockd_dgram	*d;
+	const struct sockaddr	*to;
+	struct sockaddr_storage	 last = addr("192.0.2.2:5009");
+	char			 peer[32];
+	int			 i;
+
+	(void)state;
+	room_open(&r, NULL);
+	for (i = 0; i < 10; i++) {
+		snprintf(peer, sizeof(peer), "192.0.2.2:%d", 5000 + i);
+		fake_dgram_free(udp_say(&r, peer, "", 1472, 1472));
+	}
+	d = udp_say(&r, "192.0.2.3:5000", "hi", 1472, FAKE_UNLIMITED);
+	assert_int_equal(fake_dgram_sent_count(d), 1);
+	assert_non_null(fake_dgram_sent(d, 0, NULL, &to));
+	assert_true(chat_addr_equal(to, (struct sockaddr *)&last));
+	fake_dgram_free(d);
+	room_close(&r);
+
+	/* peers_per_address allows more: the last three ports. */
+	room_open(&r, fake_opts_new("peers_per_address", "3", NULL));
+	for (i = 0; i < 10; i++) {
+		snprintf(peer, sizeof(peer), "192.0.2.2:%d", 5000 + i);
+		fake_dgram_free(udp_say(&r, peer, "", 1472, 1472));
+	}
+	/* An IPv4-mapped IPv6 source is the same address. */
+	fake_dgram_free(udp_say(&r, "[::ffff:192.0.2.2]:6000", "", 1472,
+	    1472));
+	d = udp_say(&r, "192.0.2.3:5000", "hi", 1472, FAKE_UNLIMITED);
+	assert_int_equal(fake_dgram_sent_count(d), 3);
+	fake_dgram_free(d);
+	room_close(&r);
+}
+
+static void
+the_peer_table_orders_peers_heard_in_the_same_second(void **state)
+{
+	struct chat_peer	 tab[3];
+	struct chat_peers	 ps = { .peer = tab, .max = 3, .timeout = 10,
+				    .per_address = 1 };
+	struct sockaddr_storage	 a = addr("192.0.2.1:1000"),
+				 b = addr("192.0.2.2:1000"),
+				 c = addr("192.0.2.3:1000"),
+				 d = addr("192.0.2.4:1000");
+	size_t			 i;
+
+	(void)state;
+	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
+	chat_peers_touch(&ps, (struct sockaddr *)&b, 100);
+	chat_peers_touch(&ps, (struct sockaddr *)&c, 100);
+	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
+	chat_peers_touch(&ps, (struct sockaddr *)&d, 100);	/* evicts b */
+	assert_int_equal(ps.npeers, 3);
+	for (i = 0; i < ps.npeers; i++)
+		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
+		    (struct sockaddr *)&b));
+	chat_peers_touch(&ps, (struct sockaddr *)&b, 100);	/* evicts c */
+	for (i = 0; i < ps.npeers; i++)
+		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
+		    (struct sockaddr *)&c));
+}
+
+static void
+udp_lines_lose_telnet_commands_and_invalid_utf8(void **state)
+{
+	struct room		 r;
+	struct sockd_dgram	*d;
+
+	(void)state;
+	room_open(&r, NULL);
+	udp_join(&r, 1, 1);
+	d = udp_say(&r, "192.0.2.9:5000", "\xff\xfd\x03h\xe9\xff\xffy\n",
+	    1472, 1472);
+	assert_int_equal(fake_dgram_sent_count(d), 1);
+	assert_string_equal(fake_dgram_sent(d, 0, NULL, NULL),
+	    "<192.0.2.9:5000> h" FFFD FFFD "y\r\n");
+	fake_dgram_free(d);
+	room_close(&r);
+}
+
 int
 main(void)
 {
@@ -628,6 +1039,34 @@ main(void)
 		    udp_relays_each_datagram_to_the_other_recent_peers),
 		cmocka_unit_test(
 		    udp_lines_are_cut_to_the_reply_limit_at_a_character),
+		cmocka_unit_test(
+		    telnet_option_negotiation_inside_a_line_is_removed),
+		cmocka_unit_test(telnet_subnegotiation_is_removed_whole),
+		cmocka_unit_test(iac_iac_is_a_0xff_byte_which_becomes_u_fffd),
+		cmocka_unit_test(a_lone_iac_at_the_end_of_a_line_is_dropped),
+		cmocka_unit_test(
+		    a_telnet_command_cut_between_reads_is_still_removed),
+		cmocka_unit_test(
+		    an_unterminated_subnegotiation_ends_with_its_line),
+		cmocka_unit_test(invalid_utf8_becomes_u_fffd),
+		cmocka_unit_test(
+		    overlong_and_surrogate_encodings_become_u_fffd),
+		cmocka_unit_test(
+		    cleaning_never_writes_more_than_three_bytes_per_byte),
+		cmocka_unit_test(
+		    a_nick_with_a_control_byte_is_refused_not_cleaned),
+		cmocka_unit_test(
+		    telnet_negotiation_reaches_no_one_and_no_history),
+		cmocka_unit_test(replies_never_cut_a_character),
+		cmocka_unit_test(
+		    one_datagram_never_causes_more_than_its_budget),
+		cmocka_unit_test(
+		    the_budget_goes_to_the_most_recently_heard_peers),
+		cmocka_unit_test(many_ports_of_one_address_are_one_peer),
+		cmocka_unit_test(
+		    the_peer_table_orders_peers_heard_in_the_same_second),
+		cmocka_unit_test(
+		    udp_lines_lose_telnet_commands_and_invalid_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

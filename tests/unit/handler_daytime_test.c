@@ -446,6 +446,142 @@ tcp_sends_the_format_and_crlf_then_closes(void **state)
 	sockd_handler_daytime.unconfigure(ps);
 }
 
+/* The reply to one datagram of text on a service of state ps; "" when
+ * none was sent. */
+static const char *
+udp_reply(void *ps, const char *text, size_t len, char *buf, size_t size)
+{
+	struct sockd_dgram	*d = fake_dgram_new(ps, NULL, len + 64);
+
+	sockd_handler_daytime.udp_datagram(d, text, len);
+	snprintf(buf, size, "%s", fake_dgram_reply_output(d));
+	fake_dgram_free(d);
+	return buf;
+}
+
+/* Fails unless s is exactly now (within 2 s) in fmt, in UTC. */
+static void
+assert_utc_now(const char *s, const char *fmt)
+{
+	struct tm	 tm;
+	const char	*end;
+	time_t		 t, now = time(NULL);
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, fmt, &tm)) == NULL || *end != '\0')
+		fail_msg("\"%s\" does not match \"%s\"", s, fmt);
+	t = timegm(&tm);
+	if (t < now - 2 || t > now + 2)
+		fail_msg("\"%s\" is %lld s away from now", s,
+		    (long long)(t - now));
+}
+
+static void
+only_a_datagram_with_a_conversion_is_a_format(void **state)
+{
+	(void)state;
+	assert_true(daytime_is_format("%Y", 2));
+	assert_true(daytime_is_format("it is %%", 8));
+	assert_true(daytime_is_format("%%", 2));
+	assert_false(daytime_is_format("", 0));
+	assert_false(daytime_is_format("%", 1));
+	assert_false(daytime_is_format("100%", 4));
+	assert_false(daytime_is_format("what time is it?", 16));
+	assert_false(daytime_is_format("dummy", 5));
+}
+
+static void
+a_plain_text_datagram_gets_the_date_not_itself(void **state)
+{
+	static const struct {
+		const char	*text;
+		size_t		 len;
+	} plain[] = {
+		{ "\n", 1 }, { "\r\n", 2 }, { "what time is it?", 16 },
+		{ "dummy", 5 }, { "what time is it?\r\n", 18 }, { "100%", 4 },
+		{ "%\n", 2 }, { "\0", 1 }, { "\xff\xfe", 2 },
+	};
+	void	*ps = configure(fake_opts_new("timezone", "UTC", NULL));
+	char	 buf[256];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		assert_utc_now(udp_reply(ps, plain[i].text, plain[i].len, buf,
+		    sizeof(buf)), "%Y-%m-%d %H:%M:%S");
+	sockd_handler_daytime.unconfigure(ps);
+	/* A configured format is the answer to them as to "". */
+	ps = configure(fake_opts_new("format", "year %Y", NULL));
+	assert_int_equal(strlen(udp_reply(ps, "dummy", 5, buf, sizeof(buf))),
+	    9);
+	assert_memory_equal(buf, "year 2", 6);
+	sockd_handler_daytime.unconfigure(ps);
+}
+
+static void
+the_line_end_of_a_format_datagram_is_not_part_of_it(void **state)
+{
+	void	*ps = configure(fake_opts_new("timezone", "UTC", NULL));
+	char	 buf[256], want[32];
+	time_t	 now = time(NULL);
+	struct tm tm;
+
+	(void)state;
+	gmtime_r(&now, &tm);
+	strftime(want, sizeof(want), "%Y", &tm);
+	assert_string_equal(udp_reply(ps, "%Y\n", 3, buf, sizeof(buf)), want);
+	assert_string_equal(udp_reply(ps, "%Y\r\n", 4, buf, sizeof(buf)),
+	    want);
+	/* Only the last line end: one inside stays. */
+	udp_reply(ps, "%Y\n\n", 4, buf, sizeof(buf));
+	assert_int_equal(strlen(buf), 5);
+	assert_int_equal(buf[4], '\n');
+	sockd_handler_daytime.unconfigure(ps);
+}
+
+static void
+tcp_sends_inetds_ctime_format_by_default(void **state)
+{
+	void			*ps = configure(fake_opts_new("timezone",
+				    "UTC", NULL));
+	struct fake_service	*svc = fake_service_new(ps);
+	struct sockd_conn	*c = fake_conn_new_in(svc, NULL);
+	char			 buf[64];
+
+	(void)state;
+	assert_int_equal(sockd_handler_daytime.tcp_connect(c), 0);
+	/* "Tue Dec  1 09:47:20 2026\r\n" */
+	assert_int_equal(fake_conn_output_len(c), 26);
+	assert_memory_equal(fake_conn_output(c) + 24, "\r\n", 2);
+	snprintf(buf, sizeof(buf), "%.24s", fake_conn_output(c));
+	assert_utc_now(buf, "%a %b %e %H:%M:%S %Y");
+	assert_true(fake_conn_closed(c));
+	fake_conn_free(c);
+	fake_service_free(svc);
+	sockd_handler_daytime.unconfigure(ps);
+}
+
+static void
+tcp_format_sets_the_tcp_reply_alone(void **state)
+{
+	void			*ps = configure(fake_opts_new("format",
+				    "U%Y", "tcp_format", "T%Y", NULL));
+	struct fake_service	*svc = fake_service_new(ps);
+	struct sockd_conn	*c = fake_conn_new_in(svc, NULL);
+	char			 buf[64];
+
+	(void)state;
+	assert_int_equal(sockd_handler_daytime.tcp_connect(c), 0);
+	assert_int_equal(fake_conn_output_len(c), 7);
+	assert_memory_equal(fake_conn_output(c), "T2", 2);
+	udp_reply(ps, "", 0, buf, sizeof(buf));
+	assert_int_equal(strlen(buf), 5);
+	assert_memory_equal(buf, "U2", 2);
+	fake_conn_free(c);
+	fake_service_free(svc);
+	sockd_handler_daytime.unconfigure(ps);
+}
+
 static void
 configure_refuses_bad_zones_and_empty_formats(void **state)
 {
@@ -463,6 +599,14 @@ configure_refuses_bad_zones_and_empty_formats(void **state)
 	assert_non_null(sockd_handler_daytime.configure(o, &ps));
 	fake_opts_free(o);
 	o = fake_opts_new("format", "%5000Y", NULL);
+	assert_non_null(sockd_handler_daytime.configure(o, &ps));
+	fake_opts_free(o);
+	o = fake_opts_new("tcp_format", "", NULL);
+	err = sockd_handler_daytime.configure(o, &ps);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "tcp_format"));
+	fake_opts_free(o);
+	o = fake_opts_new("format", "%Y", "tcp_format", "%5000Y", NULL);
 	assert_non_null(sockd_handler_daytime.configure(o, &ps));
 	fake_opts_free(o);
 }
@@ -495,6 +639,13 @@ main(void)
 		    a_large_format_datagram_is_copied_not_read_past),
 		cmocka_unit_test(tcp_sends_the_format_and_crlf_then_closes),
 		cmocka_unit_test(configure_refuses_bad_zones_and_empty_formats),
+		cmocka_unit_test(only_a_datagram_with_a_conversion_is_a_format),
+		cmocka_unit_test(
+		    a_plain_text_datagram_gets_the_date_not_itself),
+		cmocka_unit_test(
+		    the_line_end_of_a_format_datagram_is_not_part_of_it),
+		cmocka_unit_test(tcp_sends_inetds_ctime_format_by_default),
+		cmocka_unit_test(tcp_format_sets_the_tcp_reply_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
