@@ -459,8 +459,10 @@ with_v6only_off_the_ipv6_wildcard_overlaps_ipv4(void **state)
 	    "  bind = [\"::\", \"0.0.0.0\"]; },\n"
 	    "  { name = \"b\"; port = 7002; v6only = false; bind = \"::\"; },\n"
 	    "  { name = \"c\"; port = 7002; bind = \"127.0.0.1\"; },\n"
-	    "  { name = \"d\"; port = 7003; v6only = false; bind = \"::1\"; },\n"
-	    "  { name = \"e\"; port = 7003; bind = \"0.0.0.0\"; } );\n", &e, 0);
+	    "  { name = \"d\"; port = 7003; v6only = false;\n"
+	    "    bind = \"::1\"; },\n"
+	    "  { name = \"e\"; port = 7003; bind = \"0.0.0.0\"; } );\n", &e,
+	    0);
 
 	(void)state;
 	assert_int_equal(e.n, 2);
