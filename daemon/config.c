@@ -900,21 +900,32 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
  * cannot open, and its string scanning is quadratic, so a huge value would
  * stall a reload.  Paths resolve as libconfig 1.5 resolves them: every
  * @include, at any depth, is relative to the main file's directory.
+ * The main file's text goes to *textp (to free), so that it is read once.
  */
 static int
 includes_check(struct ctx *x, const char *dir, const char *file,
-    const char *from, int fromline, int depth, size_t *total)
+    const char *from, int fromline, int depth, size_t *total, char **textp)
 {
 	struct stat st;
-	char *text = NULL, *p, *q, *path, *full;
+	char *text = NULL, *p, *q, *r, *path, *full;
 	const char *why = NULL;
 	int line, rc = 0, incomment = 0;
-	size_t n;
+	size_t n, cap;
 	FILE *fp;
 
 #define INCERR(...) (from != NULL ? errlist_add(x->errs, from, fromline, \
 	__VA_ARGS__) : errlist_add(x->errs, file, 0, __VA_ARGS__))
-	if ((fp = fopen(file, "r")) == NULL || fstat(fileno(fp), &st) == -1)
+	fp = NULL;
+	/* An include is looked at before it is opened: opening a FIFO
+	 * would block; the main file may be a pipe (-c /dev/stdin). */
+	if (from != NULL && stat(file, &st) == -1)
+		why = strerror(errno);
+	else if (from != NULL && S_ISDIR(st.st_mode))
+		why = strerror(EISDIR);
+	else if (from != NULL && !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if ((fp = fopen(file, "r")) == NULL ||
+	    fstat(fileno(fp), &st) == -1)
 		why = strerror(errno);
 	else if (S_ISDIR(st.st_mode))
 		why = strerror(EISDIR);
@@ -927,9 +938,18 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 			fclose(fp);
 		return -1;
 	}
-	/* Read one byte past the limit: pipes and /proc files have no size. */
-	text = xcalloc(1, CONFIG_FILE_MAX + 2);
-	n = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
+	/* Up to one byte past the limit: pipes and /proc files have no
+	 * size to go by. */
+	for (n = 0, cap = 0; n == cap && cap <= CONFIG_FILE_MAX;) {
+		cap = cap == 0 ? 8192 : cap * 2;
+		if (cap > CONFIG_FILE_MAX + 1)
+			cap = CONFIG_FILE_MAX + 1;
+		if ((text = realloc(text, cap + 1)) == NULL)
+			abort();
+		n += fread(text + n, 1, cap - n, fp);
+		if (cap == CONFIG_FILE_MAX + 1)
+			break;
+	}
 	fclose(fp);
 	if (n > CONFIG_FILE_MAX) {
 		errlist_add(x->errs, file, 0, "larger than the limit of %d KiB "
@@ -945,12 +965,24 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 		return -1;
 	}
 	text[n] = '\0';
+	/* libconfig would cut a string (an @include name too) there. */
+	if ((p = memchr(text, '\0', n)) != NULL) {
+		for (line = 1, q = text; q < p; q++)
+			line += *q == '\n';
+		errlist_add(x->errs, file, line, "a NUL byte; a configuration "
+		    "is text");
+		free(text);
+		return -1;
+	}
+	if (textp != NULL) {
+		*textp = xcalloc(1, n + 1);
+		memcpy(*textp, text, n);
+	}
 	for (p = text, line = 1; p != NULL && *p != '\0' && rc == 0;
-	    line++, p = q) {
-		if ((q = strchr(p, '\n')) != NULL)
-			*q++ = '\0';
+	    line++, p = q != NULL ? q + 1 : NULL) {
+		q = strchr(p, '\n');
 		if (incomment) {
-			if (strstr(p, "*/") != NULL)
+			if ((r = strstr(p, "*/")) != NULL && (q == NULL || r < q))
 				incomment = 0;
 			continue;
 		}
@@ -959,24 +991,29 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 		    (p[8] != ' ' && p[8] != '\t')) {
 			/* Good enough for "@include" inside a comment; a
 			 * stray match only costs a spurious check. */
-			if ((p = strstr(p, "/*")) != NULL &&
-			    strstr(p + 2, "*/") == NULL)
+			if ((r = strstr(p, "/*")) != NULL && (q == NULL ||
+			    r < q) && ((r = strstr(r + 2, "*/")) == NULL ||
+			    (q != NULL && r > q)))
 				incomment = 1;
 			continue;
 		}
 		p += 8 + strspn(p + 8, " \t");
 		if (*p++ != '"')
 			continue;
-		/* The name, with libconfig's two escapes \\ and \". */
+		/* The name as libconfig's scanner reads it: up to the next
+		 * quote, newlines included, where \\ and \" are escapes and
+		 * any other backslash is dropped. */
 		path = xcalloc(1, strlen(p) + 1);
 		for (n = 0; *p != '\0' && *p != '"'; p++) {
 			if (*p == '\\' && (p[1] == '\\' || p[1] == '"'))
 				p++;
+			else if (*p == '\\')
+				continue;
 			path[n++] = *p;
 		}
 		if (*p != '"') {
 			free(path);
-			continue;	/* libconfig reports it */
+			break;		/* libconfig reports it */
 		}
 		if (depth >= CONFIG_INCLUDE_DEPTH) {
 			errlist_add(x->errs, file, line, "cannot include "
@@ -987,10 +1024,13 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 			if (asprintf(&full, "%s/%s", dir, path) == -1)
 				abort();
 			rc = includes_check(x, dir, full, file, line,
-			    depth + 1, total);
+			    depth + 1, total, NULL);
 			free(full);
 		}
 		free(path);
+		/* Go on after the name, which may span lines. */
+		for (; q != NULL && q < p; q = strchr(q + 1, '\n'))
+			line++;
 	}
 	free(text);
 	return rc;
@@ -1005,25 +1045,23 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 	struct config *c;
 	config_t cfg;
 	config_setting_t *root, *s, *services = NULL, *defaults = NULL;
-	char *dir;
-	FILE *fp;
+	char *dir, *text = NULL;
+	const char *idir;
 	int i, j, dummy, ok;
-	size_t nerr = errs->n, total = 0;
+	size_t total = 0;
 
+	/* dirname() may return its argument cut short, or a static "." */
 	dir = xstrdup(file);
-	if (includes_check(&x, dirname(dir), file, NULL, 0, 0, &total) ==
-	    -1 || (fp = fopen(file, "r")) == NULL) {
-		if (errs->n == nerr)
-			errlist_add(errs, file, 0, "%s", strerror(errno));
+	idir = dirname(dir);
+	if (includes_check(&x, idir, file, NULL, 0, 0, &total, &text) == -1) {
+		free(text);
 		free(dir);
 		return NULL;
 	}
 	config_init(&cfg);
-	free(dir);
-	dir = xstrdup(file);
-	config_set_include_dir(&cfg, dirname(dir));
-	ok = config_read(&cfg, fp);
-	fclose(fp);
+	config_set_include_dir(&cfg, idir);
+	ok = config_read_string(&cfg, text);
+	free(text);
 	free(dir);
 	if (!ok) {
 		errlist_add(errs, config_error_file(&cfg) != NULL ?

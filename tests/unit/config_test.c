@@ -591,6 +591,30 @@ a_huge_file_is_refused_before_it_is_parsed(void **state)
 	conf_dir_free();
 }
 
+static void
+a_nul_byte_is_an_error_with_its_line_not_an_exit(void **state)
+{
+	static const char text[] = "services = ();\n@include \"\0x\"\n";
+	struct errlist e = { 0 };
+	const char *path;
+	FILE *fp;
+
+	(void)state;
+	conf_dir_new();
+	/* libconfig cuts the name at the NUL and would read the directory,
+	 * where its scanner exits the process. */
+	path = conf_dir_write("main.conf", "");
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, fp),
+	    sizeof(text) - 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_null(conf_dir_load("main.conf", &e));
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 2, "a NUL byte"));
+	errlist_free(&e);
+	conf_dir_free();
+}
+
 int
 main(void)
 {
@@ -617,6 +641,7 @@ main(void)
 		cmocka_unit_test(a_missing_include_names_the_file_and_the_line_of_the_include),
 		cmocka_unit_test(an_include_loop_is_cut_at_the_depth_limit),
 		cmocka_unit_test(a_huge_file_is_refused_before_it_is_parsed),
+		cmocka_unit_test(a_nul_byte_is_an_error_with_its_line_not_an_exit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
