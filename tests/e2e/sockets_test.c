@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +122,50 @@ workers_section(int n)
 	    "log_level = \"info\"; workers = %d; drain_timeout = 3;%s };\n",
 	    n, geteuid() == 0 ? " user = \"root\";" : "");
 	return buf;
+}
+
+static void
+the_check_reports_bind_and_include_errors_with_file_and_line(void **state)
+{
+	struct harness *h = *state;
+	char sub[512], want[600];
+	const char *path, *err, *p;
+	int off = 0;
+
+	for (p = harness_daemon_section(); *p != '\0'; p++)
+		off += *p == '\n';
+
+	/* Each used to pass "sockd -t" and then fail at start, or make
+	 * libconfig exit 2 without a line. */
+	path = harness_write(h, "bad.conf", "%sservices = (\n"
+	    "{ name = \"echo\"; port = %d; bind = [\"127.0.0.1\",\n"
+	    "  \"127.0.0.1\"]; },\n"
+	    "{ name = \"upper\"; port = %d;\n"
+	    "  bind = \"::ffff:127.0.0.1\"; quit = \"\"; }\n"
+	    ");\n", harness_daemon_section(), harness_port(), harness_port());
+	assert_int_equal(harness_run(h, "-t", "-c", path, NULL), 1);
+	err = harness_stderr(h);
+	snprintf(want, sizeof(want), "%s:%d: bind \"127.0.0.1\": listed twice",
+	    path, off + 3);
+	assert_non_null(strstr(err, want));
+	snprintf(want, sizeof(want), "%s:%d: bind \"::ffff:127.0.0.1\": an "
+	    "IPv4-mapped address", path, off + 5);
+	assert_non_null(strstr(err, want));
+	snprintf(want, sizeof(want), "%s:%d: quit: the empty string", path,
+	    off + 5);
+	assert_non_null(strstr(err, want));
+	snprintf(sub, sizeof(sub), "%s/d", harness_dir(h));
+	assert_int_equal(mkdir(sub, 0700), 0);
+	path = harness_write(h, "inc.conf", "%s@include \"d\"\n"
+	    "@include \"gone\"\nservices = ();\n", harness_daemon_section());
+	assert_int_equal(harness_run(h, "-t", "-c", path, NULL), 1);
+	snprintf(want, sizeof(want), "cannot include \"%s\": Is a directory",
+	    sub);
+	assert_non_null(strstr(harness_stderr(h), want));
+	snprintf(want, sizeof(want), "%s:%d: cannot include", path, off + 1);
+	assert_non_null(strstr(harness_stderr(h), want));
+	(void)rmdir(sub);
+	harness_pass(h);
 }
 
 static void
@@ -429,6 +474,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
 	    harness_teardown)
+		T(the_check_reports_bind_and_include_errors_with_file_and_line),
 		T(an_accepted_connection_has_keepalive_timers_unless_turned_off),
 		T(v6only_false_serves_ipv4_clients_on_the_ipv6_wildcard),
 		T(rcvbuf_and_the_larger_udp_default_reach_the_sockets),
