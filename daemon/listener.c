@@ -141,9 +141,8 @@ listener_socket(unsigned int proto, const struct sockaddr *sa, int backlog,
 	    steer_attach(fd, o->group, o->ipv6_prefix) == -1 && !warned) {
 		warned = 1;
 		listener_name(proto, sa, name, sizeof(name));
-		log_warn("%s: cannot steer sources to workers, the kernel "
-		    "spreads them (per_source and rate count per worker)",
-		    name);
+		log_warn("%s: cannot steer each client address to one "
+		    "worker; per_source and rate count per worker", name);
 	}
 	return fd;
 fail:

@@ -50,8 +50,9 @@ void		 listen_opts_from(struct listen_opts *,
  * Creates, binds and (TCP) listens a socket for proto and addr (with its
  * port); reuseport when several workers share the address, and then, with
  * o->group > 1, steers each source address to one socket of the group.
- * o NULL: keepalive on, v6-only, kernel buffers.  Returns the descriptor,
- * or -1 with "cannot listen on ...: reason" in err.
+ * o NULL: keepalive on, v6-only, the kernel's buffers (UDP: 4 MiB).
+ * Returns the descriptor, or -1 with "cannot listen on ...: reason" in
+ * err.
  */
 int		 listener_socket(unsigned int proto, const struct sockaddr *,
 		    int backlog, int reuseport, char *err, size_t errlen,
