@@ -313,7 +313,7 @@ per_source_holds_across_workers_for_one_address(void **state)
 			client_close(fds[i]);
 		client_close(other);
 		/* Until the daemon has seen the closes, they still count. */
-		sleep_ms(harness_ms(300));
+		sleep_ms(harness_ms(500));
 	}
 	assert_true(harness_log_has(h, "per_source (3) reached"));
 	harness_stop_clean(h);
@@ -348,7 +348,7 @@ per_source_holds_across_workers_over_ipv6_and_dual_stack(void **state)
 			    "served", round, src);
 		for (i = 0; i < 4; i++)
 			client_close(fds[i]);
-		sleep_ms(harness_ms(300));
+		sleep_ms(harness_ms(500));
 	}
 	harness_stop_clean(h);
 }
@@ -369,7 +369,8 @@ static void
 rate_holds_across_workers_for_one_address(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fds[20], i, answered = 0, other;
+	int port = harness_port(), fds[20], i, answered = 0, other, most;
+	long long start;
 	char buf[64];
 
 	if (!root_or_skip())
@@ -379,19 +380,22 @@ rate_holds_across_workers_for_one_address(void **state)
 	    "per_source = 0; rate = 5; burst = 5; });\n",
 	    workers_section(2), port);
 	assert_int_equal(harness_start(h, NULL), 0);
+	start = harness_now_ms();
 	for (i = 0; i < 20; i++)
 		assert_int_not_equal(fds[i] = udp_once("127.0.0.2", port,
 		    "x"), -1);
+	/* The burst, plus what 5 per second refilled while sending (a
+	 * loaded machine may be slow to send); per worker it would be
+	 * twice the burst. */
+	most = 5 + (int)((harness_now_ms() - start) * 5 / 1000) + 1;
 	for (i = 0; i < 20; i++)
 		if (udp_recv(fds[i], buf, sizeof(buf), 300) == 1)
 			answered++;
 	for (i = 0; i < 20; i++)
 		client_close(fds[i]);
-	/* The burst, plus at most what 5 per second refilled meanwhile;
-	 * per worker it would be twice the burst. */
-	if (answered < 5 || answered > 7)
-		fail_msg("one source got %d answers, its burst is 5",
-		    answered);
+	if (answered < 5 || answered > most)
+		fail_msg("one source got %d answers, its burst is 5 (at most "
+		    "%d here)", answered, most);
 	other = udp_once("127.0.0.3", port, "y");
 	assert_int_equal(udp_recv(other, buf, sizeof(buf), 2000), 1);
 	client_close(other);
@@ -448,7 +452,7 @@ a_udp_flood_from_one_source_leaves_another_source_answered(void **state)
 		(void)udp_send(fd, buf, strlen(buf));
 		asked++;
 		/* Skip late answers to earlier questions. */
-		while (udp_recv(fd, buf, sizeof(buf), 200) > 0) {
+		while (udp_recv(fd, buf, sizeof(buf), 500) > 0) {
 			if (atoi(buf + 4) == asked - 1 &&
 			    strncmp(buf, "ask ", 4) == 0) {
 				answered++;
@@ -461,10 +465,10 @@ a_udp_flood_from_one_source_leaves_another_source_answered(void **state)
 	for (i = 0; i < 2; i++)
 		assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
 	print_message("answered %d of %d during the flood\n", answered, asked);
-	assert_true(asked >= 10);
 	if (answered * 100 < asked * 80)
 		fail_msg("only %d of %d answered during a flood from another "
 		    "source", answered, asked);
+	assert_true(asked >= 10);
 	harness_stop_clean(h);
 }
 
