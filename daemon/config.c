@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <libconfig.h>
 
 #include <sockd/handler.h>
@@ -175,6 +177,10 @@ static const struct setting svc_settings[] = {
 	{ "max_reply", S_INT, F(max_reply), 1, 65507, 0 },
 	{ "max_reply_growth", S_INT, F(max_reply_growth), -1, 65507, 0 },
 	{ "drop_low_ports", S_BOOL, F(drop_low_ports), 0, 0, 0 },
+	{ "keepalive", S_BOOL, F(keepalive), 0, 0, 0 },
+	{ "rcvbuf", S_INT, F(rcvbuf), 0, 1 << 30, 0 },
+	{ "sndbuf", S_INT, F(sndbuf), 0, 1 << 30, 0 },
+	{ "v6only", S_BOOL, F(v6only), 0, 0, 0 },
 	{ "allow", S_ALLOW, 0, 0, 0, 0 },
 	{ "deny", S_DENY, 0, 0, 0, 0 },
 };
@@ -196,6 +202,8 @@ static const struct svc_conf svc_builtin = {
 	.max_reply = 1472,
 	.max_reply_growth = 64,
 	.drop_low_ports = 1,
+	.keepalive = 1,
+	.v6only = 1,
 };
 
 struct ctx {
@@ -325,10 +333,28 @@ add_bind(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 	struct svc_conf *sc = arg;
 	struct bindaddr b, *nb;
 
+	const struct sockaddr_in6 *sin6 = (const void *)&b.ss;
+	char v4[INET_ADDRSTRLEN];
+	size_t i;
+
 	if (bind_parse(v, &b) == -1) {
 		ERR(x, s, "bind \"%s\": not a numeric IPv4 or IPv6 address", v);
 		return -1;
 	}
+	/* An IPv6 socket (v6-only) cannot bind an IPv4-mapped address. */
+	if (b.ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		inet_ntop(AF_INET, sin6->sin6_addr.s6_addr + 12, v4,
+		    sizeof(v4));
+		ERR(x, s, "bind \"%s\": an IPv4-mapped address; write \"%s\"",
+		    v, v4);
+		return -1;
+	}
+	for (i = 0; i < sc->nbind; i++)
+		if (memcmp(&sc->bind[i].ss, &b.ss, sizeof(b.ss)) == 0) {
+			ERR(x, s, "bind \"%s\": listed twice", v);
+			return -1;
+		}
 	if ((nb = realloc(sc->bind, (sc->nbind + 1) * sizeof(*nb))) == NULL)
 		abort();
 	sc->bind = nb;
@@ -416,6 +442,14 @@ svc_apply(struct ctx *x, struct svc_conf *sc, config_setting_t *s,
 		if (strcmp(name, "handler") == 0 && !valid_name(v, "")) {
 			ERR(x, s, "handler \"%s\": names are 1 to 64 of "
 			    "[a-z0-9_]", v);
+			break;
+		}
+		/* conn.c compares lines with it: "" would match the first
+		 * empty line and end the session there. */
+		if (strcmp(name, "quit") == 0 && *v == '\0') {
+			ERR(x, s, "quit: the empty string would end every "
+			    "session at its first empty line; leave \"quit\" "
+			    "out instead");
 			break;
 		}
 		set_str((char **)(void *)((char *)sc + st->off), v);
@@ -557,6 +591,8 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    a->burst == b->burst && a->max_reply == b->max_reply &&
 	    a->max_reply_growth == b->max_reply_growth &&
 	    a->drop_low_ports == b->drop_low_ports &&
+	    a->keepalive == b->keepalive && a->rcvbuf == b->rcvbuf &&
+	    a->sndbuf == b->sndbuf && a->v6only == b->v6only &&
 	    a->has_allow == b->has_allow && a->nallow == b->nallow &&
 	    mem_eq(a->allow, b->allow, a->nallow * sizeof(*a->allow)) &&
 	    a->ndeny == b->ndeny &&
@@ -572,19 +608,81 @@ lookup_port(const char *name, const char *proto)
 	return se != NULL ? ntohs((uint16_t)se->s_port) : 0;
 }
 
+static int
+bind_is_any(const struct bindaddr *b)
+{
+	static const uint8_t zero[16];
+
+	if (b->ss.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)(const void *)
+		    &b->ss)->sin_addr, zero, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)
+	    &b->ss)->sin6_addr, zero, 16) == 0;
+}
+
+/* 1 when sockets bound to a and b on one port would take the same
+ * packets: the same address, or a wildcard and an address of its family.
+ * "::" with v6only off (v6only_a, v6only_b) also takes every IPv4 address.
+ */
+static int
+bind_overlaps(const struct bindaddr *a, int v6only_a,
+    const struct bindaddr *b, int v6only_b)
+{
+	const void *pa, *pb;
+	size_t len;
+
+	if (a->ss.ss_family != b->ss.ss_family) {
+		if (a->ss.ss_family == AF_INET6)
+			return !v6only_a && bind_is_any(a);
+		return !v6only_b && bind_is_any(b);
+	}
+	if (a->ss.ss_family == AF_INET) {
+		pa = &((const struct sockaddr_in *)(const void *)&a->ss)->
+		    sin_addr;
+		pb = &((const struct sockaddr_in *)(const void *)&b->ss)->
+		    sin_addr;
+		len = 4;
+	} else {
+		pa = &((const struct sockaddr_in6 *)(const void *)&a->ss)->
+		    sin6_addr;
+		pb = &((const struct sockaddr_in6 *)(const void *)&b->ss)->
+		    sin6_addr;
+		len = 16;
+	}
+	return memcmp(pa, pb, len) == 0 || bind_is_any(a) || bind_is_any(b);
+}
+
 /* Fills the default binds and the ports; returns -1 on error. */
 static int
 svc_finish(struct ctx *x, struct svc_conf *sc, int port_line)
 {
 	unsigned int p;
+	size_t i, j;
 	int *port;
 
-	if (sc->nbind == 0) {
+	if (sc->nbind == 0 && !sc->v6only) {
+		/* "::" alone takes both families then. */
+		sc->bind = xcalloc(1, sizeof(*sc->bind));
+		(void)bind_parse("::", &sc->bind[0]);
+		sc->nbind = 1;
+	} else if (sc->nbind == 0) {
 		sc->bind = xcalloc(2, sizeof(*sc->bind));
 		(void)bind_parse("0.0.0.0", &sc->bind[0]);
 		(void)bind_parse("::", &sc->bind[1]);
 		sc->nbind = 2;
 	}
+	for (i = 0; i < sc->nbind; i++)
+		for (j = i + 1; j < sc->nbind; j++)
+			if (bind_overlaps(&sc->bind[i], sc->v6only,
+			    &sc->bind[j], sc->v6only)) {
+				errlist_add(x->errs, sc->file, sc->line,
+				    "service \"%s\": bind \"%s\" and \"%s\" "
+				    "overlap%s", sc->name, sc->bind[i].text,
+				    sc->bind[j].text, sc->v6only ? "" :
+				    " (with v6only = false, \"::\" also takes "
+				    "IPv4)");
+				return -1;
+			}
 	if (sc->handler == NULL) {
 		if (!valid_name(sc->name, "")) {
 			errlist_add(x->errs, sc->file, sc->line, "service "
@@ -623,32 +721,6 @@ svc_finish(struct ctx *x, struct svc_conf *sc, int port_line)
 	return 0;
 }
 
-static int
-bind_overlaps(const struct bindaddr *a, const struct bindaddr *b)
-{
-	static const uint8_t zero[16];
-	const void *pa, *pb;
-	size_t len;
-
-	if (a->ss.ss_family != b->ss.ss_family)
-		return 0;
-	if (a->ss.ss_family == AF_INET) {
-		pa = &((const struct sockaddr_in *)(const void *)&a->ss)->
-		    sin_addr;
-		pb = &((const struct sockaddr_in *)(const void *)&b->ss)->
-		    sin_addr;
-		len = 4;
-	} else {
-		pa = &((const struct sockaddr_in6 *)(const void *)&a->ss)->
-		    sin6_addr;
-		pb = &((const struct sockaddr_in6 *)(const void *)&b->ss)->
-		    sin6_addr;
-		len = 16;
-	}
-	return memcmp(pa, pb, len) == 0 || memcmp(pa, zero, len) == 0 ||
-	    memcmp(pb, zero, len) == 0;
-}
-
 /* Two enabled services must not want the same protocol, address and port;
  * a wildcard address overlaps every address of its family. */
 static void
@@ -675,15 +747,27 @@ check_conflicts(struct ctx *x, struct config *c)
 				for (k = 0; k < a->nbind; k++)
 					for (l = 0; l < b->nbind; l++)
 						if (bind_overlaps(&a->bind[k],
-						    &b->bind[l]))
+						    a->v6only, &b->bind[l],
+						    b->v6only))
 							goto clash;
 				continue;
 clash:
-				errlist_add(x->errs, b->file, b->line,
-				    "service \"%s\": %s port %d is already "
-				    "used by service \"%s\" (line %d)",
-				    b->name, proto_name(p), pb, a->name,
-				    a->line);
+				if (strcmp(a->file, b->file) == 0)
+					errlist_add(x->errs, b->file, b->line,
+					    "service \"%s\": %s port %d is "
+					    "already used by service \"%s\" "
+					    "(line %d): \"%s\" overlaps \"%s\"",
+					    b->name, proto_name(p), pb, a->name,
+					    a->line, b->bind[l].text,
+					    a->bind[k].text);
+				else
+					errlist_add(x->errs, b->file, b->line,
+					    "service \"%s\": %s port %d is "
+					    "already used by service \"%s\" "
+					    "(%s:%d): \"%s\" overlaps \"%s\"",
+					    b->name, proto_name(p), pb, a->name,
+					    a->file, a->line, b->bind[l].text,
+					    a->bind[k].text);
 			}
 		}
 }
@@ -809,6 +893,150 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 	check_conflicts(x, c);
 }
 
+/*
+ * Checks file (opened by the @include at from:fromline, or the main file
+ * when from is NULL) and, recursively, what it includes, before libconfig
+ * reads any of it: libconfig's scanner gives no line for an include it
+ * cannot open, and its string scanning is quadratic, so a huge value would
+ * stall a reload.  Paths resolve as libconfig 1.5 resolves them: every
+ * @include, at any depth, is relative to the main file's directory.
+ * The main file's text goes to *textp (to free), so that it is read once.
+ */
+static int
+includes_check(struct ctx *x, const char *dir, const char *file,
+    const char *from, int fromline, int depth, size_t *total, char **textp)
+{
+	struct stat st;
+	char *text = NULL, *p, *q, *r, *path, *full;
+	const char *why = NULL;
+	int line, rc = 0, incomment = 0;
+	size_t n, cap;
+	FILE *fp;
+
+#define INCERR(...) (from != NULL ? errlist_add(x->errs, from, fromline, \
+	__VA_ARGS__) : errlist_add(x->errs, file, 0, __VA_ARGS__))
+	fp = NULL;
+	/* An include is looked at before it is opened: opening a FIFO
+	 * would block; the main file may be a pipe (-c /dev/stdin). */
+	if (from != NULL && stat(file, &st) == -1)
+		why = strerror(errno);
+	else if (from != NULL && S_ISDIR(st.st_mode))
+		why = strerror(EISDIR);
+	else if (from != NULL && !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if ((fp = fopen(file, "r")) == NULL ||
+	    fstat(fileno(fp), &st) == -1)
+		why = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = strerror(EISDIR);
+	if (why != NULL) {
+		if (from != NULL)
+			INCERR("cannot include \"%s\": %s", file, why);
+		else
+			INCERR("%s", why);
+		if (fp != NULL)
+			fclose(fp);
+		return -1;
+	}
+	/* Up to one byte past the limit: pipes and /proc files have no
+	 * size to go by. */
+	for (n = 0, cap = 0; n == cap && cap <= CONFIG_FILE_MAX;) {
+		cap = cap == 0 ? 8192 : cap * 2;
+		if (cap > CONFIG_FILE_MAX + 1)
+			cap = CONFIG_FILE_MAX + 1;
+		if ((text = realloc(text, cap + 1)) == NULL)
+			abort();
+		n += fread(text + n, 1, cap - n, fp);
+		if (cap == CONFIG_FILE_MAX + 1)
+			break;
+	}
+	fclose(fp);
+	if (n > CONFIG_FILE_MAX) {
+		errlist_add(x->errs, file, 0, "larger than the limit of %d KiB "
+		    "for a configuration file", CONFIG_FILE_MAX >> 10);
+		free(text);
+		return -1;
+	}
+	if ((*total += n) > CONFIG_TOTAL_MAX) {
+		errlist_add(x->errs, file, 0, "the configuration and its "
+		    "includes pass the limit of %d KiB together",
+		    CONFIG_TOTAL_MAX >> 10);
+		free(text);
+		return -1;
+	}
+	text[n] = '\0';
+	/* libconfig would cut a string (an @include name too) there. */
+	if ((p = memchr(text, '\0', n)) != NULL) {
+		for (line = 1, q = text; q < p; q++)
+			line += *q == '\n';
+		errlist_add(x->errs, file, line, "a NUL byte; a configuration "
+		    "is text");
+		free(text);
+		return -1;
+	}
+	if (textp != NULL) {
+		*textp = xcalloc(1, n + 1);
+		memcpy(*textp, text, n);
+	}
+	for (p = text, line = 1; p != NULL && *p != '\0' && rc == 0;
+	    line++, p = q != NULL ? q + 1 : NULL) {
+		q = strchr(p, '\n');
+		if (incomment) {
+			if ((r = strstr(p, "*/")) != NULL && (q == NULL || r < q))
+				incomment = 0;
+			continue;
+		}
+		p += strspn(p, " \t");
+		if (strncmp(p, "@include", 8) != 0 ||
+		    (p[8] != ' ' && p[8] != '\t')) {
+			/* Good enough for "@include" inside a comment; a
+			 * stray match only costs a spurious check. */
+			if ((r = strstr(p, "/*")) != NULL && (q == NULL ||
+			    r < q) && ((r = strstr(r + 2, "*/")) == NULL ||
+			    (q != NULL && r > q)))
+				incomment = 1;
+			continue;
+		}
+		p += 8 + strspn(p + 8, " \t");
+		if (*p++ != '"')
+			continue;
+		/* The name as libconfig's scanner reads it: up to the next
+		 * quote, newlines included, where \\ and \" are escapes and
+		 * any other backslash is dropped. */
+		path = xcalloc(1, strlen(p) + 1);
+		for (n = 0; *p != '\0' && *p != '"'; p++) {
+			if (*p == '\\' && (p[1] == '\\' || p[1] == '"'))
+				p++;
+			else if (*p == '\\')
+				continue;
+			path[n++] = *p;
+		}
+		if (*p != '"') {
+			free(path);
+			break;		/* libconfig reports it */
+		}
+		if (depth >= CONFIG_INCLUDE_DEPTH) {
+			errlist_add(x->errs, file, line, "cannot include "
+			    "\"%s\": includes nest deeper than %d", path,
+			    CONFIG_INCLUDE_DEPTH);
+			rc = -1;
+		} else {
+			if (asprintf(&full, "%s/%s", dir, path) == -1)
+				abort();
+			rc = includes_check(x, dir, full, file, line,
+			    depth + 1, total, NULL);
+			free(full);
+		}
+		free(path);
+		/* Go on after the name, which may span lines. */
+		for (; q != NULL && q < p; q = strchr(q + 1, '\n'))
+			line++;
+	}
+	free(text);
+	return rc;
+#undef INCERR
+}
+
 struct config *
 config_load(const char *file, int port_offset, struct errlist *errs)
 {
@@ -817,20 +1045,23 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 	struct config *c;
 	config_t cfg;
 	config_setting_t *root, *s, *services = NULL, *defaults = NULL;
-	char *dir;
-	FILE *fp;
+	char *dir, *text = NULL;
+	const char *idir;
 	int i, j, dummy, ok;
-	size_t nerr = errs->n;
+	size_t total = 0;
 
-	if ((fp = fopen(file, "r")) == NULL) {
-		errlist_add(errs, file, 0, "%s", strerror(errno));
+	/* dirname() may return its argument cut short, or a static "." */
+	dir = xstrdup(file);
+	idir = dirname(dir);
+	if (includes_check(&x, idir, file, NULL, 0, 0, &total, &text) == -1) {
+		free(text);
+		free(dir);
 		return NULL;
 	}
 	config_init(&cfg);
-	dir = xstrdup(file);
-	config_set_include_dir(&cfg, dirname(dir));
-	ok = config_read(&cfg, fp);
-	fclose(fp);
+	config_set_include_dir(&cfg, idir);
+	ok = config_read_string(&cfg, text);
+	free(text);
 	free(dir);
 	if (!ok) {
 		errlist_add(errs, config_error_file(&cfg) != NULL ?
@@ -875,7 +1106,6 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 		load_services(&x, c, services, &tmpl);
 	svc_conf_clear(&tmpl);
 	config_destroy(&cfg);
-	(void)nerr;
 	return c;
 }
 

@@ -55,6 +55,10 @@ struct svc_conf {
 	long long	 max_reply;
 	long long	 max_reply_growth;
 	int		 drop_low_ports;
+	int		 keepalive;	/* SO_KEEPALIVE on connections */
+	long long	 rcvbuf;	/* bytes; 0: the kernel's (UDP: more) */
+	long long	 sndbuf;	/* bytes; 0: the kernel's */
+	int		 v6only;	/* IPV6_V6ONLY on IPv6 sockets */
 	struct cidr	*allow;
 	size_t		 nallow;
 	int		 has_allow;
@@ -86,6 +90,11 @@ struct config {
  */
 struct config	*config_load(const char *file, int port_offset,
 		    struct errlist *errs);
+/* Size limits of a configuration: each file, and all of them together. */
+#define CONFIG_FILE_MAX		(1 << 20)
+#define CONFIG_TOTAL_MAX	(4 << 20)
+/* How deep @include may nest (libconfig's own limit is 10). */
+#define CONFIG_INCLUDE_DEPTH	8
 void		 config_free(struct config *);
 /* 1 when two service configs would behave the same (reload keeps it). */
 int		 svc_conf_equal(const struct svc_conf *, const struct svc_conf *);

@@ -5,10 +5,14 @@
  * loop (listener_start).  TCP listeners pass each new connection to
  * conn_accept() with the service the listener serves now; UDP sockets
  * receive through recvmmsg into the worker's shared buffer (dgram.c).
- * IPv6 sockets are v6-only, so "0.0.0.0" and "::" listen side by side on
- * one port.  SO_REUSEPORT is set only when several workers share an
- * address; otherwise a UDP port held by another program is a bind error
- * rather than a silent split of its traffic.
+ * IPv6 sockets are v6-only unless the service says v6only = false, so
+ * "0.0.0.0" and "::" listen side by side on one port.  SO_REUSEPORT is set
+ * only when several workers share an address; otherwise a UDP port held by
+ * another program is a bind error rather than a silent split of its
+ * traffic.  A reuseport group steers each source address to one worker
+ * (steer.c), so that per_source and rate hold across workers.  Socket
+ * options set on a TCP listener (keepalive, buffers) are inherited by the
+ * connections it accepts.
  *
  * Descriptors: a connection is admitted only while a reserve of them is
  * left below RLIMIT_NOFILE (read once, when the first connection comes,
@@ -24,6 +28,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +42,17 @@
 #include "listener.h"
 #include "log.h"
 #include "service.h"
+#include "steer.h"
 #include "util.h"
 #include "worker.h"
+
+/* Keepalive on TCP connections: first probe after a minute of silence,
+ * then every 10 s; 6 unanswered probes close it (about 2 minutes). */
+#define LISTEN_KEEPIDLE		60
+#define LISTEN_KEEPINTVL	10
+#define LISTEN_KEEPCNT		6
+/* UDP receive queue when rcvbuf is 0 (the kernel may allow less). */
+#define LISTEN_UDP_RCVBUF	(4 << 20)
 
 void
 listener_name(unsigned int proto, const struct sockaddr *sa, char *buf,
@@ -50,15 +64,79 @@ listener_name(unsigned int proto, const struct sockaddr *sa, char *buf,
 	    sockaddr_fmt(sa, addr, sizeof(addr)));
 }
 
+void
+listen_opts_from(struct listen_opts *o, const struct svc_conf *sc, int n)
+{
+	o->keepalive = sc->keepalive;
+	o->rcvbuf = (int)sc->rcvbuf;
+	o->sndbuf = (int)sc->sndbuf;
+	o->v6only = sc->v6only;
+	o->ipv6_prefix = (int)sc->ipv6_prefix;
+	o->group = n;
+}
+
+/* SO_RCVBUF/SO_SNDBUF: past the sysctl limit when root allows it, else as
+ * far as the kernel lets. */
+static int
+sock_buf(int fd, int opt, int force, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof(bytes)) == 0)
+		return 0;
+	return setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+}
+
+/* Options set before bind.  Connections accepted from a TCP listener
+ * inherit keepalive, its timers and the buffer sizes (Linux copies them
+ * at accept, and libuv leaves them alone). */
+static int
+sock_options(int fd, unsigned int proto, int family,
+    const struct listen_opts *o)
+{
+	int one = 1, v6only = o->v6only, rcvbuf = o->rcvbuf;
+	int idle = LISTEN_KEEPIDLE, intvl = LISTEN_KEEPINTVL;
+	int cnt = LISTEN_KEEPCNT;
+
+	if (proto == SOCKD_TCP && o->keepalive &&
+	    (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one,
+	    sizeof(one)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt,
+	    sizeof(cnt)) == -1))
+		return -1;
+	/* A burst, or a flood from one source, must not push the other
+	 * sources' datagrams out of a small default queue. */
+	if (proto == SOCKD_UDP && rcvbuf == 0)
+		(void)sock_buf(fd, SO_RCVBUF, SO_RCVBUFFORCE,
+		    LISTEN_UDP_RCVBUF);
+	else if (rcvbuf > 0 && sock_buf(fd, SO_RCVBUF, SO_RCVBUFFORCE,
+	    rcvbuf) == -1)
+		return -1;
+	if (o->sndbuf > 0 && sock_buf(fd, SO_SNDBUF, SO_SNDBUFFORCE,
+	    o->sndbuf) == -1)
+		return -1;
+	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+	    &v6only, sizeof(v6only)) == -1)
+		return -1;
+	return 0;
+}
+
 int
 listener_socket(unsigned int proto, const struct sockaddr *sa, int backlog,
-    int reuseport, char *err, size_t errlen)
+    int reuseport, char *err, size_t errlen, const struct listen_opts *o)
 {
+	static const struct listen_opts defaults = { .keepalive = 1,
+	    .v6only = 1, .ipv6_prefix = 64, .group = 1 };
+	static int warned;
 	char name[96];
 	socklen_t len = sa->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	int fd, one = 1, saved;
 
+	if (o == NULL)
+		o = &defaults;
 	fd = socket(sa->sa_family, (proto == SOCKD_TCP ? SOCK_STREAM :
 	    SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -67,11 +145,18 @@ listener_socket(unsigned int proto, const struct sockaddr *sa, int backlog,
 	    &one, sizeof(one)) == -1) ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
 	    sizeof(one)) == -1) ||
-	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    sock_options(fd, proto, sa->sa_family, o) == -1 ||
 	    bind(fd, sa, len) == -1 ||
 	    (proto == SOCKD_TCP && listen(fd, backlog) == -1))
 		goto fail;
+	/* After listen: a TCP socket joins its group only then. */
+	if (reuseport && o->group > 1 &&
+	    steer_attach(fd, o->group, o->ipv6_prefix) == -1 && !warned) {
+		warned = 1;
+		listener_name(proto, sa, name, sizeof(name));
+		log_warn("%s: cannot steer each client address to one "
+		    "worker; per_source and rate count per worker", name);
+	}
 	return fd;
 fail:
 	saved = errno;

@@ -9,6 +9,7 @@
 #include "log.h"
 
 struct service;
+struct svc_conf;
 struct worker;
 struct newsock;
 
@@ -32,13 +33,30 @@ struct listener {
 	LIST_ENTRY(listener)	 link;
 };
 
+/* A listening socket's options, from its service's settings. */
+struct listen_opts {
+	int		 keepalive;	/* TCP: inherited by connections */
+	int		 rcvbuf;	/* 0: the kernel's; UDP: 4 MiB */
+	int		 sndbuf;	/* 0: the kernel's */
+	int		 v6only;
+	int		 ipv6_prefix;	/* what steering keeps together */
+	int		 group;		/* sockets in the reuseport group */
+};
+/* The options of service settings sc for a group of n sockets. */
+void		 listen_opts_from(struct listen_opts *,
+		    const struct svc_conf *, int n);
+
 /*
  * Creates, binds and (TCP) listens a socket for proto and addr (with its
- * port); reuseport when several workers share the address.  Returns the
- * descriptor, or -1 with "cannot listen on ...: reason" in err.
+ * port); reuseport when several workers share the address, and then, with
+ * o->group > 1, steers each source address to one socket of the group.
+ * o NULL: keepalive on, v6-only, the kernel's buffers (UDP: 4 MiB).
+ * Returns the descriptor, or -1 with "cannot listen on ...: reason" in
+ * err.
  */
 int		 listener_socket(unsigned int proto, const struct sockaddr *,
-		    int backlog, int reuseport, char *err, size_t errlen);
+		    int backlog, int reuseport, char *err, size_t errlen,
+		    const struct listen_opts *o);
 /* Starts ns on w's loop (w's thread); takes over ns's descriptor and
  * service reference.  NULL (logged, both released) on failure. */
 struct listener	*listener_start(struct worker *, struct newsock *);

@@ -105,6 +105,7 @@ listeners_plan(struct supervisor *sup, struct service **v, size_t n,
     unsigned int gen, struct errlist *errs)
 {
 	struct sockaddr_storage ss;
+	struct listen_opts lo;
 	struct listener *l;
 	struct newsock *ns;
 	struct svc_conf *sc;
@@ -145,11 +146,14 @@ listeners_plan(struct supervisor *sup, struct service **v, size_t n,
 						l->next_svc = v[i];
 						continue;
 					}
+					listen_opts_from(&lo, sc,
+					    v[i]->h->flags & SOCKD_ONE_LOOP ?
+					    1 : sup->nworkers);
 					fd = listener_socket(p,
 					    (struct sockaddr *)&ss,
 					    (int)sc->backlog,
 					    sup->nworkers > 1, err,
-					    sizeof(err));
+					    sizeof(err), &lo);
 					if (fd == -1) {
 						errlist_add(errs, sc->file,
 						    sc->line, "service \"%s\": "

@@ -1,32 +1,82 @@
 /*
  * Fuzzes the configuration loader: any bytes as a config file must give
- * either a config or errors, never a crash, a leak or a hang.
+ * either a config or errors, never a crash, a leak or a hang.  The input
+ * is two files: what comes before the first "\n%%\n" is the main file,
+ * what follows is "inc.conf" beside it, and the main file includes it
+ * (an @include line is put first unless the main file has one of its
+ * own, so that includes of missing files, directories, the main file
+ * itself and nested ones are explored too).
  */
 /* fuzz-sources: daemon/config.c daemon/opts.c daemon/util.c daemon/log.c */
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/mman.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+static char dir[64], main_path[96], inc_path[96], sub_path[96];
+
+static void
+cleanup(void)
+{
+	(void)unlink(main_path);
+	(void)unlink(inc_path);
+	(void)rmdir(sub_path);
+	(void)rmdir(dir);
+}
+
+static int
+write_file(const char *path, const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	FILE *fp;
+	int ok;
+
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	ok = fwrite(a, 1, alen, fp) == alen && fwrite(b, 1, blen, fp) == blen;
+	return fclose(fp) == 0 && ok ? 0 : -1;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	static int fd = -1;
+	static const char sep[] = "\n%%\n", inc[] = "@include \"inc.conf\"\n";
+	const uint8_t *end = data + len, *cut;
 	struct errlist errs = { 0 };
 	struct config *c;
-	char path[64];
+	size_t mlen;
+	int own;
 
-	if (fd == -1 && (fd = memfd_create("sockd-fuzz", 0)) == -1)
+	if (dir[0] == '\0') {
+		strcpy(dir, "/tmp/sockd-fuzz-XXXXXX");
+		if (mkdtemp(dir) == NULL)
+			abort();
+		snprintf(main_path, sizeof(main_path), "%s/main.conf", dir);
+		snprintf(inc_path, sizeof(inc_path), "%s/inc.conf", dir);
+		/* Something to include that is not a file. */
+		snprintf(sub_path, sizeof(sub_path), "%s/sub", dir);
+		(void)mkdir(sub_path, 0700);
+		atexit(cleanup);
+	}
+	cut = memmem(data, len, sep, sizeof(sep) - 1);
+	mlen = cut != NULL ? (size_t)(cut - data) : len;
+	own = memmem(data, mlen, "@include", 8) != NULL;
+	if (write_file(main_path, own ? "" : inc, own ? 0 : sizeof(inc) - 1,
+	    data, mlen) == -1)
 		return 0;
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, len, 0) !=
-	    (ssize_t)len)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	c = config_load(path, 10000, &errs);
+	if (cut != NULL) {
+		cut += sizeof(sep) - 1;
+		if (write_file(inc_path, "", 0, cut, (size_t)(end - cut)) == -1)
+			return 0;
+	} else
+		(void)unlink(inc_path);
+	c = config_load(main_path, 10000, &errs);
 	config_free(c);
 	errlist_free(&errs);
 	return 0;

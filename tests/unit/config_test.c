@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <syslog.h>
 #include <netinet/in.h>
+#include <time.h>
 
 #include <sockd/handler.h>
 
@@ -321,6 +322,299 @@ cidr_matching_follows_prefixes(void **state)
 	assert_int_equal(cidr_parse("example.org", &c), -1);
 }
 
+static void
+an_address_listed_twice_in_bind_is_an_error_with_its_line(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"a\"; port = 7001;\n"
+	    "  bind = [\"127.0.0.1\",\n"
+	    "    \"127.0.0.1\"]; } );\n", &e, 0);
+
+	(void)state;
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 3, "bind \"127.0.0.1\": listed twice"));
+	config_free(c);
+	errlist_free(&e);
+}
+
+static void
+an_ipv4_mapped_bind_is_an_error_that_names_the_ipv4_form(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"a\"; port = 7001;\n"
+	    "  bind = \"::ffff:127.0.0.1\"; } );\n", &e, 0);
+
+	(void)state;
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 2, "bind \"::ffff:127.0.0.1\": an "
+	    "IPv4-mapped address; write \"127.0.0.1\""));
+	config_free(c);
+	errlist_free(&e);
+}
+
+static void
+a_wildcard_and_an_address_in_one_service_overlap(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"a\"; port = 7001;\n"
+	    "  bind = [\"0.0.0.0\", \"127.0.0.1\"]; },\n"
+	    "  { name = \"b\"; port = 7002;\n"
+	    "  bind = [\"::\", \"::1\"]; },\n"
+	    "  { name = \"c\"; port = 7003;\n"
+	    "  bind = [\"::1\", \"127.0.0.1\"]; } );\n", &e, 0);
+
+	(void)state;
+	assert_int_equal(e.n, 2);
+	assert_true(has_error(&e, 1, "service \"a\": bind \"0.0.0.0\" and "
+	    "\"127.0.0.1\" overlap"));
+	assert_true(has_error(&e, 3, "service \"b\": bind \"::\" and \"::1\" "
+	    "overlap"));
+	config_free(c);
+	errlist_free(&e);
+}
+
+static void
+two_services_on_one_address_name_both_and_both_addresses(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"a\"; port = 7001; bind = \"::1\"; },\n"
+	    "  { name = \"b\"; port = 7001; bind = \"::\"; } );\n", &e, 0);
+
+	(void)state;
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 2, "service \"b\": tcp port 7001 is already "
+	    "used by service \"a\" (line 1): \"::\" overlaps \"::1\""));
+	config_free(c);
+	errlist_free(&e);
+}
+
+static void
+an_empty_quit_word_is_an_error_with_its_line(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "defaults: { quit = \"q\"; };\n"
+	    "services = ( { name = \"a\"; port = 7001;\n"
+	    "  quit = \"\"; } );\n", &e, 0);
+
+	(void)state;
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 3, "quit: the empty string would end every "
+	    "session"));
+	config_free(c);
+	errlist_free(&e);
+}
+
+static void
+socket_settings_have_defaults_ranges_and_inherit(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "defaults: { keepalive = false; rcvbuf = 65536; };\n"
+	    "services = ( { name = \"a\"; port = 7001; },\n"
+	    "  { name = \"b\"; port = 7002; keepalive = true; sndbuf = 8192;\n"
+	    "    rcvbuf = 0; v6only = false; } );\n", &e, 0);
+
+	(void)state;
+	assert_int_equal(e.n, 0);
+	assert_false(c->svc[0].keepalive);
+	assert_int_equal(c->svc[0].rcvbuf, 65536);
+	assert_int_equal(c->svc[0].sndbuf, 0);
+	assert_true(c->svc[0].v6only);
+	assert_int_equal(c->svc[0].nbind, 2);
+	assert_true(c->svc[1].keepalive);
+	assert_int_equal(c->svc[1].rcvbuf, 0);
+	assert_int_equal(c->svc[1].sndbuf, 8192);
+	assert_false(c->svc[1].v6only);
+	/* "::" takes IPv4 too, so it is the only default address. */
+	assert_int_equal(c->svc[1].nbind, 1);
+	assert_string_equal(c->svc[1].bind[0].text, "::");
+	assert_false(svc_conf_equal(&c->svc[0], &c->svc[1]));
+	config_free(c);
+	c = load_text(
+	    "services = ( { name = \"a\"; port = 7001;\n"
+	    "  rcvbuf = -1;\n"
+	    "  sndbuf = 2147483647;\n"
+	    "  keepalive = 1;\n"
+	    "  v6only = \"no\"; } );\n", &e, 0);
+	assert_int_equal(e.n, 4);
+	assert_true(has_error(&e, 2, "\"rcvbuf\": -1 is out of range"));
+	assert_true(has_error(&e, 3, "\"sndbuf\": 2147483647 is out of range"));
+	assert_true(has_error(&e, 4, "\"keepalive\": expected true or false"));
+	assert_true(has_error(&e, 5, "\"v6only\": expected true or false"));
+	config_free(c);
+	errlist_free(&e);
+}
+
+static void
+with_v6only_off_the_ipv6_wildcard_overlaps_ipv4(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "services = ( { name = \"a\"; port = 7001; v6only = false;\n"
+	    "  bind = [\"::\", \"0.0.0.0\"]; },\n"
+	    "  { name = \"b\"; port = 7002; v6only = false; bind = \"::\"; },\n"
+	    "  { name = \"c\"; port = 7002; bind = \"127.0.0.1\"; },\n"
+	    "  { name = \"d\"; port = 7003; v6only = false;\n"
+	    "    bind = \"::1\"; },\n"
+	    "  { name = \"e\"; port = 7003; bind = \"0.0.0.0\"; } );\n", &e,
+	    0);
+
+	(void)state;
+	assert_int_equal(e.n, 2);
+	assert_true(has_error(&e, 1, "bind \"::\" and \"0.0.0.0\" overlap "
+	    "(with v6only = false"));
+	assert_true(has_error(&e, 4, "service \"c\": tcp port 7002 is already "
+	    "used by service \"b\""));
+	config_free(c);
+	errlist_free(&e);
+}
+
+static void
+an_include_of_a_directory_names_the_file_and_line(void **state)
+{
+	struct errlist e = { 0 };
+	char want[160];
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("sub", NULL);
+	conf_dir_write("main.conf", "# first\n@include \"sub\"\n"
+	    "services = ();\n");
+	assert_null(conf_dir_load("main.conf", &e));
+	assert_int_equal(e.n, 1);
+	snprintf(want, sizeof(want), "cannot include \"%s/sub\": Is a "
+	    "directory", conf_dir);
+	assert_true(has_error(&e, 2, want));
+	errlist_free(&e);
+	conf_dir_free();
+}
+
+static void
+a_missing_include_names_the_file_and_the_line_of_the_include(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+	char want[160];
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("svc.conf", "\n\n  @include \"gone.conf\"\n");
+	conf_dir_write("main.conf", "services = (\n"
+	    "@include \"svc.conf\"\n);\n");
+	assert_null(conf_dir_load("main.conf", &e));
+	assert_int_equal(e.n, 1);
+	snprintf(want, sizeof(want), "%s/svc.conf:3: cannot include "
+	    "\"%s/gone.conf\": No such file or directory", conf_dir, conf_dir);
+	assert_string_equal(e.msg[0], want);
+	errlist_free(&e);
+	/* And a good include still works, with errors in their own file. */
+	conf_dir_write("gone.conf", "{ name = \"a\"; port = 70000; }\n");
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 1);
+	snprintf(want, sizeof(want), "gone.conf:1: \"port\": 70000 is out "
+	    "of range");
+	assert_memory_equal(e.msg[0], want, strlen(want));
+	config_free(c);
+	errlist_free(&e);
+	conf_dir_free();
+}
+
+static void
+an_include_loop_is_cut_at_the_depth_limit(void **state)
+{
+	struct errlist e = { 0 };
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("main.conf", "@include \"main.conf\"\n"
+	    "services = ();\n");
+	assert_null(conf_dir_load("main.conf", &e));
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0], "includes nest deeper than"));
+	errlist_free(&e);
+	conf_dir_free();
+}
+
+static void
+a_huge_file_is_refused_before_it_is_parsed(void **state)
+{
+	struct errlist e = { 0 };
+	size_t n = 64u << 20;
+	char *big = malloc(n + 64), want[200];
+	struct timespec t0, t1;
+	const char *path;
+	FILE *fp;
+	int i;
+
+	(void)state;
+	assert_non_null(big);
+	/* A 64 MiB banner: libconfig would take minutes over it. */
+	strcpy(big, "services = ( { name = \"a\"; port = 7001; banner = \"");
+	memset(big + strlen(big), 'x', n);
+	strcpy(big + 51 + n, "\"; } );\n");
+	conf_dir_new();
+	path = conf_dir_write("big.conf", "");
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fputs(big, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	conf_dir_write("main.conf", "@include \"big.conf\"\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_null(conf_dir_load("big.conf", &e));
+	assert_null(conf_dir_load("main.conf", &e));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	assert_int_equal(e.n, 2);
+	for (i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), "%s: larger than the limit of "
+		    "1024 KiB", path);
+		assert_memory_equal(e.msg[i], want, strlen(want));
+	}
+	errlist_free(&e);
+	/* Files under the limit each, but too much together. */
+	memset(big, ' ', (1u << 20) - 1);
+	big[(1u << 20) - 1] = '\0';
+	conf_dir_write("a.conf", big);
+	conf_dir_write("main.conf", "@include \"a.conf\"\n@include \"a.conf\"\n"
+	    "@include \"a.conf\"\n@include \"a.conf\"\n@include \"a.conf\"\n"
+	    "services = ();\n");
+	assert_null(conf_dir_load("main.conf", &e));
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0], "pass the limit of 4096 KiB "
+	    "together"));
+	errlist_free(&e);
+	free(big);
+	conf_dir_free();
+}
+
+static void
+a_nul_byte_is_an_error_with_its_line_not_an_exit(void **state)
+{
+	static const char text[] = "services = ();\n@include \"\0x\"\n";
+	struct errlist e = { 0 };
+	const char *path;
+	FILE *fp;
+
+	(void)state;
+	conf_dir_new();
+	/* libconfig cuts the name at the NUL and would read the directory,
+	 * where its scanner exits the process. */
+	path = conf_dir_write("main.conf", "");
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, fp),
+	    sizeof(text) - 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_null(conf_dir_load("main.conf", &e));
+	assert_int_equal(e.n, 1);
+	assert_true(has_error(&e, 2, "a NUL byte"));
+	errlist_free(&e);
+	conf_dir_free();
+}
+
 int
 main(void)
 {
@@ -336,6 +630,18 @@ main(void)
 		cmocka_unit_test(equal_service_configs_compare_equal),
 		cmocka_unit_test(option_getters_record_a_wrong_type),
 		cmocka_unit_test(cidr_matching_follows_prefixes),
+		cmocka_unit_test(an_address_listed_twice_in_bind_is_an_error_with_its_line),
+		cmocka_unit_test(an_ipv4_mapped_bind_is_an_error_that_names_the_ipv4_form),
+		cmocka_unit_test(a_wildcard_and_an_address_in_one_service_overlap),
+		cmocka_unit_test(two_services_on_one_address_name_both_and_both_addresses),
+		cmocka_unit_test(an_empty_quit_word_is_an_error_with_its_line),
+		cmocka_unit_test(socket_settings_have_defaults_ranges_and_inherit),
+		cmocka_unit_test(with_v6only_off_the_ipv6_wildcard_overlaps_ipv4),
+		cmocka_unit_test(an_include_of_a_directory_names_the_file_and_line),
+		cmocka_unit_test(a_missing_include_names_the_file_and_the_line_of_the_include),
+		cmocka_unit_test(an_include_loop_is_cut_at_the_depth_limit),
+		cmocka_unit_test(a_huge_file_is_refused_before_it_is_parsed),
+		cmocka_unit_test(a_nul_byte_is_an_error_with_its_line_not_an_exit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
