@@ -9,11 +9,14 @@
  * whose address did not change keeps its socket.  SIGTERM/SIGINT: close
  * the listeners, let connections finish for drain_timeout, then close the
  * rest and return.  With several workers the supervisor binds every
- * socket itself, then has each worker start its own (worker.c); services
+ * socket itself, then has each worker start its own (worker.c): as root
+ * one SO_REUSEPORT socket per worker, as any other user one socket they
+ * all share, so that no other process can join the group; services
  * that keep state across connections (SOCKD_ONE_LOOP: a chat room) listen
  * on worker 0 only, so their connections always share one thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -95,76 +98,104 @@ news_free(struct supervisor *sup)
 }
 
 /*
+ * The sockets of one address, for every worker that serves s and does not
+ * hold it yet.  Bound as root (at start, before the privilege drop), each
+ * worker gets a SO_REUSEPORT socket of its own and the kernel spreads
+ * clients over them: the group then belongs to uid 0 and no unprivileged
+ * process can join it.  Bound by any other user (a reload after the drop,
+ * a daemon started unprivileged), SO_REUSEPORT would let every process of
+ * that user bind the same port and take a share of the clients: one
+ * socket without it is bound, and each worker starts a dup() of it.
+ */
+static int
+listeners_plan_addr(struct supervisor *sup, struct service *s,
+    unsigned int p, const struct sockaddr *sa, unsigned int gen, char *err,
+    size_t errlen)
+{
+	struct listener *l;
+	struct newsock *ns;
+	struct worker *w;
+	char name[96];
+	int wi, nw, fd, shared = -1, root = geteuid() == 0;
+
+	nw = (s->h->flags & SOCKD_ONE_LOOP) ? 1 : sup->nworkers;
+	for (wi = 0; wi < nw; wi++) {
+		w = &sup->workers[wi];
+		LIST_FOREACH(l, &w->listeners, link)
+			if (l->gen != gen && listener_is(l, p, sa))
+				break;
+		if (l != NULL) {
+			l->gen = gen;
+			l->next_svc = s;
+			continue;
+		}
+		if (root || shared == -1) {
+			fd = listener_socket(p, sa, (int)s->conf.backlog,
+			    root && nw > 1, err, errlen);
+			if (fd == -1)
+				return -1;
+			if (!root)
+				shared = fd;
+		} else if ((fd = fcntl(shared, F_DUPFD_CLOEXEC, 0)) == -1) {
+			listener_name(p, sa, name, sizeof(name));
+			snprintf(err, errlen, "cannot listen on %s: dup: %s",
+			    name, strerror(errno));
+			return -1;
+		}
+		ns = xcalloc(1, sizeof(*ns));
+		ns->fd = fd;
+		ns->proto = p;
+		memcpy(&ns->addr, sa, sa->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		ns->svc = s;
+		service_ref(s);
+		ns->next = w->news;
+		w->news = ns;
+	}
+	return 0;
+}
+
+/*
  * For reload gen: claims, on every worker, the listener of each address
  * the services v want, or binds a new socket for it into the worker's
- * news.  Nothing changes for clients until worker_apply().  On error,
- * the new sockets are closed and -1 returned.
+ * news (see listeners_plan_addr()).  Nothing changes for clients until
+ * worker_apply().  On error, the new sockets are closed and -1 returned.
  */
 static int
 listeners_plan(struct supervisor *sup, struct service **v, size_t n,
     unsigned int gen, struct errlist *errs)
 {
 	struct sockaddr_storage ss;
-	struct listener *l;
-	struct newsock *ns;
 	struct svc_conf *sc;
-	struct worker *w;
 	unsigned int p;
 	char err[256];
 	size_t i, k;
-	int port, wi, fd;
+	int port;
 
-	for (wi = 0; wi < sup->nworkers; wi++) {
-		w = &sup->workers[wi];
-		for (i = 0; i < n; i++) {
-			sc = &v[i]->conf;
-			if (wi > 0 && (v[i]->h->flags & SOCKD_ONE_LOOP))
+	for (i = 0; i < n; i++) {
+		sc = &v[i]->conf;
+		for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
+			if (!(sc->protocols & p))
 				continue;
-			for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
-				if (!(sc->protocols & p))
-					continue;
-				port = p == SOCKD_TCP ? sc->port_tcp :
-				    sc->port_udp;
-				for (k = 0; k < sc->nbind; k++) {
-					ss = sc->bind[k].ss;
-					if (ss.ss_family == AF_INET6)
-						((struct sockaddr_in6 *)(void *)
-						    &ss)->sin6_port =
-						    htons((uint16_t)port);
-					else
-						((struct sockaddr_in *)(void *)
-						    &ss)->sin_port =
-						    htons((uint16_t)port);
-					LIST_FOREACH(l, &w->listeners, link)
-						if (l->gen != gen &&
-						    listener_is(l, p,
-						    (struct sockaddr *)&ss))
-							break;
-					if (l != NULL) {
-						l->gen = gen;
-						l->next_svc = v[i];
-						continue;
-					}
-					fd = listener_socket(p,
-					    (struct sockaddr *)&ss,
-					    (int)sc->backlog,
-					    sup->nworkers > 1, err,
-					    sizeof(err));
-					if (fd == -1) {
-						errlist_add(errs, sc->file,
-						    sc->line, "service \"%s\": "
-						    "%s", sc->name, err);
-						news_free(sup);
-						return -1;
-					}
-					ns = xcalloc(1, sizeof(*ns));
-					ns->fd = fd;
-					ns->proto = p;
-					ns->addr = ss;
-					ns->svc = v[i];
-					service_ref(v[i]);
-					ns->next = w->news;
-					w->news = ns;
+			port = p == SOCKD_TCP ? sc->port_tcp : sc->port_udp;
+			for (k = 0; k < sc->nbind; k++) {
+				ss = sc->bind[k].ss;
+				if (ss.ss_family == AF_INET6)
+					((struct sockaddr_in6 *)(void *)
+					    &ss)->sin6_port =
+					    htons((uint16_t)port);
+				else
+					((struct sockaddr_in *)(void *)
+					    &ss)->sin_port =
+					    htons((uint16_t)port);
+				if (listeners_plan_addr(sup, v[i], p,
+				    (struct sockaddr *)&ss, gen, err,
+				    sizeof(err)) == -1) {
+					errlist_add(errs, sc->file, sc->line,
+					    "service \"%s\": %s", sc->name,
+					    err);
+					news_free(sup);
+					return -1;
 				}
 			}
 		}
