@@ -35,6 +35,7 @@
 #include "log.h"
 #include "notify.h"
 #include "precheck.h"
+#include "registry.h"
 #include "service.h"
 #include "supervisor.h"
 #include "util.h"
@@ -232,6 +233,26 @@ errs_print(struct errlist *errs)
 		fprintf(stderr, "%s\n", errs->msg[i]);
 }
 
+/* The user sockd serves as: -u, else daemon.user, when started as root;
+ * else whoever started it.  A user that does not exist gives root, which
+ * fails later with its own message. */
+static uid_t
+daemon_uid(const struct options *opt, const struct config *c)
+{
+	const char *user = opt->user != NULL ? opt->user : c->user;
+	struct passwd *pw;
+	char name[256], *colon;
+
+	if (geteuid() != 0 || user == NULL)
+		return geteuid();
+	snprintf(name, sizeof(name), "%s", user);
+	if ((colon = strchr(name, ':')) != NULL)
+		*colon = '\0';
+	if ((pw = getpwnam(name)) == NULL)
+		return 0;
+	return pw->pw_uid;
+}
+
 int
 supervisor_check(const struct options *opt)
 {
@@ -242,8 +263,9 @@ supervisor_check(const struct options *opt)
 
 	/* Handlers of the services that parsed are checked too, so that one
 	 * run reports every error. */
-	if ((c = config_load(opt->file, opt->port_offset, &errs)) != NULL &&
-	    services_create(NULL, c, 1, &errs, &v, &n) == 0)
+	if ((c = config_load(opt->file, opt->port_offset, &errs)) != NULL)
+		registry_set_user(daemon_uid(opt, c));
+	if (c != NULL && services_create(NULL, c, 1, &errs, &v, &n) == 0)
 		svcvec_free(v, n);
 	config_free(c);
 	if (errs.n > 0) {
@@ -500,6 +522,7 @@ supervisor_run(const struct options *opt)
 	log_init(opt->foreground || sup->conf->log_stderr,
 	    opt->debug ? LOG_DEBUG : sup->conf->log_level);
 	log_info("sockd %s starting", SOCKD_VERSION);
+	registry_set_user(daemon_uid(opt, sup->conf));
 	atomic_init(&sup->max_connections,
 	    (unsigned int)sup->conf->max_connections);
 	atomic_init(&sup->drain_timeout, (unsigned int)sup->conf->drain_timeout);

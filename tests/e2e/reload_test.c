@@ -1,6 +1,7 @@
 /*
  * Reloads, privileges and plugins: sockets a reload binds after the
- * privilege drop cannot be shared by other processes of that user.
+ * privilege drop cannot be shared by other processes of that user; a plugin
+ * file or directory others could write is refused before it is loaded.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,30 @@
 #include "harness.h"
 
 /* Copies the file from to to with mode; 0 on success. */
+static int
+copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out, rc = 0;
+
+	if ((in = open(from, O_RDONLY)) == -1)
+		return -1;
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC, mode)) == -1) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			rc = -1;
+	if (n < 0)
+		rc = -1;
+	close(in);
+	close(out);
+	return rc == 0 ? chmod(to, mode) : -1;
+}
+
+/* The first child process of pid, or 0 when it has none. */
 static int
 bind_as_nobody(int type, int port)
 {
@@ -115,6 +140,51 @@ a_reload_binds_sockets_no_process_of_the_user_can_join(
 	harness_stop_clean(h);
 }
 
+static void
+a_plugin_others_could_write_is_refused_by_the_check(void **state)
+{
+	struct harness *h = *state;
+	char dir[PATH_MAX], so[PATH_MAX + 16], from[PATH_MAX + 16];
+	int port = harness_port();
+
+	snprintf(dir, sizeof(dir), "%s/plugins", harness_dir(h));
+	snprintf(so, sizeof(so), "%s/rot13.so", dir);
+	snprintf(from, sizeof(from), "%s/rot13.so", harness_plugins());
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(copy_file(from, so, 0644), 0);
+	harness_write(h, "sockd.conf", "daemon: { log = \"stderr\"; "
+	    "handler_dir = \"%s\";%s };\nservices = ({ name = \"rot13\"; "
+	    "port = %d; bind = \"127.0.0.1\"; handler = \"rot13\"; });\n", dir,
+	    geteuid() == 0 ? " user = \"root\";" : "", port);
+	assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h), NULL), 1);
+	assert_non_null(strstr(harness_stderr(h), ": writable by group or "
+	    "others (mode 0777)"));
+	assert_non_null(strstr(harness_stderr(h), dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(so, 0666), 0);
+	assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h), NULL), 1);
+	assert_non_null(strstr(harness_stderr(h), "rot13.so: writable by "
+	    "group or others (mode 0666)"));
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(so, 0644), 0);
+		assert_int_equal(chown(so, 65534, 65534), 0);
+		assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h),
+		    NULL), 1);
+		assert_non_null(strstr(harness_stderr(h), "rot13.so: owned by "
+		    "uid 65534, not root or the daemon's user"));
+		/* Nor does the daemon start with it. */
+		assert_int_equal(harness_start(h, NULL), -1);
+		assert_int_equal(harness_wait_exit(h, 10000), 1);
+		assert_true(harness_log_has(h, "owned by uid 65534"));
+		assert_int_equal(chown(so, 0, 0), 0);
+	}
+	assert_int_equal(chmod(so, 0644), 0);
+	assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h), NULL), 0);
+	assert_non_null(strstr(harness_stdout(h), "configuration OK"));
+	harness_pass(h);
+}
+
 int
 main(void)
 {
@@ -122,6 +192,7 @@ main(void)
 #define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
 	    harness_teardown)
 		T(a_reload_binds_sockets_no_process_of_the_user_can_join),
+		T(a_plugin_others_could_write_is_refused_by_the_check),
 #undef T
 	};
 

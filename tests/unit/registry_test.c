@@ -1,14 +1,21 @@
 /*
  * registry: built-ins are found first; a handler struct is refused for
  * another ABI major, a newer minor, a name mismatch, no protocol, or UDP
- * without udp_datagram.  Loading real .so files is covered end to end.
+ * without udp_datagram; a plugin file that someone else could have written
+ * is refused before it is opened.  Loading real .so files is covered end
+ * to end.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sockd/handler.h>
 
@@ -83,6 +90,61 @@ each_refusal_says_why(void **state)
 	    "has no udp_datagram"));
 }
 
+/* Writes dir/name.so (not a real library: it must not get that far). */
+static void
+plugin_file(const char *dir, const char *name, mode_t mode)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s.so", dir, name);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("not a library\n", fp);
+	fclose(fp);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+a_plugin_others_could_write_is_refused_before_loading(void **state)
+{
+	char dir[] = "/tmp/sockd-registry.XXXXXX", path[512], err[1024];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/x.so", dir);
+	registry_set_user(geteuid());
+	plugin_file(dir, "x", 0666);
+	assert_null(registry_find("x", dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "x.so: writable by group or others "
+	    "(mode 0666)"));
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_null(registry_find("x", dir, err, sizeof(err)));
+	assert_non_null(strstr(err, ": writable by group or others "
+	    "(mode 0777)"));
+	assert_non_null(strstr(err, dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_null(registry_find("x", dir, err, sizeof(err)));
+		assert_non_null(strstr(err, "x.so: owned by uid 65534, not "
+		    "root or the daemon's user"));
+		/* Unless it is the daemon's user. */
+		registry_set_user(65534);
+		assert_null(registry_find("x", dir, err, sizeof(err)));
+		assert_null(strstr(err, "owned by"));
+		registry_set_user(geteuid());
+	}
+	/* Trusted: it gets as far as dlopen(), which finds no library. */
+	assert_int_equal(chown(path, geteuid(), getegid()), 0);
+	assert_null(registry_find("x", dir, err, sizeof(err)));
+	assert_null(strstr(err, "writable"));
+	assert_null(strstr(err, "owned by"));
+	assert_non_null(strstr(err, "x.so"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -91,6 +153,8 @@ main(void)
 		cmocka_unit_test(an_unknown_handler_names_the_file_it_looked_for),
 		cmocka_unit_test(a_handler_of_the_current_abi_passes),
 		cmocka_unit_test(each_refusal_says_why),
+		cmocka_unit_test(
+		    a_plugin_others_could_write_is_refused_before_loading),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
