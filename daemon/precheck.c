@@ -5,7 +5,10 @@
  * child, not the daemon and its clients.  The child's output is read
  * through a pipe (bounded) and logged; a child still running after
  * PRECHECK_TIMEOUT is killed.  The binary is the one that started (its
- * path as resolved at start).
+ * path as resolved at start).  When no child can be started (an upgrade
+ * removed the binary, no descriptor is left) the caller refuses the
+ * reload: loading the file in-process unchecked would let a crashing
+ * configure() take the daemon down.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -126,9 +129,10 @@ on_pc_timeout(uv_timer_t *t)
 	(void)uv_process_kill(&pc->proc, SIGKILL);
 }
 
-int
+struct precheck *
 precheck_start(struct supervisor *sup,
-    void (*done)(struct supervisor *, int, const char *))
+    void (*done)(struct supervisor *, int, const char *), char *why,
+    size_t whylen)
 {
 	struct precheck *pc;
 	uv_process_options_t po;
@@ -159,14 +163,14 @@ precheck_start(struct supervisor *sup,
 	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	stdio[2].data.stream = (uv_stream_t *)&pc->out;
 	if ((rc = uv_spawn(loop, &pc->proc, &po)) < 0) {
-		log_warnx("cannot run the configuration check: %s",
-		    uv_strerror(rc));
+		snprintf(why, whylen, "the configuration check cannot run "
+		    "(%s -t): %s", sup->opt.self, uv_strerror(rc));
 		pc->closing = 2;
 		uv_close((uv_handle_t *)&pc->out, on_pc_close);
 		uv_close((uv_handle_t *)&pc->timer, on_pc_close);
-		return -1;
+		return NULL;
 	}
 	(void)uv_read_start((uv_stream_t *)&pc->out, on_pc_alloc, on_pc_read);
 	(void)uv_timer_start(&pc->timer, on_pc_timeout, PRECHECK_TIMEOUT, 0);
-	return 0;
+	return pc;
 }

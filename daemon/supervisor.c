@@ -15,6 +15,8 @@
  * that keep state across connections (SOCKD_ONE_LOOP: a chat room) listen
  * on worker 0 only, so their connections always share one thread.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -39,6 +41,10 @@
 #include "service.h"
 #include "supervisor.h"
 #include "util.h"
+
+/* Descriptors beyond connections and listeners: the log, the notify
+ * socket, the reload check's pipe, the loops' own. */
+#define NOFILE_RESERVE	32
 
 static void
 svcvec_free(struct service **v, size_t n)
@@ -253,6 +259,49 @@ daemon_uid(const struct options *opt, const struct config *c)
 	return pw->pw_uid;
 }
 
+/* Each connection is a descriptor: the soft limit goes up to the hard one
+ * at start. */
+static void
+nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("cannot raise the open file limit to %llu",
+		    (unsigned long long)rl.rlim_max);
+}
+
+/* Warns when max_connections, the listening sockets and a reserve do not
+ * fit in the open file limit: past it, clients are dropped. */
+static void
+nofile_check(struct supervisor *sup)
+{
+	struct listener *l;
+	struct newsock *ns;
+	struct rlimit rl;
+	unsigned long long need, n = 0;
+	int wi;
+
+	for (wi = 0; wi < sup->nworkers; wi++) {
+		LIST_FOREACH(l, &sup->workers[wi].listeners, link)
+			n++;
+		for (ns = sup->workers[wi].news; ns != NULL; ns = ns->next)
+			n++;
+	}
+	need = (unsigned long long)sup->conf->max_connections + n +
+	    NOFILE_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
+		log_warnx("max_connections %lld, %llu listening sockets and "
+		    "%d in reserve need %llu descriptors, more than the open "
+		    "file limit of %llu: raise it (LimitNOFILE=, ulimit -n) or "
+		    "lower max_connections", sup->conf->max_connections, n,
+		    NOFILE_RESERVE, need, (unsigned long long)rl.rlim_cur);
+}
+
 int
 supervisor_check(const struct options *opt)
 {
@@ -343,6 +392,7 @@ reload_checked(struct supervisor *sup, int ok, const char *why)
 {
 	char status[300];
 
+	sup->precheck = NULL;
 	if (sup->stopping == 0) {
 		if (ok)
 			supervisor_reload(sup);
@@ -360,10 +410,13 @@ reload_checked(struct supervisor *sup, int ok, const char *why)
 	}
 }
 
-/* SIGHUP: check the new file in a child first (see precheck.c). */
+/* SIGHUP: check the new file in a child first (see precheck.c); when no
+ * child can run, the reload is refused. */
 static void
 reload_begin(struct supervisor *sup)
 {
+	char why[512];
+
 	if (sup->reloading) {
 		sup->reload_again = 1;
 		return;
@@ -372,8 +425,9 @@ reload_begin(struct supervisor *sup)
 	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)monotonic_usec());
 	log_info("reloading %s", sup->opt.file);
-	if (precheck_start(sup, reload_checked) == -1)
-		reload_checked(sup, 1, NULL);
+	if ((sup->precheck = precheck_start(sup, reload_checked, why,
+	    sizeof(why))) == NULL)
+		reload_checked(sup, 0, why);
 }
 
 void
@@ -522,6 +576,7 @@ supervisor_run(const struct options *opt)
 	log_init(opt->foreground || sup->conf->log_stderr,
 	    opt->debug ? LOG_DEBUG : sup->conf->log_level);
 	log_info("sockd %s starting", SOCKD_VERSION);
+	nofile_raise();
 	registry_set_user(daemon_uid(opt, sup->conf));
 	atomic_init(&sup->max_connections,
 	    (unsigned int)sup->conf->max_connections);
@@ -560,6 +615,7 @@ supervisor_run(const struct options *opt)
 	}
 	for (i = 0; i < sup->nsvc; i++)
 		service_publish(sup->svc[i]);
+	nofile_check(sup);
 	if (privileges(sup) == -1)
 		goto fail;
 	worker_apply(&sup->workers[0], sup->gen);

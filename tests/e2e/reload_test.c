@@ -1,7 +1,9 @@
 /*
  * Reloads, privileges and plugins: sockets a reload binds after the
  * privilege drop cannot be shared by other processes of that user; a plugin
- * file or directory others could write is refused before it is loaded.
+ * file or directory others could write is refused before it is loaded; a
+ * reload whose check cannot run is refused, not loaded unchecked, and the
+ * open file limit is raised and checked at start.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,6 +187,92 @@ a_plugin_others_could_write_is_refused_by_the_check(void **state)
 	harness_pass(h);
 }
 
+static void
+a_reload_whose_check_cannot_run_is_refused(void **state)
+{
+	struct harness *h = *state;
+	char copy[PATH_MAX], buf[16];
+	const char *saved = getenv("SOCKD"), *from;
+	int port = harness_port();
+
+	/* Started from a copy, which an "upgrade" then removes. */
+	from = saved != NULL && *saved != '\0' ? saved : "build/sockd";
+	snprintf(copy, sizeof(copy), "%s/sockd", harness_dir(h));
+	assert_int_equal(copy_file(from, copy, 0755), 0);
+	setenv("SOCKD", copy, 1);
+	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; });\n", port);
+	if (harness_start(h, NULL) != 0) {
+		setenv("SOCKD", from, 1);
+		fail_msg("sockd did not start");
+	}
+	setenv("SOCKD", from, 1);
+	assert_int_equal(unlink(copy), 0);
+	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; }, { name = \"crash\"; port = %d; "
+	    "bind = \"127.0.0.1\"; handler = \"crashconf\"; });\n", port,
+	    harness_port());
+	harness_signal(h, SIGHUP);
+	assert_non_null(harness_notify(h, "reload failed", 10000));
+	assert_true(harness_log_wait(h, "the configuration check cannot "
+	    "run", 5000));
+	assert_true(harness_log_has(h, "still serving the previous "
+	    "configuration"));
+	assert_int_equal(udp_ask("127.0.0.1", port, "x", 1, buf, sizeof(buf),
+	    300), -1);	/* tcp only, as before */
+	assert_int_equal(harness_wait_exit(h, 200), -1);
+	{
+		int fd = tcp_open("127.0.0.1", port);
+
+		assert_int_not_equal(fd, -1);
+		assert_int_equal(tcp_sends(fd, "still\n"), 0);
+		assert_int_equal(tcp_recv_n(fd, buf, 6, 5000), 6);
+		assert_memory_equal(buf, "still\n", 6);
+		client_close(fd);
+	}
+	harness_stop_clean(h);
+}
+
+/* Starts sockd (drain_timeout 1), then reloads into a config whose check
+ * hangs in configure(); returns the check's pid. */
+static void
+the_open_file_limit_is_raised_and_checked_at_start(void **state)
+{
+	struct harness *h = *state;
+	struct rlimit saved, low;
+	char path[64], line[256];
+	unsigned long long soft = 0, hard = 0;
+	FILE *fp;
+	int port = harness_port(), rc;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	if (saved.rlim_max < 1024)
+		skip();
+	low = saved;
+	low.rlim_cur = 256;
+	/* max_connections far past any hard limit: the warning names it. */
+	harness_write(h, "sockd.conf", "daemon: { log = \"stderr\"; "
+	    "max_connections = 10000000;%s };\nservices = ({ name = \"echo\"; "
+	    "port = %d; bind = \"127.0.0.1\"; });\n",
+	    geteuid() == 0 ? " user = \"root\";" : "", port);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = harness_start(h, NULL);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(rc, 0);
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)harness_pid(h));
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "Max open files %llu %llu", &soft, &hard) ==
+		    2)
+			break;
+	fclose(fp);
+	assert_int_equal(soft, (unsigned long long)saved.rlim_max);
+	assert_true(harness_log_has(h, "max_connections 10000000, 1 "
+	    "listening sockets and 32 in reserve need 10000033 descriptors, "
+	    "more than the open file limit"));
+	harness_stop_clean(h);
+}
+
 int
 main(void)
 {
@@ -193,6 +281,8 @@ main(void)
 	    harness_teardown)
 		T(a_reload_binds_sockets_no_process_of_the_user_can_join),
 		T(a_plugin_others_could_write_is_refused_by_the_check),
+		T(a_reload_whose_check_cannot_run_is_refused),
+		T(the_open_file_limit_is_raised_and_checked_at_start),
 #undef T
 	};
 
