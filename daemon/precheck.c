@@ -8,7 +8,8 @@
  * path as resolved at start).  When no child can be started (an upgrade
  * removed the binary, no descriptor is left) the caller refuses the
  * reload: loading the file in-process unchecked would let a crashing
- * configure() take the daemon down.
+ * configure() take the daemon down.  Stopping the daemon cancels a check
+ * in progress: the child is killed and reaped before the loop ends.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ struct precheck {
 	char			 buf[PRECHECK_OUTPUT];
 	size_t			 len;
 	int			 closing;
+	int			 cancelled;
 	int			 exited;
 	int64_t			 status;
 	int			 signal;
@@ -59,7 +61,9 @@ precheck_finish(struct precheck *pc)
 	if (!pc->exited || !pc->eof)
 		return;
 	pc->buf[pc->len] = '\0';
-	if (pc->status == 0 && pc->signal == 0) {
+	if (pc->cancelled) {
+		pc->done(pc->sup, 0, "the daemon is stopping");
+	} else if (pc->status == 0 && pc->signal == 0) {
 		pc->done(pc->sup, 1, NULL);
 	} else {
 		for (line = strtok_r(pc->buf, "\n", &save); line != NULL;
@@ -173,4 +177,17 @@ precheck_start(struct supervisor *sup,
 	(void)uv_read_start((uv_stream_t *)&pc->out, on_pc_alloc, on_pc_read);
 	(void)uv_timer_start(&pc->timer, on_pc_timeout, PRECHECK_TIMEOUT, 0);
 	return pc;
+}
+
+void
+precheck_cancel(struct precheck *pc)
+{
+	if (pc->cancelled)
+		return;
+	pc->cancelled = 1;
+	uv_timer_stop(&pc->timer);
+	/* Reaped by libuv, which then calls on_pc_exit: nothing is left
+	 * behind when the loop ends. */
+	if (!pc->exited)
+		(void)uv_process_kill(&pc->proc, SIGKILL);
 }

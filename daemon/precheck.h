@@ -16,5 +16,8 @@ struct supervisor;
 struct precheck	*precheck_start(struct supervisor *,
 		    void (*done)(struct supervisor *, int ok, const char *why),
 		    char *why, size_t whylen);
+/* Kills the check's child; done is still called (ok 0) once it is
+ * reaped.  Only before done has been called. */
+void		 precheck_cancel(struct precheck *);
 
 #endif

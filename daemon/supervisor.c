@@ -46,6 +46,8 @@
  * socket, the reload check's pipe, the loops' own. */
 #define NOFILE_RESERVE	32
 
+static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+
 static void
 svcvec_free(struct service **v, size_t n)
 {
@@ -448,6 +450,10 @@ on_wake(uv_async_t *a)
 	for (i = 0; i < nitems(sup->sig); i++)
 		uv_close((uv_handle_t *)&sup->sig[i], NULL);
 	uv_close((uv_handle_t *)&sup->wake, NULL);
+	/* libuv puts back the default action, which would kill the daemon
+	 * on a signal that comes while the loop finishes closing. */
+	for (i = 0; i < nitems(sigs); i++)
+		(void)signal(sigs[i], SIG_IGN);
 }
 
 static void
@@ -464,6 +470,10 @@ supervisor_stop(struct supervisor *sup)
 	sup->stopping = 1;
 	notify("STOPPING=1");
 	log_info("stopping");
+	if (sup->precheck != NULL) {
+		log_info("cancelling the configuration check of the reload");
+		precheck_cancel(sup->precheck);
+	}
 	svcvec_free(sup->svc, sup->nsvc);
 	sup->svc = NULL;
 	sup->nsvc = 0;
@@ -559,7 +569,6 @@ privileges(struct supervisor *sup)
 int
 supervisor_run(const struct options *opt)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 	struct supervisor *sup;
 	struct errlist errs = { 0 };
 	uv_loop_t *loop;

@@ -3,7 +3,8 @@
  * privilege drop cannot be shared by other processes of that user; a plugin
  * file or directory others could write is refused before it is loaded; a
  * reload whose check cannot run is refused, not loaded unchecked, and the
- * open file limit is raised and checked at start.
+ * open file limit is raised and checked at start; stopping during a
+ * reload's check cancels it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +56,48 @@ copy_file(const char *from, const char *to, mode_t mode)
 }
 
 /* The first child process of pid, or 0 when it has none. */
+static pid_t
+child_of(pid_t pid)
+{
+	char path[300], line[256];
+	struct dirent *de;
+	DIR *d;
+	FILE *fp;
+	pid_t found = 0;
+	int ppid;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (found == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (sscanf(line, "PPid: %d", &ppid) == 1) {
+				if (ppid == pid)
+					found = (pid_t)atoi(de->d_name);
+				break;
+			}
+		fclose(fp);
+	}
+	closedir(d);
+	return found;
+}
+
+/* 1 when pid exists (a zombie counts), 0 once it is gone. */
+static int
+process_exists(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+/* As nobody, tries to bind proto on 127.0.0.1:port with SO_REUSEPORT;
+ * returns the errno of bind (0: it worked, -1: the test could not run). */
 static int
 bind_as_nobody(int type, int port)
 {
@@ -235,6 +278,79 @@ a_reload_whose_check_cannot_run_is_refused(void **state)
 
 /* Starts sockd (drain_timeout 1), then reloads into a config whose check
  * hangs in configure(); returns the check's pid. */
+static pid_t
+start_hanging_reload(struct harness *h)
+{
+	long long deadline;
+	int port = harness_port();
+	pid_t child = 0;
+
+	harness_drain_timeout(1);
+	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; });\n", port);
+	assert_int_equal(harness_start(h, NULL), 0);
+	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; }, { name = \"hang\"; port = %d; "
+	    "bind = \"127.0.0.1\"; handler = \"hangconf\"; });\n", port,
+	    harness_port());
+	harness_signal(h, SIGHUP);
+	deadline = harness_now_ms() + harness_ms(10000);
+	while ((child = child_of(harness_pid(h))) == 0 &&
+	    harness_now_ms() < deadline)
+		usleep(20000);
+	assert_int_not_equal(child, 0);
+	/* Let it get into configure(). */
+	usleep(300000);
+	return child;
+}
+
+static void
+assert_gone(pid_t child)
+{
+	long long deadline = harness_now_ms() + 2000;
+
+	while (process_exists(child) && harness_now_ms() < deadline)
+		usleep(20000);
+	if (process_exists(child)) {
+		kill(child, SIGKILL);
+		fail_msg("the configuration check %d outlived sockd",
+		    (int)child);
+	}
+}
+
+static void
+a_stop_during_a_reload_check_cancels_it(void **state)
+{
+	struct harness *h = *state;
+	long long t0, ms;
+	pid_t child = start_hanging_reload(h);
+
+	t0 = harness_now_ms();
+	harness_signal(h, SIGTERM);
+	/* drain_timeout + 1 s. */
+	assert_int_equal(harness_wait_exit(h, harness_ms(2000)), 0);
+	ms = harness_now_ms() - t0;
+	printf("exit %lld ms after SIGTERM during the reload check\n", ms);
+	assert_gone(child);
+	harness_pass(h);
+}
+
+static void
+a_second_sigterm_during_a_reload_check_never_kills(void **state)
+{
+	struct harness *h = *state;
+	pid_t child = start_hanging_reload(h);
+
+	harness_signal(h, SIGTERM);
+	harness_signal(h, SIGTERM);
+	usleep(50000);
+	harness_signal(h, SIGTERM);
+	assert_int_equal(harness_wait_exit(h, harness_ms(2000)), 0);
+	assert_gone(child);
+	harness_pass(h);
+}
+
+/* Reads lines until one contains want; 1 found, 0 not within ms. */
 static void
 the_open_file_limit_is_raised_and_checked_at_start(void **state)
 {
@@ -282,6 +398,8 @@ main(void)
 		T(a_reload_binds_sockets_no_process_of_the_user_can_join),
 		T(a_plugin_others_could_write_is_refused_by_the_check),
 		T(a_reload_whose_check_cannot_run_is_refused),
+		T(a_stop_during_a_reload_check_cancels_it),
+		T(a_second_sigterm_during_a_reload_check_never_kills),
 		T(the_open_file_limit_is_raised_and_checked_at_start),
 #undef T
 	};
