@@ -139,6 +139,14 @@ registry_check(const struct sockd_handler *h, const char *name, char *buf,
 	return buf;
 }
 
+registry_reconfigure_fn
+registry_reconfigure(const struct sockd_handler *h)
+{
+	if ((h->abi_version & 0xffff) < 1 || !(h->flags & SOCKD_ONE_LOOP))
+		return NULL;
+	return h->reconfigure;
+}
+
 const struct sockd_handler *
 registry_find(const char *name, const char *handler_dir, char *err,
     size_t errlen)

@@ -223,6 +223,43 @@ listeners_apply(struct supervisor *sup, unsigned int gen)
 		worker_command(&sup->workers[i], W_APPLY, gen);
 }
 
+/*
+ * After worker_apply() of a reload (so on worker 0's thread, the one that
+ * serves SOCKD_ONE_LOOP services, with none of their callbacks running):
+ * a new service that replaces a running one of the same name and handler,
+ * when the handler has reconfigure(), takes over its state and its open
+ * connections, so that a chat room stays one room across a reload that
+ * changed one of its options.  The old service, left without
+ * connections, is freed with the old configuration.
+ */
+static void
+services_adopt(struct supervisor *sup, struct service **v, size_t n)
+{
+	registry_reconfigure_fn fn;
+	struct service *old;
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		if ((fn = registry_reconfigure(v[i]->h)) == NULL)
+			continue;
+		for (j = 0; j < sup->nsvc; j++) {
+			old = sup->svc[j];
+			if (old == v[i] || old->h != v[i]->h ||
+			    strcmp(old->conf.name, v[i]->conf.name) != 0)
+				continue;
+			for (k = 0; k < n && v[k] != old; k++)
+				continue;
+			if (k < n)	/* still running, unchanged */
+				continue;
+			fn(v[i]->port_state, old->port_state);
+			conn_adopt(old, v[i], 0);
+			log_info("%s: reconfigured, %u connections kept",
+			    v[i]->conf.name, v[i]->local[0].nconns);
+			break;
+		}
+	}
+}
+
 static void
 errs_log(struct errlist *errs)
 {
@@ -356,6 +393,7 @@ supervisor_reload(struct supervisor *sup)
 		goto fail;
 	}
 	listeners_apply(sup, sup->gen);
+	services_adopt(sup, v, n);
 	for (i = 0; i < n; i++)
 		service_publish(v[i]);
 	svcvec_free(sup->svc, sup->nsvc);

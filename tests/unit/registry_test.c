@@ -2,8 +2,8 @@
  * registry: built-ins are found first; a handler struct is refused for
  * another ABI major, a newer minor, a name mismatch, no protocol, or UDP
  * without udp_datagram; a plugin file that someone else could have written
- * is refused before it is opened.  Loading real .so files is covered end
- * to end.
+ * is refused before it is opened; reconfigure is read only from handlers
+ * of minor 1 or later.  Loading real .so files is covered end to end.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,7 +56,7 @@ static void
 a_handler_of_the_current_abi_passes(void **state)
 {
 	struct sockd_handler h = { SOCKD_ABI_VERSION, "x", SOCKD_TCP | SOCKD_UDP,
-	    0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dgram };
+	    0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dgram, NULL };
 	char buf[128];
 
 	(void)state;
@@ -69,7 +69,7 @@ static void
 each_refusal_says_why(void **state)
 {
 	struct sockd_handler h = { SOCKD_ABI_VERSION, "x", SOCKD_TCP, 0, NULL,
-	    NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	char buf[128];
 
 	(void)state;
@@ -88,6 +88,39 @@ each_refusal_says_why(void **state)
 	h.protocols = SOCKD_UDP;
 	assert_non_null(strstr(registry_check(&h, "x", buf, sizeof(buf)),
 	    "has no udp_datagram"));
+}
+
+static void
+reconfigure(void *a, void *b)
+{
+	(void)a;
+	(void)b;
+}
+
+static void
+a_minor_0_handler_has_no_reconfigure(void **state)
+{
+	struct sockd_handler full = { SOCKD_ABI_VERSION, "x", SOCKD_TCP,
+	    SOCKD_ONE_LOOP, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	    reconfigure };
+	struct sockd_handler *old;
+	size_t len = offsetof(struct sockd_handler, reconfigure);
+	char buf[128];
+
+	(void)state;
+	assert_ptr_equal(registry_reconfigure(&full), reconfigure);
+	/* A minor-0 plugin's struct ends before the field: exactly that
+	 * long, so that reading past it is caught by the sanitizer. */
+	full.abi_version = SOCKD_ABI_MAJOR << 16;
+	assert_non_null(old = malloc(len));
+	memcpy(old, &full, len);
+	assert_null(registry_check(old, "x", buf, sizeof(buf)));
+	assert_null(registry_reconfigure(old));
+	free(old);
+	/* Only handlers whose connections share one loop get it. */
+	full.abi_version = SOCKD_ABI_VERSION;
+	full.flags = 0;
+	assert_null(registry_reconfigure(&full));
 }
 
 /* Writes dir/name.so (not a real library: it must not get that far). */
@@ -153,6 +186,7 @@ main(void)
 		cmocka_unit_test(an_unknown_handler_names_the_file_it_looked_for),
 		cmocka_unit_test(a_handler_of_the_current_abi_passes),
 		cmocka_unit_test(each_refusal_says_why),
+		cmocka_unit_test(a_minor_0_handler_has_no_reconfigure),
 		cmocka_unit_test(
 		    a_plugin_others_could_write_is_refused_before_loading),
 	};
