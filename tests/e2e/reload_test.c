@@ -4,7 +4,8 @@
  * file or directory others could write is refused before it is loaded; a
  * reload whose check cannot run is refused, not loaded unchecked, and the
  * open file limit is raised and checked at start; stopping during a
- * reload's check cancels it.
+ * reload's check cancels it; a chat room stays one room across a reload
+ * that changes one of its options.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -351,6 +352,61 @@ a_second_sigterm_during_a_reload_check_never_kills(void **state)
 }
 
 /* Reads lines until one contains want; 1 found, 0 not within ms. */
+static int
+heard(int fd, const char *want, int ms)
+{
+	char line[1024];
+	long long deadline = harness_now_ms() + ms;
+
+	while (harness_now_ms() < deadline)
+		if (tcp_recv_line(fd, line, sizeof(line), 200) > 0 &&
+		    strstr(line, want) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+a_chat_room_stays_one_room_across_a_reload_of_its_options(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), a, b, c;
+
+	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	    "bind = \"127.0.0.1\"; options = { history = 20; }; });\n", port);
+	assert_int_equal(harness_start(h, NULL), 0);
+	assert_int_not_equal(a = tcp_open("127.0.0.1", port), -1);
+	assert_true(heard(a, "you are guest1", 5000));
+	assert_int_not_equal(b = tcp_open("127.0.0.1", port), -1);
+	assert_true(heard(b, "you are guest2", 5000));
+	assert_true(heard(a, "guest2 joined", 5000));
+	assert_int_equal(tcp_sends(a, "before the reload\n"), 0);
+	assert_true(heard(b, "<guest1> before the reload", 5000));
+
+	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	    "bind = \"127.0.0.1\"; options = { history = 21; }; });\n", port);
+	harness_signal(h, SIGHUP);
+	assert_true(harness_log_wait(h, "reload done: 1 services", 10000));
+	assert_int_equal(tcp_sends(b, "after the reload\n"), 0);
+	assert_true(heard(a, "<guest2> after the reload", 5000));
+	/* A newcomer is in the same room, with its history. */
+	assert_int_not_equal(c = tcp_open("127.0.0.1", port), -1);
+	assert_true(heard(c, "you are guest3", 5000));
+	assert_true(heard(c, "<guest1> before the reload", 5000));
+	assert_true(heard(c, "<guest2> after the reload", 5000));
+	assert_true(heard(a, "guest3 joined", 5000));
+	assert_true(heard(b, "guest3 joined", 5000));
+	assert_int_equal(tcp_sends(c, "hello both\n"), 0);
+	assert_true(heard(a, "<guest3> hello both", 5000));
+	assert_true(heard(b, "<guest3> hello both", 5000));
+	client_close(a);
+	assert_true(heard(c, "guest1 left", 5000));
+	client_close(b);
+	client_close(c);
+	assert_true(harness_log_has(h, "chat: reconfigured, 2 connections "
+	    "kept"));
+	harness_stop_clean(h);
+}
+
 static void
 the_open_file_limit_is_raised_and_checked_at_start(void **state)
 {
@@ -400,6 +456,7 @@ main(void)
 		T(a_reload_whose_check_cannot_run_is_refused),
 		T(a_stop_during_a_reload_check_cancels_it),
 		T(a_second_sigterm_during_a_reload_check_never_kills),
+		T(a_chat_room_stays_one_room_across_a_reload_of_its_options),
 		T(the_open_file_limit_is_raised_and_checked_at_start),
 #undef T
 	};
