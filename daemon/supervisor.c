@@ -299,13 +299,15 @@ daemon_uid(const struct options *opt, const struct config *c)
 }
 
 /* Each connection is a descriptor: the soft limit goes up to the hard one
- * at start. */
+ * at start (an unlimited hard limit is not a number the kernel takes for
+ * descriptors: the soft one stays). */
 static void
 nofile_raise(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_max == RLIM_INFINITY || rl.rlim_cur >= rl.rlim_max)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
