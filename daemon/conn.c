@@ -847,6 +847,51 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	c->flags |= C_ACCEPTED;
 }
 
+/*
+ * A reload replaced from by to, whose handler took over from's port state
+ * (reconfigure): from's open connections on worker move to to, with their
+ * reference, their place in the list and the counts, so that to is one
+ * room with them.  On the worker's thread, between callbacks.
+ */
+void
+conn_adopt(struct service *from, struct service *to, int worker)
+{
+	struct svc_local *fl = &from->local[worker], *tl = &to->local[worker];
+	struct srcent *e;
+	struct conn *c;
+	uint8_t key[16];
+	uint64_t now;
+
+	while ((c = TAILQ_FIRST(&fl->conns)) != NULL) {
+		now = uv_now(c->w->loop);
+		if (from->conf.per_source > 0) {
+			limits_key(&c->peer.sa, (int)from->conf.ipv6_prefix,
+			    key);
+			e = srctab_get(&fl->src, key,
+			    (double)from->conf.burst, now);
+			if (e->conns > 0)
+				e->conns--;
+		}
+		if (to->conf.per_source > 0) {
+			limits_key(&c->peer.sa, (int)to->conf.ipv6_prefix,
+			    key);
+			e = srctab_get(&tl->src, key, (double)to->conf.burst,
+			    now);
+			e->conns++;
+		}
+		TAILQ_REMOVE(&fl->conns, c, link);
+		TAILQ_INSERT_TAIL(&tl->conns, c, link);
+		fl->nconns--;
+		tl->nconns++;
+		atomic_fetch_sub_explicit(&from->nconns, 1,
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&to->nconns, 1, memory_order_relaxed);
+		service_ref(to);
+		c->svc = to;
+		service_unref(from);
+	}
+}
+
 /* The ABI side. */
 
 int

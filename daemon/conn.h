@@ -48,5 +48,7 @@ void	conn_reap(struct worker *);
 void	conn_abort(struct conn *);
 /* Idle sweep of one service on w: closes what idled past idle_timeout. */
 void	conn_sweep(struct service *, struct worker *, uint64_t now);
+/* Moves from's connections on worker to to (a reload, reconfigure()). */
+void	conn_adopt(struct service *from, struct service *to, int worker);
 
 #endif

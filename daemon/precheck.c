@@ -5,7 +5,11 @@
  * child, not the daemon and its clients.  The child's output is read
  * through a pipe (bounded) and logged; a child still running after
  * PRECHECK_TIMEOUT is killed.  The binary is the one that started (its
- * path as resolved at start).
+ * path as resolved at start).  When no child can be started (an upgrade
+ * removed the binary, no descriptor is left) the caller refuses the
+ * reload: loading the file in-process unchecked would let a crashing
+ * configure() take the daemon down.  Stopping the daemon cancels a check
+ * in progress: the child is killed and reaped before the loop ends.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +36,7 @@ struct precheck {
 	char			 buf[PRECHECK_OUTPUT];
 	size_t			 len;
 	int			 closing;
+	int			 cancelled;
 	int			 exited;
 	int64_t			 status;
 	int			 signal;
@@ -56,7 +61,9 @@ precheck_finish(struct precheck *pc)
 	if (!pc->exited || !pc->eof)
 		return;
 	pc->buf[pc->len] = '\0';
-	if (pc->status == 0 && pc->signal == 0) {
+	if (pc->cancelled) {
+		pc->done(pc->sup, 0, "the daemon is stopping");
+	} else if (pc->status == 0 && pc->signal == 0) {
 		pc->done(pc->sup, 1, NULL);
 	} else {
 		for (line = strtok_r(pc->buf, "\n", &save); line != NULL;
@@ -126,9 +133,10 @@ on_pc_timeout(uv_timer_t *t)
 	(void)uv_process_kill(&pc->proc, SIGKILL);
 }
 
-int
+struct precheck *
 precheck_start(struct supervisor *sup,
-    void (*done)(struct supervisor *, int, const char *))
+    void (*done)(struct supervisor *, int, const char *), char *why,
+    size_t whylen)
 {
 	struct precheck *pc;
 	uv_process_options_t po;
@@ -159,14 +167,27 @@ precheck_start(struct supervisor *sup,
 	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	stdio[2].data.stream = (uv_stream_t *)&pc->out;
 	if ((rc = uv_spawn(loop, &pc->proc, &po)) < 0) {
-		log_warnx("cannot run the configuration check: %s",
-		    uv_strerror(rc));
+		snprintf(why, whylen, "the configuration check cannot run "
+		    "(%s -t): %s", sup->opt.self, uv_strerror(rc));
 		pc->closing = 2;
 		uv_close((uv_handle_t *)&pc->out, on_pc_close);
 		uv_close((uv_handle_t *)&pc->timer, on_pc_close);
-		return -1;
+		return NULL;
 	}
 	(void)uv_read_start((uv_stream_t *)&pc->out, on_pc_alloc, on_pc_read);
 	(void)uv_timer_start(&pc->timer, on_pc_timeout, PRECHECK_TIMEOUT, 0);
-	return 0;
+	return pc;
+}
+
+void
+precheck_cancel(struct precheck *pc)
+{
+	if (pc->cancelled)
+		return;
+	pc->cancelled = 1;
+	uv_timer_stop(&pc->timer);
+	/* Reaped by libuv, which then calls on_pc_exit: nothing is left
+	 * behind when the loop ends. */
+	if (!pc->exited)
+		(void)uv_process_kill(&pc->proc, SIGKILL);
 }

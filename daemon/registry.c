@@ -5,11 +5,23 @@
  * plugin.  A plugin is checked before anything else is read from it: ABI
  * major, minor, name and callbacks.  Loaded plugins are cached and never
  * unloaded: connections of an old configuration may still run their code.
+ *
+ * dlopen() runs a plugin's constructors, and configure() runs as root in
+ * "sockd -t" and at start: before either, the file and every directory up
+ * to / must be owned by root or by the user sockd serves as, and writable
+ * by no one else (as sshd's StrictModes has it for keys).  A root-owned
+ * sticky directory (/tmp) is fine: others cannot replace what is in it.
+ * The checked path, symbolic links resolved, is the one loaded.
  */
+#include <sys/stat.h>
+
 #include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sockd/handler.h>
 
@@ -24,6 +36,80 @@ struct loaded {
 };
 
 static struct loaded	*loaded;
+static uid_t		 user;
+static int		 user_set;
+
+void
+registry_set_user(uid_t uid)
+{
+	user = uid;
+	user_set = 1;
+}
+
+/* NULL when a file of st may be trusted: owned by root or the user, and
+ * writable by them only; else why not. */
+static const char *
+registry_trusted(const struct stat *st, char *buf, size_t len)
+{
+	uid_t me = user_set ? user : geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me)
+		snprintf(buf, len, "owned by uid %lu, not root or the "
+		    "daemon's user", (unsigned long)st->st_uid);
+	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) &&
+	    st->st_uid == 0))
+		snprintf(buf, len, "writable by group or others (mode %04o)",
+		    (unsigned int)(st->st_mode & 07777));
+	else
+		return NULL;
+	return buf;
+}
+
+/*
+ * Checks the plugin file real (a resolved path) and each directory above
+ * it.  Returns 0, or -1 with the file, the offending directory if it is
+ * one, and the reason in err.
+ */
+static int
+registry_path_check(const char *real, char *err, size_t errlen)
+{
+	struct stat st;
+	char dir[PATH_MAX], why[128], *slash;
+
+	if (stat(real, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", real, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", real);
+		return -1;
+	}
+	if (registry_trusted(&st, why, sizeof(why)) != NULL) {
+		snprintf(err, errlen, "%s: %s", real, why);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", real);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &st) == -1) {
+			snprintf(err, errlen, "%s: directory %s: %s", real, dir,
+			    strerror(errno));
+			return -1;
+		}
+		if (registry_trusted(&st, why, sizeof(why)) != NULL) {
+			snprintf(err, errlen, "%s: directory %s: %s", real,
+			    dir, why);
+			return -1;
+		}
+		if (slash == dir)
+			break;
+	}
+	return 0;
+}
 
 const char *
 registry_check(const struct sockd_handler *h, const char *name, char *buf,
@@ -53,13 +139,21 @@ registry_check(const struct sockd_handler *h, const char *name, char *buf,
 	return buf;
 }
 
+registry_reconfigure_fn
+registry_reconfigure(const struct sockd_handler *h)
+{
+	if ((h->abi_version & 0xffff) < 1 || !(h->flags & SOCKD_ONE_LOOP))
+		return NULL;
+	return h->reconfigure;
+}
+
 const struct sockd_handler *
 registry_find(const char *name, const char *handler_dir, char *err,
     size_t errlen)
 {
 	const struct sockd_handler *h;
 	struct loaded *l;
-	char path[4096], sym[128], why[256];
+	char path[4096], real[PATH_MAX], sym[128], why[256];
 	void *dl;
 	size_t i;
 
@@ -70,7 +164,12 @@ registry_find(const char *name, const char *handler_dir, char *err,
 	for (l = loaded; l != NULL; l = l->next)
 		if (strcmp(l->name, name) == 0 && strcmp(l->path, path) == 0)
 			return l->h;
-	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	if (realpath(path, real) != NULL) {
+		if (registry_path_check(real, err, errlen) == -1)
+			return NULL;
+	} else
+		snprintf(real, sizeof(real), "%s", path);
+	if ((dl = dlopen(real, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(err, errlen, "unknown handler \"%s\": not built in, "
 		    "and %s", name, dlerror());
 		return NULL;

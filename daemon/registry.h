@@ -1,9 +1,12 @@
 #ifndef SOCKD_REGISTRY_H
 #define SOCKD_REGISTRY_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct sockd_handler;
+typedef void (*registry_reconfigure_fn)(void *, void *);
 
 extern const struct sockd_handler *const builtin_handlers[];
 
@@ -14,6 +17,13 @@ extern const struct sockd_handler *const builtin_handlers[];
  */
 const struct sockd_handler *registry_find(const char *name,
 	    const char *handler_dir, char *err, size_t errlen);
+/* The user sockd serves as, whose plugin files and directories are
+ * trusted besides root's (default: the effective uid). */
+void		 registry_set_user(uid_t);
+/* h's reconfigure(), or NULL when it has none: handlers built for minor 0
+ * have a shorter struct without it, and only SOCKD_ONE_LOOP handlers get
+ * it called. */
+registry_reconfigure_fn registry_reconfigure(const struct sockd_handler *);
 /* The reasons a handler struct is refused, or NULL when it is usable. */
 const char *registry_check(const struct sockd_handler *, const char *name,
 	    char *buf, size_t len);

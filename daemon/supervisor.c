@@ -9,11 +9,16 @@
  * whose address did not change keeps its socket.  SIGTERM/SIGINT: close
  * the listeners, let connections finish for drain_timeout, then close the
  * rest and return.  With several workers the supervisor binds every
- * socket itself, then has each worker start its own (worker.c); services
+ * socket itself, then has each worker start its own (worker.c): as root
+ * one SO_REUSEPORT socket per worker, as any other user one socket they
+ * all share, so that no other process can join the group; services
  * that keep state across connections (SOCKD_ONE_LOOP: a chat room) listen
  * on worker 0 only, so their connections always share one thread.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -32,9 +37,16 @@
 #include "log.h"
 #include "notify.h"
 #include "precheck.h"
+#include "registry.h"
 #include "service.h"
 #include "supervisor.h"
 #include "util.h"
+
+/* Descriptors beyond connections and listeners: the log, the notify
+ * socket, the reload check's pipe, the loops' own. */
+#define NOFILE_RESERVE	32
+
+static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 
 static void
 svcvec_free(struct service **v, size_t n)
@@ -95,80 +107,106 @@ news_free(struct supervisor *sup)
 }
 
 /*
+ * The sockets of one address, for every worker that serves s and does not
+ * hold it yet.  Bound as root (at start, before the privilege drop), each
+ * worker gets a SO_REUSEPORT socket of its own and the kernel spreads
+ * clients over them: the group then belongs to uid 0 and no unprivileged
+ * process can join it.  Bound by any other user (a reload after the drop,
+ * a daemon started unprivileged), SO_REUSEPORT would let every process of
+ * that user bind the same port and take a share of the clients: one
+ * socket without it is bound, and each worker starts a dup() of it.
+ */
+static int
+listeners_plan_addr(struct supervisor *sup, struct service *s,
+    unsigned int p, const struct sockaddr *sa, unsigned int gen, char *err,
+    size_t errlen)
+{
+	struct listen_opts lo;
+	struct listener *l;
+	struct newsock *ns;
+	struct worker *w;
+	char name[96];
+	int wi, nw, fd, shared = -1, root = geteuid() == 0;
+
+	nw = (s->h->flags & SOCKD_ONE_LOOP) ? 1 : sup->nworkers;
+	listen_opts_from(&lo, &s->conf, root ? nw : 1);
+	for (wi = 0; wi < nw; wi++) {
+		w = &sup->workers[wi];
+		LIST_FOREACH(l, &w->listeners, link)
+			if (l->gen != gen && listener_is(l, p, sa))
+				break;
+		if (l != NULL) {
+			l->gen = gen;
+			l->next_svc = s;
+			continue;
+		}
+		if (root || shared == -1) {
+			fd = listener_socket(p, sa, (int)s->conf.backlog,
+			    root && nw > 1, err, errlen, &lo);
+			if (fd == -1)
+				return -1;
+			if (!root)
+				shared = fd;
+		} else if ((fd = fcntl(shared, F_DUPFD_CLOEXEC, 0)) == -1) {
+			listener_name(p, sa, name, sizeof(name));
+			snprintf(err, errlen, "cannot listen on %s: dup: %s",
+			    name, strerror(errno));
+			return -1;
+		}
+		ns = xcalloc(1, sizeof(*ns));
+		ns->fd = fd;
+		ns->proto = p;
+		memcpy(&ns->addr, sa, sa->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		ns->svc = s;
+		service_ref(s);
+		ns->next = w->news;
+		w->news = ns;
+	}
+	return 0;
+}
+
+/*
  * For reload gen: claims, on every worker, the listener of each address
  * the services v want, or binds a new socket for it into the worker's
- * news.  Nothing changes for clients until worker_apply().  On error,
- * the new sockets are closed and -1 returned.
+ * news (see listeners_plan_addr()).  Nothing changes for clients until
+ * worker_apply().  On error, the new sockets are closed and -1 returned.
  */
 static int
 listeners_plan(struct supervisor *sup, struct service **v, size_t n,
     unsigned int gen, struct errlist *errs)
 {
 	struct sockaddr_storage ss;
-	struct listen_opts lo;
-	struct listener *l;
-	struct newsock *ns;
 	struct svc_conf *sc;
-	struct worker *w;
 	unsigned int p;
 	char err[256];
 	size_t i, k;
-	int port, wi, fd;
+	int port;
 
-	for (wi = 0; wi < sup->nworkers; wi++) {
-		w = &sup->workers[wi];
-		for (i = 0; i < n; i++) {
-			sc = &v[i]->conf;
-			if (wi > 0 && (v[i]->h->flags & SOCKD_ONE_LOOP))
+	for (i = 0; i < n; i++) {
+		sc = &v[i]->conf;
+		for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
+			if (!(sc->protocols & p))
 				continue;
-			for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
-				if (!(sc->protocols & p))
-					continue;
-				port = p == SOCKD_TCP ? sc->port_tcp :
-				    sc->port_udp;
-				for (k = 0; k < sc->nbind; k++) {
-					ss = sc->bind[k].ss;
-					if (ss.ss_family == AF_INET6)
-						((struct sockaddr_in6 *)(void *)
-						    &ss)->sin6_port =
-						    htons((uint16_t)port);
-					else
-						((struct sockaddr_in *)(void *)
-						    &ss)->sin_port =
-						    htons((uint16_t)port);
-					LIST_FOREACH(l, &w->listeners, link)
-						if (l->gen != gen &&
-						    listener_is(l, p,
-						    (struct sockaddr *)&ss))
-							break;
-					if (l != NULL) {
-						l->gen = gen;
-						l->next_svc = v[i];
-						continue;
-					}
-					listen_opts_from(&lo, sc,
-					    v[i]->h->flags & SOCKD_ONE_LOOP ?
-					    1 : sup->nworkers);
-					fd = listener_socket(p,
-					    (struct sockaddr *)&ss,
-					    (int)sc->backlog,
-					    sup->nworkers > 1, err,
-					    sizeof(err), &lo);
-					if (fd == -1) {
-						errlist_add(errs, sc->file,
-						    sc->line, "service \"%s\": "
-						    "%s", sc->name, err);
-						news_free(sup);
-						return -1;
-					}
-					ns = xcalloc(1, sizeof(*ns));
-					ns->fd = fd;
-					ns->proto = p;
-					ns->addr = ss;
-					ns->svc = v[i];
-					service_ref(v[i]);
-					ns->next = w->news;
-					w->news = ns;
+			port = p == SOCKD_TCP ? sc->port_tcp : sc->port_udp;
+			for (k = 0; k < sc->nbind; k++) {
+				ss = sc->bind[k].ss;
+				if (ss.ss_family == AF_INET6)
+					((struct sockaddr_in6 *)(void *)
+					    &ss)->sin6_port =
+					    htons((uint16_t)port);
+				else
+					((struct sockaddr_in *)(void *)
+					    &ss)->sin_port =
+					    htons((uint16_t)port);
+				if (listeners_plan_addr(sup, v[i], p,
+				    (struct sockaddr *)&ss, gen, err,
+				    sizeof(err)) == -1) {
+					errlist_add(errs, sc->file, sc->line,
+					    "service \"%s\": %s", sc->name,
+					    err);
+					news_free(sup);
+					return -1;
 				}
 			}
 		}
@@ -185,6 +223,43 @@ listeners_apply(struct supervisor *sup, unsigned int gen)
 	worker_apply(&sup->workers[0], gen);
 	for (i = 1; i < sup->nworkers; i++)
 		worker_command(&sup->workers[i], W_APPLY, gen);
+}
+
+/*
+ * After worker_apply() of a reload (so on worker 0's thread, the one that
+ * serves SOCKD_ONE_LOOP services, with none of their callbacks running):
+ * a new service that replaces a running one of the same name and handler,
+ * when the handler has reconfigure(), takes over its state and its open
+ * connections, so that a chat room stays one room across a reload that
+ * changed one of its options.  The old service, left without
+ * connections, is freed with the old configuration.
+ */
+static void
+services_adopt(struct supervisor *sup, struct service **v, size_t n)
+{
+	registry_reconfigure_fn fn;
+	struct service *old;
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		if ((fn = registry_reconfigure(v[i]->h)) == NULL)
+			continue;
+		for (j = 0; j < sup->nsvc; j++) {
+			old = sup->svc[j];
+			if (old == v[i] || old->h != v[i]->h ||
+			    strcmp(old->conf.name, v[i]->conf.name) != 0)
+				continue;
+			for (k = 0; k < n && v[k] != old; k++)
+				continue;
+			if (k < n)	/* still running, unchanged */
+				continue;
+			fn(v[i]->port_state, old->port_state);
+			conn_adopt(old, v[i], 0);
+			log_info("%s: reconfigured, %u connections kept",
+			    v[i]->conf.name, v[i]->local[0].nconns);
+			break;
+		}
+	}
 }
 
 static void
@@ -205,6 +280,71 @@ errs_print(struct errlist *errs)
 		fprintf(stderr, "%s\n", errs->msg[i]);
 }
 
+/* The user sockd serves as: -u, else daemon.user, when started as root;
+ * else whoever started it.  A user that does not exist gives root, which
+ * fails later with its own message. */
+static uid_t
+daemon_uid(const struct options *opt, const struct config *c)
+{
+	const char *user = opt->user != NULL ? opt->user : c->user;
+	struct passwd *pw;
+	char name[256], *colon;
+
+	if (geteuid() != 0 || user == NULL)
+		return geteuid();
+	snprintf(name, sizeof(name), "%s", user);
+	if ((colon = strchr(name, ':')) != NULL)
+		*colon = '\0';
+	if ((pw = getpwnam(name)) == NULL)
+		return 0;
+	return pw->pw_uid;
+}
+
+/* Each connection is a descriptor: the soft limit goes up to the hard one
+ * at start (an unlimited hard limit is not a number the kernel takes for
+ * descriptors: the soft one stays). */
+static void
+nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_max == RLIM_INFINITY || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("cannot raise the open file limit to %llu",
+		    (unsigned long long)rl.rlim_max);
+}
+
+/* Warns when max_connections, the listening sockets and a reserve do not
+ * fit in the open file limit: past it, clients are dropped. */
+static void
+nofile_check(struct supervisor *sup)
+{
+	struct listener *l;
+	struct newsock *ns;
+	struct rlimit rl;
+	unsigned long long need, n = 0;
+	int wi;
+
+	for (wi = 0; wi < sup->nworkers; wi++) {
+		LIST_FOREACH(l, &sup->workers[wi].listeners, link)
+			n++;
+		for (ns = sup->workers[wi].news; ns != NULL; ns = ns->next)
+			n++;
+	}
+	need = (unsigned long long)sup->conf->max_connections + n +
+	    NOFILE_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
+		log_warnx("max_connections %lld, %llu listening sockets and "
+		    "%d in reserve need %llu descriptors, more than the open "
+		    "file limit of %llu: raise it (LimitNOFILE=, ulimit -n) or "
+		    "lower max_connections", sup->conf->max_connections, n,
+		    NOFILE_RESERVE, need, (unsigned long long)rl.rlim_cur);
+}
+
 int
 supervisor_check(const struct options *opt)
 {
@@ -215,8 +355,9 @@ supervisor_check(const struct options *opt)
 
 	/* Handlers of the services that parsed are checked too, so that one
 	 * run reports every error. */
-	if ((c = config_load(opt->file, opt->port_offset, &errs)) != NULL &&
-	    services_create(NULL, c, 1, &errs, &v, &n) == 0)
+	if ((c = config_load(opt->file, opt->port_offset, &errs)) != NULL)
+		registry_set_user(daemon_uid(opt, c));
+	if (c != NULL && services_create(NULL, c, 1, &errs, &v, &n) == 0)
 		svcvec_free(v, n);
 	config_free(c);
 	if (errs.n > 0) {
@@ -256,6 +397,7 @@ supervisor_reload(struct supervisor *sup)
 		goto fail;
 	}
 	listeners_apply(sup, sup->gen);
+	services_adopt(sup, v, n);
 	for (i = 0; i < n; i++)
 		service_publish(v[i]);
 	svcvec_free(sup->svc, sup->nsvc);
@@ -294,6 +436,7 @@ reload_checked(struct supervisor *sup, int ok, const char *why)
 {
 	char status[300];
 
+	sup->precheck = NULL;
 	if (sup->stopping == 0) {
 		if (ok)
 			supervisor_reload(sup);
@@ -311,10 +454,13 @@ reload_checked(struct supervisor *sup, int ok, const char *why)
 	}
 }
 
-/* SIGHUP: check the new file in a child first (see precheck.c). */
+/* SIGHUP: check the new file in a child first (see precheck.c); when no
+ * child can run, the reload is refused. */
 static void
 reload_begin(struct supervisor *sup)
 {
+	char why[512];
+
 	if (sup->reloading) {
 		sup->reload_again = 1;
 		return;
@@ -323,8 +469,9 @@ reload_begin(struct supervisor *sup)
 	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)monotonic_usec());
 	log_info("reloading %s", sup->opt.file);
-	if (precheck_start(sup, reload_checked) == -1)
-		reload_checked(sup, 1, NULL);
+	if ((sup->precheck = precheck_start(sup, reload_checked, why,
+	    sizeof(why))) == NULL)
+		reload_checked(sup, 0, why);
 }
 
 void
@@ -345,6 +492,10 @@ on_wake(uv_async_t *a)
 	for (i = 0; i < nitems(sup->sig); i++)
 		uv_close((uv_handle_t *)&sup->sig[i], NULL);
 	uv_close((uv_handle_t *)&sup->wake, NULL);
+	/* libuv puts back the default action, which would kill the daemon
+	 * on a signal that comes while the loop finishes closing. */
+	for (i = 0; i < nitems(sigs); i++)
+		(void)signal(sigs[i], SIG_IGN);
 }
 
 static void
@@ -361,6 +512,10 @@ supervisor_stop(struct supervisor *sup)
 	sup->stopping = 1;
 	notify("STOPPING=1");
 	log_info("stopping");
+	if (sup->precheck != NULL) {
+		log_info("cancelling the configuration check of the reload");
+		precheck_cancel(sup->precheck);
+	}
 	svcvec_free(sup->svc, sup->nsvc);
 	sup->svc = NULL;
 	sup->nsvc = 0;
@@ -456,7 +611,6 @@ privileges(struct supervisor *sup)
 int
 supervisor_run(const struct options *opt)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 	struct supervisor *sup;
 	struct errlist errs = { 0 };
 	uv_loop_t *loop;
@@ -473,6 +627,8 @@ supervisor_run(const struct options *opt)
 	log_init(opt->foreground || sup->conf->log_stderr,
 	    opt->debug ? LOG_DEBUG : sup->conf->log_level);
 	log_info("sockd %s starting", SOCKD_VERSION);
+	nofile_raise();
+	registry_set_user(daemon_uid(opt, sup->conf));
 	atomic_init(&sup->max_connections,
 	    (unsigned int)sup->conf->max_connections);
 	atomic_init(&sup->drain_timeout, (unsigned int)sup->conf->drain_timeout);
@@ -510,6 +666,7 @@ supervisor_run(const struct options *opt)
 	}
 	for (i = 0; i < sup->nsvc; i++)
 		service_publish(sup->svc[i]);
+	nofile_check(sup);
 	if (privileges(sup) == -1)
 		goto fail;
 	worker_apply(&sup->workers[0], sup->gen);

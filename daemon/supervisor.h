@@ -34,6 +34,7 @@ struct supervisor {
 	unsigned int		 gen;		/* the last reload's */
 	int			 stopping;
 	int			 reloading;	/* a check is running */
+	struct precheck		*precheck;	/* that check, or NULL */
 	int			 reload_again;	/* SIGHUP during it */
 };
 

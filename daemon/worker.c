@@ -2,16 +2,22 @@
  * worker: one event loop serving connections and datagrams.  Worker 0 is
  * the main thread's loop; with "workers = N" the others run on threads of
  * their own, each with its own SO_REUSEPORT sockets so the kernel spreads
- * clients over them, and share nothing on the data path: a service keeps
- * per-worker connection lists, source tables and counters.  The
- * supervisor binds every socket itself (so a bind error is reported at
- * once and undone easily) and hands each worker the ones to start; it
- * tells a worker thread what to do with a command mask and a uv_async,
- * and waits for W_APPLY so that a reload is complete when it says so.
+ * clients over them (or, for sockets bound after the privilege drop, a
+ * dup() each of one shared socket), and share nothing on the data path:
+ * a service keeps per-worker connection lists, source tables and
+ * counters.  The supervisor binds every socket itself (so a bind error is
+ * reported at once and undone easily) and hands each worker the ones to
+ * start; it tells a worker thread what to do with a command mask and a
+ * uv_async, and waits for W_APPLY so that a reload is complete when it
+ * says so.
  */
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sockd/handler.h>
 
 #include "conn.h"
 #include "listener.h"
@@ -100,6 +106,23 @@ worker_spawn(struct worker *w)
 	return 0;
 }
 
+/*
+ * uv_udp_open() sets SO_REUSEADDR, with which any process of any user may
+ * bind the same UDP address and receive its datagrams: cleared, the kernel
+ * refuses them (the flag counts when the other binds).
+ */
+static void
+listener_unshare(struct listener *l)
+{
+	uv_os_fd_t fd;
+	int zero = 0;
+
+	if (uv_fileno(&l->u.h, &fd) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero,
+	    sizeof(zero)) == -1)
+		log_warn("%s: cannot clear SO_REUSEADDR", l->text);
+}
+
 void
 worker_apply(struct worker *w, unsigned int gen)
 {
@@ -122,6 +145,8 @@ worker_apply(struct worker *w, unsigned int gen)
 	while ((ns = w->news) != NULL) {
 		w->news = ns->next;
 		if ((l = listener_start(w, ns)) != NULL) {
+			if (l->proto == SOCKD_UDP)
+				listener_unshare(l);
 			l->gen = gen;
 			LIST_INSERT_HEAD(&w->listeners, l, link);
 		}

@@ -831,6 +831,49 @@ chat_unconfigure(void *port_state)
 	free(room);
 }
 
+static int
+peer_newer_first(const void *a, const void *b)
+{
+	const struct chat_peer	*x = a, *y = b;
+
+	return (x->seq < y->seq) - (x->seq > y->seq);
+}
+
+/* A reload changed an option: the room goes on in the new port state, with
+ * its newest history lines (as many as the new size keeps), the guest
+ * counter and the UDP peers heard from most recently. */
+static void
+chat_reconfigure(void *port_state, void *old_port_state)
+{
+	struct chat_room	*room = port_state, *old = old_port_state;
+	struct sockd_msg	*m;
+	size_t			 i, skip, n;
+
+	if (room == NULL || old == NULL)
+		return;
+	room->guests = old->guests;
+	skip = old->hist_n > room->hist_max ? old->hist_n - room->hist_max : 0;
+	for (i = 0; i < old->hist_n; i++) {
+		m = old->hist[(old->hist_head + i) % old->hist_max];
+		if (i < skip)
+			sockd_msg_unref(m);
+		else
+			room->hist[room->hist_n++] = m;
+	}
+	old->hist_n = old->hist_head = 0;
+	n = old->peers.npeers;
+	if (n > room->peers.max) {
+		qsort(old->peers.peer, n, sizeof(*old->peers.peer),
+		    peer_newer_first);
+		n = room->peers.max;
+	}
+	memcpy(room->peers.peer, old->peers.peer,
+	    n * sizeof(*room->peers.peer));
+	room->peers.npeers = n;
+	room->peers.seq = old->peers.seq;
+	old->peers.npeers = 0;
+}
+
 const struct sockd_handler sockd_handler_chat = {
 	.abi_version = SOCKD_ABI_VERSION, .name = "chat",
 	.protocols = SOCKD_TCP | SOCKD_UDP,
@@ -838,4 +881,5 @@ const struct sockd_handler sockd_handler_chat = {
 	.configure = chat_configure, .unconfigure = chat_unconfigure,
 	.tcp_connect = chat_connect, .tcp_data = chat_data,
 	.tcp_close = chat_close, .udp_datagram = chat_datagram,
+	.reconfigure = chat_reconfigure,
 };

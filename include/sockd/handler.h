@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define SOCKD_ABI_MAJOR		1	/* fields changed: older handlers refused */
-#define SOCKD_ABI_MINOR		0	/* fields appended: older ones still load */
+#define SOCKD_ABI_MINOR		1	/* fields appended: older ones still load */
 #define SOCKD_ABI_VERSION	((SOCKD_ABI_MAJOR << 16) | SOCKD_ABI_MINOR)
 
 /* protocols */
@@ -91,6 +91,23 @@ struct sockd_handler {
 	 * Writing is no longer possible. */
 	void		 (*tcp_close)(struct sockd_conn *);
 	void		 (*udp_datagram)(struct sockd_dgram *, const char *, size_t);
+
+	/* Appended in ABI 1.1: read only from handlers built for 1.1 or
+	 * later. */
+
+	/*
+	 * reconfigure: a reload changed this service's settings: port_state
+	 * is the new configure()'s, old_port_state the running one's, which
+	 * is unconfigured afterwards.  Move over what must live on (a
+	 * room's history, counters, members' state).  Called once, only for
+	 * SOCKD_ONE_LOOP handlers, on the thread that serves the service,
+	 * with no other callback of the service running.  The old service's
+	 * open connections then belong to the new one: they see its port
+	 * state and each other.  NULL: the old service keeps its
+	 * connections and its state until they close.
+	 */
+	void		 (*reconfigure)(void *port_state,
+			    void *old_port_state);
 };
 
 /*

@@ -1003,6 +1003,47 @@ udp_lines_lose_telnet_commands_and_invalid_utf8(void **state)
 	room_close(&r);
 }
 
+static void
+a_reload_carries_the_room_into_the_new_settings(void **state)
+{
+	struct room		 r;
+	struct sockd_conn	*a, *b;
+	struct sockd_opts	*o;
+	const char		*out, *err;
+	void			*ps;
+	char			 line[32];
+	int			 i;
+
+	(void)state;
+	room_open(&r, fake_opts_new("history", "3", NULL));
+	a = join(&r);
+	for (i = 1; i <= 5; i++) {
+		snprintf(line, sizeof(line), "line %d\n", i);
+		say(a, line);
+	}
+	leave(a);
+	fake_service_free(r.svc);
+	/* history 3 -> 2: the newest two lines live on. */
+	ps = NULL;
+	o = fake_opts_new("history", "2", NULL);
+	if ((err = H.configure(o, &ps)) != NULL)
+		fail_msg("configure: %s", err);
+	fake_opts_free(o);
+	assert_non_null(H.reconfigure);
+	H.reconfigure(ps, r.ps);
+	H.unconfigure(r.ps);
+	r.ps = ps;
+	r.svc = fake_service_new(ps);
+	b = join(&r);
+	assert_non_null(strstr(fake_conn_output(b), "you are guest2."));
+	out = strstr(fake_conn_output(b), "\r\n* Present");
+	assert_non_null(out);
+	assert_string_equal(strchr(out + 2, '\n') + 1,
+	    "<guest1> line 4\r\n<guest1> line 5\r\n");
+	leave(b);
+	room_close(&r);
+}
+
 int
 main(void)
 {
@@ -1067,6 +1108,8 @@ main(void)
 		    the_peer_table_orders_peers_heard_in_the_same_second),
 		cmocka_unit_test(
 		    udp_lines_lose_telnet_commands_and_invalid_utf8),
+		cmocka_unit_test(
+		    a_reload_carries_the_room_into_the_new_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
