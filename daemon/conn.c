@@ -297,10 +297,12 @@ partial_arm(struct conn *c)
 	struct conn **np;
 	size_t cap;
 
-	c->partial_due = uv_now(w->loop) +
-	    (uint64_t)c->svc->conf.line_timeout;
+	/* At least 1 ms on, so that the timer's sweep ends. */
+	c->partial_due = uv_now(w->loop) + (c->svc->conf.line_timeout > 0 ?
+	    (uint64_t)c->svc->conf.line_timeout : 1);
 	if (c->flags & C_PARTIAL) {
-		/* Due only later than it was. */
+		/* A reload may have changed its service's line_timeout. */
+		partial_up(w, c->pidx);
 		partial_down(w, c->pidx);
 	} else {
 		if (w->npartial == w->partialcap) {

@@ -170,7 +170,7 @@ a_burst_to_a_big_room_leaves_the_worker_responsive(void **state)
 	    hwm);
 	if (!harness_asan() && !harness_valgrind()) {
 		/* 600 connections hold some; the burst itself very little. */
-		assert_true(hwm - rss0 < 64 * 1024);
+		assert_true(hwm - rss0 < 32 * 1024);
 		assert_true(rss_end - rss0 < 4 * 1024);
 	}
 	harness_stop_clean(h);
