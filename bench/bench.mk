@@ -11,7 +11,7 @@ BENCH_PKGCONFIG	?= $(or $(PKG_CONFIG),pkg-config)
 BENCH_CFLAGS	:= -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE \
 		   $(shell $(BENCH_PKGCONFIG) --cflags libuv 2>/dev/null)
 BENCH_LIBS	:= $(shell $(BENCH_PKGCONFIG) --libs libuv 2>/dev/null)
-BENCH_BINS	:= $(B)/bench/loadgen $(B)/bench/refserver
+BENCH_BINS	:= $(B)/bench/loadgen $(B)/bench/refserver $(B)/bench/chatburst
 
 bench-build: $(BENCH_BINS)
 

@@ -6,6 +6,7 @@
 # bench/RESULTS.md; raw lines and logs go to $B/bench/out/.
 #   BENCH_QUICK=1   about one minute: 1 run of 1 s, small callgrind counts
 #   BENCH_RUNS=N BENCH_SECS=S   override the run count and window length
+#   BENCH_BASE=COMMIT   chat burst row also for sockd built from COMMIT
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -389,6 +390,42 @@ alive "$SPID" && kill -USR1 "$SPID" && sleep 0.3
 SOCKD_LOGLINES=$(wc -l < "$OUT/sockd.log" 2>/dev/null || echo 0)
 stop "$SPID"; stop "$RPID"; stop "$IPID"
 
+# --- chat burst: one read of 32768 short lines to a room of 499 -----------
+# Lines per second delivered to the room, and how long an echo request on
+# the same worker waits meanwhile.  BENCH_BASE=COMMIT adds the same row for
+# sockd built from that commit (into $B/bench/base), for a before/after.
+BURST_ARGS="-p $S_CHAT -e $S_ECHO -c 500 -l 32768 -r $RUNS"
+median_of() {	# FILE FIELD
+	sed -n "s/.* $2 \([0-9.]*\).*/\1/p" "$1" | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
+}
+burst_run() {	# LABEL SOCKD
+	: > "$OUT/chatburst-$1.txt"
+	taskset -c 0 "$2" -f -c "$CONF" $SOCKD_USER >> "$OUT/sockd-$1.log" 2>&1 &
+	bp=$!
+	if wait_port $S_ECHO 30 $bp && alive $bp; then
+		taskset -c 1 "$B/bench/chatburst" $BURST_ARGS \
+		    > "$OUT/chatburst-$1.txt" 2>> "$OUT/loadgen.log"
+	fi
+	stop $bp
+	BURST="$BURST $1:$(median_of "$OUT/chatburst-$1.txt" lines_per_s):$(median_of "$OUT/chatburst-$1.txt" echo_ms)"
+}
+BURST=""
+if [ $HAVE_SOCKD = 1 ] && has_svc chat && has_svc echo; then
+	log "chat burst"
+	if [ -n "${BENCH_BASE:-}" ]; then
+		BASEDIR=$B/bench/base
+		rm -rf "$BASEDIR"; mkdir -p "$BASEDIR"
+		if git archive "$BENCH_BASE" | tar -x -C "$BASEDIR" &&
+		    $MAKE -C "$BASEDIR" build/sockd >&2; then
+			burst_run "base" "$BASEDIR/build/sockd"
+		else
+			note "BENCH_BASE=$BENCH_BASE did not build: no base row"
+		fi
+	fi
+	burst_run "sockd" "$SOCKD"
+fi
+
 # --- instructions per echo round trip under callgrind ----------------------
 # Two runs of N1 and N2 round trips; the difference cancels start-up,
 # connection set-up and shutdown.
@@ -608,6 +645,26 @@ else
 	echo "valgrind is not installed: skipped."
 fi
 echo
+if [ -n "$BURST" ]; then
+echo "## Chat burst"
+echo
+printf '%s\n' 'One member of a chat room of 500 sends 32768 lines of "a\n" in one'
+echo "write; the 499 others read as fast as they can.  Lines per second"
+echo "delivered to the room until the last member has the last line, and how"
+echo "long an echo request sent right after the burst waits for its answer"
+echo "(same worker).  Median of $RUNS rounds."
+echo
+echo "\`taskset -c 1 $B/bench/chatburst $BURST_ARGS\`"
+echo
+echo "| sockd | lines/s delivered to the room | echo answer during the burst, ms |"
+echo "|---|---:|---:|"
+for x in $BURST; do
+	l=${x%%:*}; v=${x#*:}
+	[ "$l" = base ] && l="base ($BENCH_BASE)"
+	echo "| $l | ${v%%:*} | ${v#*:} |"
+done
+echo
+fi
 if [ $HAVE_SOCKD = 1 ]; then
 echo "## Workers (daemon.workers)"
 echo

@@ -4,15 +4,29 @@
  * for SOCKD_LINES handlers, through the framer).  Writes are tried at once
  * and only what the kernel does not take is copied into a queue, capped by
  * max_queue; while a connection's own output waits above a high-water mark
- * sockd stops reading from it, so a client that sends without reading is
- * slowed by TCP itself and nothing is lost.  Closing never happens inside
- * a handler's callback: it is queued on the worker and done from a
- * uv_check once the callbacks of this loop turn are over, so a handler
- * iterating its peers never sees one vanish under it.  What a handler
- * writes to other connections while it handles a read (a chat line to
- * the room) is corked: kept as refcounted pieces, and sent with one
- * writev per peer when the read callback ends, so a read of many lines
- * costs each peer one system call, not one per line.
+ * (half of max_queue, at most 64 KiB) sockd stops reading from it, and a
+ * read never asks for more than the queue can still take, so a client that
+ * sends without reading is slowed by TCP itself and nothing is lost.
+ *
+ * One read costs a bounded amount of work: a line handler is given at most
+ * LINE_BUDGET lines per connection per loop turn.  What is left of the read
+ * is copied aside, reading from that socket stops, and a uv_idle hands
+ * over the next budget on each following turn (between other clients'
+ * events) until it is used up.  Unfinished lines wait for line_timeout in
+ * a heap ordered by due time, the worker's timer set for the earliest.
+ *
+ * Closing never happens inside a handler's callback: it is queued on the
+ * worker and done from a uv_check once the callbacks of this loop turn are
+ * over, so a handler iterating its peers never sees one vanish under it.
+ * What a handler writes to other connections while it handles a read (a
+ * chat line to the room) is corked: kept as refcounted pieces, and sent
+ * with one writev per peer when the read's turn ends, so a read of many
+ * lines costs each peer one system call, not one per line.  A peer whose
+ * corked and queued bytes would pass max_queue has its pieces offered to
+ * the kernel at once, and is closed as a slow reader if they still do not
+ * fit.  Peers corked with the same pieces as the one before them (the
+ * room) share one message joining them; the piece array is given back
+ * after a burst.
  */
 #include <sys/ioctl.h>
 
@@ -40,16 +54,19 @@
 #define C_ACCEPTED	0x10	/* tcp_connect said yes: tcp_close is due */
 #define C_PAUSED	0x20	/* reading stopped for back-pressure */
 #define C_EOF		0x40
-#define C_PARTIAL	0x80	/* on w->partial */
+#define C_PARTIAL	0x80	/* in the heap w->partial */
 #define C_DRAINQ	0x100	/* on w->drainq */
 #define C_CORKED	0x200	/* on w->corked */
 #define C_SRCOVF	0x400	/* per_source counted on the overflow entry */
+#define C_BACKLOG	0x800	/* has c->rest: reading stopped */
+#define C_BACKLOGQ	0x1000	/* on w->backlog */
 
 /* The handler's view of a conn: the same object, behind an opaque type. */
 #define ABI(c)		((struct sockd_conn *)(c))
 
-#define HIGH_WATER	(64 * 1024)
-#define LOW_WATER	(16 * 1024)
+#define HIGH_WATER	(64 * 1024)	/* at most; see conn_high() */
+#define LINE_BUDGET	64		/* lines per connection per turn */
+#define PIECES_KEEP	16384		/* piece array kept between bursts */
 
 struct wreq {
 	uv_write_t		 req;
@@ -72,6 +89,8 @@ struct wreqv {
 
 static void	on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
 static void	on_alloc(uv_handle_t *, size_t, uv_buf_t *);
+static void	backlog_schedule(struct conn *);
+static void	on_backlog_idle(uv_idle_t *);
 
 static const char *
 conn_peer(const struct conn *c)
@@ -90,6 +109,27 @@ static struct svc_local *
 conn_local(const struct conn *c)
 {
 	return &c->svc->local[c->w->id];
+}
+
+/*
+ * Back-pressure marks.  Reading stops once the queue passes the high mark
+ * and a read asks for no more than max_queue - queued, so the output of
+ * one read (an echo doubles nothing) still fits under max_queue: with the
+ * smallest max_queue, 1 KiB, reads are of 512 bytes and more.  Reading
+ * resumes at a quarter of the high mark.
+ */
+static size_t
+conn_high(const struct conn *c)
+{
+	size_t half = (size_t)c->svc->conf.max_queue / 2;
+
+	return half < HIGH_WATER ? half : HIGH_WATER;
+}
+
+static size_t
+conn_low(const struct conn *c)
+{
+	return conn_high(c) / 4;
 }
 
 static void
@@ -128,6 +168,19 @@ conn_abort(struct conn *c)
 	conn_schedule(c);
 }
 
+/* Reads from c again, unless something still holds it back. */
+static void
+conn_resume(struct conn *c)
+{
+	if (c->flags & (C_PAUSED | C_CLOSING | C_EOF | C_DEAD))
+		return;
+	if (c->flags & C_BACKLOG)
+		backlog_schedule(c);
+	else
+		(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc,
+		    on_read);
+}
+
 static void
 on_close(uv_handle_t *h)
 {
@@ -146,15 +199,129 @@ on_close_refused(uv_handle_t *h)
 	free(h);
 }
 
+/*
+ * Unfinished lines: a binary heap on w->partial keyed by partial_due, so
+ * that services with different line_timeouts share one worker timer, set
+ * for the earliest entry.  The timer may fire early (its entry moved
+ * later or went away); it then only sets itself again.
+ */
+static void	on_partial_timer(uv_timer_t *);
+
+static void
+partial_put(struct worker *w, size_t i, struct conn *c)
+{
+	w->partial[i] = c;
+	c->pidx = i;
+}
+
+static void
+partial_up(struct worker *w, size_t i)
+{
+	struct conn *c = w->partial[i];
+	size_t up;
+
+	while (i > 0) {
+		up = (i - 1) / 2;
+		if (w->partial[up]->partial_due <= c->partial_due)
+			break;
+		partial_put(w, i, w->partial[up]);
+		i = up;
+	}
+	partial_put(w, i, c);
+}
+
+static void
+partial_down(struct worker *w, size_t i)
+{
+	struct conn *c = w->partial[i];
+	size_t k;
+
+	for (;;) {
+		k = 2 * i + 1;
+		if (k >= w->npartial)
+			break;
+		if (k + 1 < w->npartial && w->partial[k + 1]->partial_due <
+		    w->partial[k]->partial_due)
+			k++;
+		if (c->partial_due <= w->partial[k]->partial_due)
+			break;
+		partial_put(w, i, w->partial[k]);
+		i = k;
+	}
+	partial_put(w, i, c);
+}
+
+/* Sets the timer for the heap's first entry, unless it fires before. */
+static void
+partial_timer_set(struct worker *w)
+{
+	uint64_t now, due;
+
+	if (w->npartial == 0) {
+		(void)uv_timer_stop(&w->partial_timer);
+		return;
+	}
+	due = w->partial[0]->partial_due;
+	if (uv_is_active((uv_handle_t *)&w->partial_timer) &&
+	    w->partial_armed <= due)
+		return;
+	now = uv_now(w->loop);
+	w->partial_armed = due;
+	(void)uv_timer_start(&w->partial_timer, on_partial_timer,
+	    due > now ? due - now : 0, 0);
+}
+
 static void
 partial_disarm(struct conn *c)
 {
+	struct worker *w = c->w;
+	struct conn *last;
+	size_t i = c->pidx;
+
 	if (!(c->flags & C_PARTIAL))
 		return;
 	c->flags &= ~C_PARTIAL;
-	TAILQ_REMOVE(&c->w->partial, c, plink);
-	if (TAILQ_EMPTY(&c->w->partial))
-		(void)uv_timer_stop(&c->w->partial_timer);
+	last = w->partial[--w->npartial];
+	if (last != c) {
+		partial_put(w, i, last);
+		partial_up(w, i);
+		partial_down(w, last->pidx);
+	}
+	if (w->npartial == 0)
+		(void)uv_timer_stop(&w->partial_timer);
+}
+
+/* c's unfinished line is due line_timeout ms from now. */
+static void
+partial_arm(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct conn **np;
+	size_t cap;
+
+	/* At least 1 ms on, so that the timer's sweep ends. */
+	c->partial_due = uv_now(w->loop) + (c->svc->conf.line_timeout > 0 ?
+	    (uint64_t)c->svc->conf.line_timeout : 1);
+	if (c->flags & C_PARTIAL) {
+		/* A reload may have changed its service's line_timeout. */
+		partial_up(w, c->pidx);
+		partial_down(w, c->pidx);
+	} else {
+		if (w->npartial == w->partialcap) {
+			cap = w->partialcap > 0 ? 2 * w->partialcap : 64;
+			if ((np = realloc(w->partial, cap * sizeof(*np))) ==
+			    NULL) {
+				/* Handed over at the next input or EOF. */
+				return;
+			}
+			w->partial = np;
+			w->partialcap = cap;
+		}
+		c->flags |= C_PARTIAL;
+		partial_put(w, w->npartial++, c);
+		partial_up(w, c->pidx);
+	}
+	partial_timer_set(w);
 }
 
 /*
@@ -193,6 +360,20 @@ drain_later(struct conn *c)
 		(void)uv_idle_start(&w->drain_idle, on_drain_idle);
 }
 
+/* Forgets what is left of c's read. */
+static void
+backlog_free(struct conn *c)
+{
+	if (c->flags & C_BACKLOGQ) {
+		c->flags &= ~C_BACKLOGQ;
+		TAILQ_REMOVE(&c->w->backlog, c, blink);
+	}
+	c->flags &= ~C_BACKLOG;
+	free(c->rest);
+	c->rest = NULL;
+	c->restlen = c->restoff = 0;
+}
+
 static void
 conn_destroy(struct conn *c)
 {
@@ -202,6 +383,7 @@ conn_destroy(struct conn *c)
 
 	c->flags |= C_DEAD;
 	partial_disarm(c);
+	backlog_free(c);
 	if (c->flags & C_DRAINQ) {
 		c->flags &= ~C_DRAINQ;
 		TAILQ_REMOVE(&c->w->drainq, c, dlink);
@@ -341,10 +523,9 @@ conn_wrote(struct conn *c, size_t len, int status)
 		if (c->svc->h->tcp_drain != NULL)
 			c->svc->h->tcp_drain(ABI(c));
 	}
-	if ((c->flags & (C_PAUSED | C_CLOSING | C_EOF)) == C_PAUSED &&
-	    c->queued <= LOW_WATER) {
+	if ((c->flags & C_PAUSED) && c->queued <= conn_low(c)) {
 		c->flags &= ~C_PAUSED;
-		(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+		conn_resume(c);
 	}
 }
 
@@ -363,7 +544,7 @@ static void
 conn_queue_add(struct conn *c, size_t len)
 {
 	c->queued += len;
-	if (c->queued > HIGH_WATER && !(c->flags & C_PAUSED)) {
+	if (c->queued > conn_high(c) && !(c->flags & C_PAUSED)) {
 		c->flags |= C_PAUSED;
 		(void)uv_read_stop((uv_stream_t *)&c->tcp);
 	}
@@ -380,60 +561,21 @@ conn_slow(struct conn *c)
 	conn_abort(c);
 }
 
-/* Holds m for c until the read callback ends; the caller's reference
- * stays the caller's. */
-static int
-cork_add(struct conn *c, struct sockd_msg *m)
-{
-	struct worker *w = c->w;
-	struct piece *np;
-	size_t cap;
-	int32_t i;
-
-	if (w->npieces == w->piececap) {
-		cap = w->piececap > 0 ? 2 * w->piececap : 256;
-		if (cap > INT32_MAX ||
-		    (np = realloc(w->pieces, cap * sizeof(*np))) == NULL) {
-			conn_nomem(c);
-			return -1;
-		}
-		w->pieces = np;
-		w->piececap = cap;
-	}
-	i = (int32_t)w->npieces++;
-	w->pieces[i].m = sockd_msg_ref(m);
-	w->pieces[i].next = -1;
-	if (c->flags & C_CORKED)
-		w->pieces[c->cork_tail].next = i;
-	else {
-		c->flags |= C_CORKED;
-		c->cork_head = i;
-		c->cork_next = w->corked;
-		w->corked = c;
-	}
-	c->cork_tail = i;
-	return 0;
-}
-
-/* Sends up to CORK_IOV pieces of c from *head on; advances *head. */
+/* Sends the n messages m on c with one writev: what the kernel does not
+ * take is queued.  Takes over the caller's reference to each. */
 static void
-cork_send(struct conn *c, int32_t *head)
+cork_send(struct conn *c, struct sockd_msg **m, unsigned int n)
 {
-	struct worker *w = c->w;
-	struct sockd_msg *m[CORK_IOV];
 	uv_buf_t b[CORK_IOV];
 	struct wreqv *r;
 	size_t total = 0, skip;
-	unsigned int n = 0, i, first;
+	unsigned int i, first = 0;
 	int rc;
 
-	for (; *head != -1 && n < CORK_IOV; *head = w->pieces[*head].next) {
-		m[n] = w->pieces[*head].m;
-		b[n] = uv_buf_init(m[n]->data, (unsigned int)m[n]->len);
-		total += m[n]->len;
-		n++;
+	for (i = 0; i < n; i++) {
+		b[i] = uv_buf_init(m[i]->data, (unsigned int)m[i]->len);
+		total += m[i]->len;
 	}
-	first = 0;
 	if (!(c->flags & C_CLOSING) && c->queued == 0) {
 		rc = uv_try_write((uv_stream_t *)&c->tcp, b, n);
 		if (rc < 0 && rc != UV_EAGAIN) {
@@ -464,7 +606,7 @@ cork_send(struct conn *c, int32_t *head)
 	}
 	if ((r = malloc(sizeof(*r) + (n - first) * sizeof(r->m[0]))) ==
 	    NULL) {
-		conn_abort(c);
+		conn_nomem(c);
 		goto drop;
 	}
 	r->c = c;
@@ -484,20 +626,154 @@ drop:
 		sockd_msg_unref(m[i]);
 }
 
-/* End of a read callback: each corked peer gets its pieces at once. */
+/* Sends c's pieces from head on, CORK_IOV per writev; empties its list. */
+static void
+cork_send_list(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct sockd_msg *m[CORK_IOV];
+	unsigned int n;
+	int32_t i = c->cork_head;
+
+	while (i != -1) {
+		for (n = 0; i != -1 && n < CORK_IOV; i = w->pieces[i].next)
+			m[n++] = w->pieces[i].m;
+		cork_send(c, m, n);
+	}
+	c->cork_head = c->cork_tail = -1;
+	c->corked = 0;
+}
+
+/* Holds m for c until the read's turn ends; the caller's reference
+ * stays the caller's.  Past max_queue, what c holds is offered to the
+ * kernel now, and c closed if that does not make room. */
+static int
+cork_add(struct conn *c, struct sockd_msg *m)
+{
+	struct worker *w = c->w;
+	size_t max = (size_t)c->svc->conf.max_queue;
+	struct piece *np;
+	size_t cap;
+	int32_t i;
+
+	if (c->queued + c->corked + m->len > max) {
+		if (c->flags & C_CORKED)
+			cork_send_list(c);
+		if (c->flags & C_CLOSING)
+			return -1;
+		if (c->queued + m->len > max) {
+			conn_slow(c);
+			return -1;
+		}
+	}
+	if (w->npieces == w->piececap) {
+		cap = w->piececap > 0 ? 2 * w->piececap : 256;
+		if (cap > INT32_MAX ||
+		    (np = realloc(w->pieces, cap * sizeof(*np))) == NULL) {
+			conn_nomem(c);
+			return -1;
+		}
+		w->pieces = np;
+		w->piececap = cap;
+	}
+	i = (int32_t)w->npieces++;
+	w->pieces[i].m = sockd_msg_ref(m);
+	w->pieces[i].next = -1;
+	if (!(c->flags & C_CORKED)) {
+		c->flags |= C_CORKED;
+		c->cork_head = -1;
+		c->cork_next = w->corked;
+		w->corked = c;
+	}
+	if (c->cork_head == -1)
+		c->cork_head = i;
+	else
+		w->pieces[c->cork_tail].next = i;
+	c->cork_tail = i;
+	c->corked += m->len;
+	return 0;
+}
+
+/* 1 when the piece lists from a and from b hold the same messages. */
+static int
+cork_same(const struct worker *w, int32_t a, int32_t b)
+{
+	while (a != -1 && b != -1) {
+		if (w->pieces[a].m != w->pieces[b].m)
+			return 0;
+		a = w->pieces[a].next;
+		b = w->pieces[b].next;
+	}
+	return a == b;
+}
+
+/* The pieces from head on as one message (one reference), or NULL. */
+static struct sockd_msg *
+cork_join(const struct worker *w, int32_t head, size_t total)
+{
+	struct sockd_msg *j;
+	size_t off = 0;
+	int32_t i;
+
+	if (w->pieces[head].next == -1)
+		return sockd_msg_ref(w->pieces[head].m);
+	if ((j = malloc(sizeof(*j) + total)) == NULL)
+		return NULL;
+	atomic_init(&j->refs, 1);
+	j->len = total;
+	for (i = head; i != -1; i = w->pieces[i].next) {
+		memcpy(j->data + off, w->pieces[i].m->data,
+		    w->pieces[i].m->len);
+		off += w->pieces[i].m->len;
+	}
+	return j;
+}
+
+/*
+ * End of a read's turn: each corked peer gets its pieces at once.  A room
+ * corks the same lines for every member, so from the second peer with
+ * the same pieces as the one before on, they go as one shared message:
+ * one reference and one buffer per peer instead of one per line.
+ */
 static void
 cork_flush(struct worker *w)
 {
-	struct conn *c;
-	int32_t head;
+	struct conn *c, *prev = NULL;
+	struct sockd_msg *joined = NULL, *one;
+	int32_t i;
 
 	while ((c = w->corked) != NULL) {
 		w->corked = c->cork_next;
 		c->flags &= ~C_CORKED;
-		head = c->cork_head;
-		while (head != -1)
-			cork_send(c, &head);
+		if (c->cork_head == -1)
+			continue;
+		if (prev != NULL && cork_same(w, prev->cork_head,
+		    c->cork_head)) {
+			if (joined == NULL)
+				joined = cork_join(w, c->cork_head,
+				    c->corked);
+			if (joined != NULL) {
+				for (i = c->cork_head; i != -1;
+				    i = w->pieces[i].next)
+					sockd_msg_unref(w->pieces[i].m);
+				c->cork_head = -1;
+				c->corked = 0;
+				one = sockd_msg_ref(joined);
+				cork_send(c, &one, 1);
+				continue;
+			}
+		} else if (joined != NULL) {
+			sockd_msg_unref(joined);
+			joined = NULL;
+		}
+		/* Its list stays readable for the next peer's comparison. */
+		prev = c;
+		i = c->cork_head;
+		cork_send_list(c);
+		prev->cork_head = i;
 	}
+	if (joined != NULL)
+		sockd_msg_unref(joined);
 	w->npieces = 0;
 }
 
@@ -520,7 +796,7 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		if (msg != NULL)
 			return cork_add(c, msg);
 		if ((copy = sockd_msg_new(p, len)) == NULL) {
-			conn_abort(c);
+			conn_nomem(c);
 			return -1;
 		}
 		n = cork_add(c, copy);
@@ -596,6 +872,8 @@ conn_is_quit(const struct conn *c, const char *p, size_t len)
 	return len == qlen && memcmp(p, q, len) == 0;
 }
 
+/* One line to the handler; nonzero stops the framer: c is closing, its
+ * output waits (back-pressure) or this turn's budget is spent. */
 static int
 conn_line(void *arg, const char *line, size_t len)
 {
@@ -607,19 +885,17 @@ conn_line(void *arg, const char *line, size_t len)
 	}
 	if (c->svc->h->tcp_data != NULL)
 		c->svc->h->tcp_data(ABI(c), line, len);
-	return (c->flags & C_CLOSING) != 0;
+	if (c->flags & (C_CLOSING | C_PAUSED))
+		return 1;
+	return c->w->budget > 0 && --c->w->budget == 0;
 }
 
 /*
  * Classic clients send a line without its "\n" and wait for the answer.
  * An unfinished line that sees no more input for line_timeout ms is
  * handed over as it is; the worker's timer runs only while some
- * connection has one, and the list is in order of last input.
+ * connection has one.
  */
-#define PARTIAL_TICK	25
-
-static void	partial_arm(struct conn *);
-
 static void
 on_partial_timer(uv_timer_t *t)
 {
@@ -629,8 +905,7 @@ on_partial_timer(uv_timer_t *t)
 	uv_os_fd_t fd;
 	int waiting;
 
-	while ((c = TAILQ_FIRST(&w->partial)) != NULL &&
-	    c->partial_at + (uint64_t)c->svc->conf.line_timeout <= now) {
+	while (w->npartial > 0 && (c = w->partial[0])->partial_due <= now) {
 		partial_disarm(c);
 		/* A busy loop may not have read the rest yet (or reading is
 		 * paused): bytes already in the socket finish the line. */
@@ -642,38 +917,147 @@ on_partial_timer(uv_timer_t *t)
 		if (!(c->flags & C_CLOSING))
 			(void)framer_flush(&c->fr, conn_line, c);
 	}
+	partial_timer_set(w);
+}
+
+/* After c's input: its unfinished line waits for line_timeout, if any. */
+static void
+conn_partial_update(struct conn *c)
+{
+	if (c->fr.len > 0 && c->svc->conf.line_timeout > 0 &&
+	    !(c->flags & (C_CLOSING | C_BACKLOG)))
+		partial_arm(c);
+	else
+		partial_disarm(c);
+}
+
+/* Hands up to LINE_BUDGET lines of p to c's handler; returns how much of
+ * p it took (all of it when c is closing). */
+static size_t
+conn_lines(struct conn *c, const char *p, size_t len)
+{
+	size_t used;
+	int rc;
+
+	c->w->budget = LINE_BUDGET;
+	rc = framer_feed_some(&c->fr, (size_t)c->svc->conf.max_line, p, len,
+	    conn_line, c, &used);
+	c->w->budget = 0;
+	if (rc == -1)
+		conn_nomem(c);
+	if (c->flags & C_CLOSING)
+		return len;
+	return used;
 }
 
 static void
-partial_arm(struct conn *c)
+backlog_schedule(struct conn *c)
 {
 	struct worker *w = c->w;
 
-	partial_disarm(c);
-	c->flags |= C_PARTIAL;
-	c->partial_at = uv_now(w->loop);
-	TAILQ_INSERT_TAIL(&w->partial, c, plink);
-	if (!uv_is_active((uv_handle_t *)&w->partial_timer))
-		(void)uv_timer_start(&w->partial_timer, on_partial_timer,
-		    PARTIAL_TICK, PARTIAL_TICK);
+	if (c->flags & C_BACKLOGQ)
+		return;
+	c->flags |= C_BACKLOGQ;
+	TAILQ_INSERT_TAIL(&w->backlog, c, blink);
+	if (!uv_is_active((uv_handle_t *)&w->backlog_idle))
+		(void)uv_idle_start(&w->backlog_idle, on_backlog_idle);
+}
+
+/* Keeps the n bytes of a read that this turn did not get to, and stops
+ * reading c until they are done. */
+static void
+backlog_keep(struct conn *c, const char *p, size_t n)
+{
+	if ((c->rest = malloc(n)) == NULL) {
+		conn_nomem(c);
+		return;
+	}
+	memcpy(c->rest, p, n);
+	c->restlen = n;
+	c->restoff = 0;
+	c->flags |= C_BACKLOG;
+	(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	if (!(c->flags & C_PAUSED))
+		backlog_schedule(c);
+}
+
+/* If the piece array grew in a burst that is over, give it back. */
+static void
+cork_shrink(struct worker *w)
+{
+	struct piece *np;
+
+	if (w->piececap <= PIECES_KEEP || !TAILQ_EMPTY(&w->backlog))
+		return;
+	if ((np = realloc(w->pieces, PIECES_KEEP * sizeof(*np))) == NULL)
+		return;
+	w->pieces = np;
+	w->piececap = PIECES_KEEP;
+}
+
+/* One turn's budget of c's kept lines. */
+static void
+backlog_run(struct conn *c)
+{
+	struct worker *w = c->w;
+	size_t used;
+
+	if (c->flags & C_CLOSING) {
+		backlog_free(c);
+		return;
+	}
+	if (c->flags & C_PAUSED)
+		return;		/* conn_wrote() brings it back */
+	w->reading = c;
+	used = conn_lines(c, c->rest + c->restoff, c->restlen - c->restoff);
+	w->reading = NULL;
+	if (w->corked != NULL)
+		cork_flush(w);
+	c->restoff += used;
+	if (c->flags & C_CLOSING) {
+		backlog_free(c);
+		return;
+	}
+	if (c->restoff < c->restlen) {
+		if (!(c->flags & C_PAUSED))
+			backlog_schedule(c);
+		return;
+	}
+	backlog_free(c);
+	conn_partial_update(c);
+	conn_resume(c);
+}
+
+static void
+on_backlog_idle(uv_idle_t *h)
+{
+	struct worker *w = h->data;
+	struct backlogq q = TAILQ_HEAD_INITIALIZER(q);
+	struct conn *c;
+
+	TAILQ_CONCAT(&q, &w->backlog, blink);
+	while ((c = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, c, blink);
+		c->flags &= ~C_BACKLOGQ;
+		backlog_run(c);
+	}
+	if (TAILQ_EMPTY(&w->backlog)) {
+		(void)uv_idle_stop(h);
+		cork_shrink(w);
+	}
 }
 
 static void
 conn_input(struct conn *c, const char *p, size_t len)
 {
 	struct service *s = c->svc;
+	size_t used;
 
 	if (s->h->flags & SOCKD_LINES) {
-		if (framer_feed(&c->fr, (size_t)s->conf.max_line, p, len,
-		    conn_line, c) == -1) {
-			conn_nomem(c);
-			return;
-		}
-		if (c->fr.len > 0 && s->conf.line_timeout > 0 &&
-		    !(c->flags & C_CLOSING))
-			partial_arm(c);
-		else
-			partial_disarm(c);
+		used = conn_lines(c, p, len);
+		if (used < len)
+			backlog_keep(c, p + used, len - used);
+		conn_partial_update(c);
 		return;
 	}
 	if (conn_is_quit(c, p, len)) {
@@ -684,13 +1068,16 @@ conn_input(struct conn *c, const char *p, size_t len)
 		s->h->tcp_data(ABI(c), p, len);
 }
 
+/* A read asks for what the queue can still take (see conn_high()). */
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = (struct conn *)h;
+	size_t max = (size_t)c->svc->conf.max_queue;
+	size_t room = c->queued < max ? max - c->queued : 0;
 
 	buf->base = c->w->rbuf;
-	buf->len = RBUF_SIZE;
+	buf->len = room < RBUF_SIZE ? room : RBUF_SIZE;
 }
 
 static void
@@ -705,8 +1092,14 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		c->w->reading = c;
 		conn_input(c, buf->base, (size_t)n);
 		c->w->reading = NULL;
-		if (c->w->corked != NULL)
+		if (c->w->corked != NULL) {
 			cork_flush(c->w);
+			cork_shrink(c->w);
+		}
+	} else if (n == UV_ENOBUFS) {
+		/* No room left in the queue: wait until it drains. */
+		c->flags |= C_PAUSED;
+		(void)uv_read_stop(st);
 	} else if (n == UV_EOF) {
 		/* Half-close: finish what is owed, then close. */
 		c->flags |= C_EOF;
@@ -839,8 +1232,10 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 	(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 	if (sc->banner != NULL)
 		(void)conn_send(c, sc->banner, strlen(sc->banner), NULL);
-	if (s->h->tcp_connect != NULL && !(c->flags & C_CLOSING) &&
-	    s->h->tcp_connect(ABI(c)) == -1) {
+	/* The banner could not be sent: the handler never hears of c. */
+	if (c->flags & C_CLOSING)
+		return;
+	if (s->h->tcp_connect != NULL && s->h->tcp_connect(ABI(c)) == -1) {
 		conn_abort(c);
 		return;
 	}
@@ -867,17 +1262,17 @@ conn_adopt(struct service *from, struct service *to, int worker)
 		if (from->conf.per_source > 0) {
 			limits_key(&c->peer.sa, (int)from->conf.ipv6_prefix,
 			    key);
-			e = srctab_get(&fl->src, key,
-			    (double)from->conf.burst, now);
-			if (e->conns > 0)
-				e->conns--;
+			srctab_release(&fl->src, key, c->flags & C_SRCOVF);
 		}
+		c->flags &= ~C_SRCOVF;
 		if (to->conf.per_source > 0) {
 			limits_key(&c->peer.sa, (int)to->conf.ipv6_prefix,
 			    key);
 			e = srctab_get(&tl->src, key, (double)to->conf.burst,
 			    now);
 			e->conns++;
+			if (e == &tl->src.overflow)
+				c->flags |= C_SRCOVF;
 		}
 		TAILQ_REMOVE(&fl->conns, c, link);
 		TAILQ_INSERT_TAIL(&tl->conns, c, link);

@@ -20,15 +20,20 @@ struct conn {
 	struct worker		*w;
 	TAILQ_ENTRY(conn)	 link;		/* svc->conns, by activity */
 	struct conn		*close_next;	/* w->closing */
-	TAILQ_ENTRY(conn)	 plink;		/* w->partial */
 	TAILQ_ENTRY(conn)	 dlink;		/* w->drainq */
-	uint64_t		 partial_at;	/* uv_now() of that input */
+	TAILQ_ENTRY(conn)	 blink;		/* w->backlog */
+	size_t			 pidx;		/* in the heap w->partial */
+	uint64_t		 partial_due;	/* when to hand it over */
+	char			*rest;		/* a read's lines left over */
+	size_t			 restlen;
+	size_t			 restoff;	/* how much of it is done */
 	void			*data;		/* the handler's */
 	struct framer		 fr;
 	size_t			 queued;	/* bytes in write requests */
 	uint64_t		 active;	/* uv_now() of the last progress */
 	uint64_t		 listed;	/* when it went to the list tail */
 	struct conn		*cork_next;	/* w->corked */
+	size_t			 corked;	/* bytes in its pieces */
 	int32_t			 cork_head;	/* w->pieces of this conn */
 	int32_t			 cork_tail;
 	union {

@@ -58,11 +58,13 @@ worker_init(struct worker *w, struct supervisor *sup, int id,
 	w->rbuf = xcalloc(1, RBUF_SIZE);
 	w->ubuf = xcalloc(1, UBUF_SIZE);
 	LIST_INIT(&w->listeners);
-	TAILQ_INIT(&w->partial);
 	(void)uv_check_init(loop, &w->check);
 	w->check.data = w;
 	(void)uv_timer_init(loop, &w->partial_timer);
 	w->partial_timer.data = w;
+	TAILQ_INIT(&w->backlog);
+	(void)uv_idle_init(loop, &w->backlog_idle);
+	w->backlog_idle.data = w;
 	TAILQ_INIT(&w->drainq);
 	(void)uv_idle_init(loop, &w->drain_idle);
 	w->drain_idle.data = w;
@@ -162,6 +164,7 @@ worker_finish(struct worker *w)
 	w->stopping = 2;
 	uv_close((uv_handle_t *)&w->check, NULL);
 	uv_close((uv_handle_t *)&w->partial_timer, NULL);
+	uv_close((uv_handle_t *)&w->backlog_idle, NULL);
 	uv_close((uv_handle_t *)&w->drain_idle, NULL);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->drain, NULL);
@@ -299,6 +302,7 @@ worker_free(struct worker *w)
 		}
 	}
 	free(w->pieces);
+	free(w->partial);
 	free(w->rbuf);
 	free(w->ubuf);
 }

@@ -23,8 +23,8 @@ struct piece {
 };
 struct service;
 struct supervisor;
-TAILQ_HEAD(partq, conn);
 TAILQ_HEAD(drainq, conn);
+TAILQ_HEAD(backlogq, conn);
 LIST_HEAD(listenerq, listener);
 
 /* A socket the supervisor bound for this worker, to start on its loop. */
@@ -56,8 +56,14 @@ struct worker {
 	char			*ubuf;
 	uv_check_t		 check;
 	struct conn		*closing;
-	struct partq		 partial;	/* unfinished lines, oldest first */
+	struct conn		**partial;	/* unfinished lines, a heap */
+	size_t			 npartial;
+	size_t			 partialcap;
+	uint64_t		 partial_armed;	/* when partial_timer fires */
 	uv_timer_t		 partial_timer;
+	struct backlogq		 backlog;	/* lines left for next turns */
+	uv_idle_t		 backlog_idle;
+	unsigned int		 budget;	/* lines left in this turn */
 	struct drainq		 drainq;	/* tcp_drain due next turn */
 	uv_idle_t		 drain_idle;
 	uv_timer_t		 tick;		/* idle sweep, once a second */
@@ -65,7 +71,7 @@ struct worker {
 	struct listenerq	 listeners;
 	struct conn		*reading;	/* in its on_read, or NULL */
 	struct conn		*corked;	/* have pieces, via cork_next */
-	struct piece		*pieces;
+	struct piece		*pieces;	/* shrunk after a burst */
 	size_t			 npieces;
 	size_t			 piececap;
 	unsigned int		 nconns;

@@ -127,6 +127,81 @@ empty_lines_are_lines(void **state)
 	assert_string_equal(o.text, "[\n][\n]");
 }
 
+static void
+a_short_unfinished_line_holds_a_small_buffer(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+
+	(void)state;
+	assert_int_equal(framer_feed(&f, 1 << 20, "x", 1, record, &o), 0);
+	assert_int_equal(f.len, 1);
+	assert_non_null(f.buf);
+	assert_true(f.cap <= 64);
+	framer_free(&f);
+}
+
+static void
+the_buffer_grows_with_the_line_and_goes_when_it_ends(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { 0 };
+	char chunk[300];
+	int i;
+
+	(void)state;
+	memset(chunk, 'y', sizeof(chunk));
+	for (i = 0; i < 3; i++)
+		framer_feed(&f, 1000, chunk, sizeof(chunk), record, &o);
+	assert_int_equal(f.len, 900);
+	assert_true(f.cap >= 900 && f.cap <= 1000);
+	framer_feed(&f, 1000, chunk, sizeof(chunk), record, &o);
+	/* The first 1000 bytes went out as a piece; 200 are kept. */
+	assert_int_equal(o.nlines, 1);
+	assert_int_equal(f.len, 200);
+	assert_true(f.cap <= 256);
+	framer_feed(&f, 1000, "\n", 1, record, &o);
+	assert_int_equal(o.nlines, 2);
+	assert_null(f.buf);
+	assert_int_equal(f.cap, 0);
+}
+
+static void
+a_stop_tells_how_much_was_taken_so_the_rest_can_come_later(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { .stop_after = 2 };
+	size_t used;
+
+	(void)state;
+	assert_int_equal(framer_feed_some(&f, 100, "ab\ncd\nef\ng", 10,
+	    record, &o, &used), 1);
+	assert_int_equal(used, 6);
+	o.stop_after = 0;
+	assert_int_equal(framer_feed_some(&f, 100, "ef\ng", 4, record, &o,
+	    &used), 0);
+	assert_int_equal(used, 4);
+	assert_string_equal(o.text, "[ab\n][cd\n][ef\n]");
+	assert_int_equal(f.len, 1);
+	framer_free(&f);
+}
+
+static void
+a_stop_on_a_joined_line_counts_its_tail_as_taken(void **state)
+{
+	struct framer f = { 0 };
+	struct out o = { .stop_after = 1 };
+	size_t used;
+
+	(void)state;
+	framer_feed(&f, 100, "he", 2, record, &o);
+	assert_int_equal(framer_feed_some(&f, 100, "llo\nrest\n", 10,
+	    record, &o, &used), 1);
+	assert_int_equal(used, 4);
+	assert_string_equal(o.text, "[hello\n]");
+	assert_null(f.buf);
+}
+
 int
 main(void)
 {
@@ -138,6 +213,13 @@ main(void)
 		cmocka_unit_test(the_unfinished_line_comes_out_at_end_of_file),
 		cmocka_unit_test(a_stop_drops_the_rest),
 		cmocka_unit_test(empty_lines_are_lines),
+		cmocka_unit_test(a_short_unfinished_line_holds_a_small_buffer),
+		cmocka_unit_test(
+		    the_buffer_grows_with_the_line_and_goes_when_it_ends),
+		cmocka_unit_test(
+		    a_stop_tells_how_much_was_taken_so_the_rest_can_come_later),
+		cmocka_unit_test(
+		    a_stop_on_a_joined_line_counts_its_tail_as_taken),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
