@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,44 +24,11 @@
 #include <sockd/handler.h>
 
 #include "config.h"
+#include "errlist.h"
 #include "log.h"
 #include "opts.h"
 #include "service.h"
 #include "util.h"
-
-void
-errlist_add(struct errlist *e, const char *file, int line, const char *fmt,
-    ...)
-{
-	char text[512], *msg;
-	va_list ap;
-	char **v;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (line > 0) {
-		if (asprintf(&msg, "%s:%d: %s", file, line, text) == -1)
-			abort();
-	} else if (asprintf(&msg, "%s: %s", file, text) == -1)
-		abort();
-	if ((v = realloc(e->msg, (e->n + 1) * sizeof(*v))) == NULL)
-		abort();
-	e->msg = v;
-	e->msg[e->n++] = msg;
-}
-
-void
-errlist_free(struct errlist *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->msg[i]);
-	free(e->msg);
-	e->msg = NULL;
-	e->n = 0;
-}
 
 const char *
 proto_name(unsigned int p)

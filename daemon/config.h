@@ -6,16 +6,9 @@
 
 #include <sys/socket.h>
 
-struct opts;
+#include "errlist.h"
 
-/* One collected error message, "file:line: text". */
-struct errlist {
-	char		**msg;
-	size_t		  n;
-};
-void	errlist_add(struct errlist *, const char *file, int line,
-	    const char *, ...) __attribute__((format(printf, 4, 5)));
-void	errlist_free(struct errlist *);
+struct opts;
 
 struct cidr {
 	int		 family;	/* AF_INET or AF_INET6 */
