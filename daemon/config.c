@@ -23,6 +23,7 @@
 
 #include <sockd/handler.h>
 
+#include "acl.h"
 #include "config.h"
 #include "errlist.h"
 #include "log.h"
@@ -34,75 +35,6 @@ const char *
 proto_name(unsigned int p)
 {
 	return p == SOCKD_UDP ? "udp" : "tcp";
-}
-
-/* Parses "192.0.2.0/24", "2001:db8::/32" or a plain address. */
-int
-cidr_parse(const char *s, struct cidr *c)
-{
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-	long bits;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	memset(c, 0, sizeof(*c));
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	if (inet_pton(AF_INET, buf, c->addr) == 1) {
-		c->family = AF_INET;
-		c->prefix = 32;
-	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
-		c->family = AF_INET6;
-		c->prefix = 128;
-	} else
-		return -1;
-	if (slash != NULL) {
-		errno = 0;
-		bits = strtol(slash, &end, 10);
-		if (*slash == '\0' || *end != '\0' || bits < 0 ||
-		    bits > c->prefix)
-			return -1;
-		c->prefix = (int)bits;
-	}
-	return 0;
-}
-
-static int
-prefix_match(const uint8_t *a, const uint8_t *b, int bits)
-{
-	int full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	return ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
-}
-
-/* 1 when sa lies inside c; IPv4-mapped IPv6 peers match IPv4 prefixes. */
-int
-cidr_match(const struct cidr *c, const struct sockaddr *sa)
-{
-	const struct sockaddr_in6 *sin6;
-	const uint8_t *a;
-
-	if (sa->sa_family == AF_INET) {
-		if (c->family != AF_INET)
-			return 0;
-		a = (const uint8_t *)&((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr;
-		return prefix_match(a, c->addr, c->prefix);
-	}
-	if (sa->sa_family != AF_INET6)
-		return 0;
-	sin6 = (const void *)sa;
-	a = sin6->sin6_addr.s6_addr;
-	if (c->family == AF_INET6)
-		return prefix_match(a, c->addr, c->prefix);
-	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return prefix_match(a + 12, c->addr, c->prefix);
-	return 0;
 }
 
 enum skind {
@@ -328,16 +260,16 @@ add_bind(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 	return 0;
 }
 
-struct cidrlist {
-	struct cidr	**v;
-	size_t		 *n;
+struct acl_arg {
+	struct acl	*acl;
+	enum acl_list	 which;
 };
 
 static int
 add_cidr(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 {
-	struct cidrlist *l = arg;
-	struct cidr c, *nv;
+	struct acl_arg *a = arg;
+	struct cidr c;
 
 	if (cidr_parse(v, &c) == -1) {
 		ERR(x, s, "\"%s\": \"%s\" is not an address or CIDR prefix",
@@ -345,10 +277,7 @@ add_cidr(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 		    config_setting_name(config_setting_parent(s)), v);
 		return -1;
 	}
-	if ((nv = realloc(*l->v, (*l->n + 1) * sizeof(*nv))) == NULL)
-		abort();
-	*l->v = nv;
-	nv[(*l->n)++] = c;
+	acl_add(a->acl, a->which, &c);
 	return 0;
 }
 
@@ -374,7 +303,7 @@ svc_apply(struct ctx *x, struct svc_conf *sc, config_setting_t *s,
 {
 	const char *name = config_setting_name(s), *v;
 	const struct setting *st = NULL;
-	struct cidrlist cl;
+	struct acl_arg al;
 	long long n;
 	size_t i;
 
@@ -453,21 +382,10 @@ svc_apply(struct ctx *x, struct svc_conf *sc, config_setting_t *s,
 		break;
 	case S_ALLOW:
 	case S_DENY:
-		if (st->kind == S_ALLOW) {
-			free(sc->allow);
-			sc->allow = NULL;
-			sc->nallow = 0;
-			sc->has_allow = 1;
-			cl.v = &sc->allow;
-			cl.n = &sc->nallow;
-		} else {
-			free(sc->deny);
-			sc->deny = NULL;
-			sc->ndeny = 0;
-			cl.v = &sc->deny;
-			cl.n = &sc->ndeny;
-		}
-		(void)for_strings(x, s, add_cidr, &cl);
+		al.acl = &sc->acl;
+		al.which = st->kind == S_ALLOW ? ACL_ALLOW : ACL_DENY;
+		acl_start(al.acl, al.which);
+		(void)for_strings(x, s, add_cidr, &al);
 		break;
 	case S_OPTIONS:
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
@@ -490,8 +408,7 @@ svc_conf_clear(struct svc_conf *sc)
 	free(sc->banner);
 	free(sc->busy);
 	free(sc->quit);
-	free(sc->allow);
-	free(sc->deny);
+	acl_clear(&sc->acl);
 	opts_free(sc->opts);
 	memset(sc, 0, sizeof(*sc));
 }
@@ -519,8 +436,7 @@ svc_conf_copy(struct svc_conf *dst, const struct svc_conf *src)
 	dst->busy = src->busy != NULL ? xstrdup(src->busy) : NULL;
 	dst->quit = src->quit != NULL ? xstrdup(src->quit) : NULL;
 	dst->bind = memdup(src->bind, src->nbind * sizeof(*src->bind));
-	dst->allow = memdup(src->allow, src->nallow * sizeof(*src->allow));
-	dst->deny = memdup(src->deny, src->ndeny * sizeof(*src->deny));
+	acl_copy(&dst->acl, &src->acl);
 	dst->opts = NULL;
 }
 
@@ -559,11 +475,7 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    a->drop_low_ports == b->drop_low_ports &&
 	    a->keepalive == b->keepalive && a->rcvbuf == b->rcvbuf &&
 	    a->sndbuf == b->sndbuf && a->v6only == b->v6only &&
-	    a->has_allow == b->has_allow && a->nallow == b->nallow &&
-	    mem_eq(a->allow, b->allow, a->nallow * sizeof(*a->allow)) &&
-	    a->ndeny == b->ndeny &&
-	    mem_eq(a->deny, b->deny, a->ndeny * sizeof(*a->deny)) &&
-	    opts_equal(a->opts, b->opts);
+	    acl_equal(&a->acl, &b->acl) && opts_equal(a->opts, b->opts);
 }
 
 static int

@@ -6,15 +6,10 @@
 
 #include <sys/socket.h>
 
+#include "acl.h"
 #include "errlist.h"
 
 struct opts;
-
-struct cidr {
-	int		 family;	/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];
-	int		 prefix;
-};
 
 struct bindaddr {
 	struct sockaddr_storage	 ss;	/* port filled in per protocol */
@@ -52,11 +47,7 @@ struct svc_conf {
 	long long	 rcvbuf;	/* bytes; 0: the kernel's (UDP: more) */
 	long long	 sndbuf;	/* bytes; 0: the kernel's */
 	int		 v6only;	/* IPV6_V6ONLY on IPv6 sockets */
-	struct cidr	*allow;
-	size_t		 nallow;
-	int		 has_allow;
-	struct cidr	*deny;
-	size_t		 ndeny;
+	struct acl	 acl;		/* allow, deny */
 	struct opts	*opts;
 };
 
@@ -92,7 +83,5 @@ void		 config_free(struct config *);
 /* 1 when two service configs would behave the same (reload keeps it). */
 int		 svc_conf_equal(const struct svc_conf *, const struct svc_conf *);
 const char	*proto_name(unsigned int);
-int		 cidr_parse(const char *, struct cidr *);
-int		 cidr_match(const struct cidr *, const struct sockaddr *);
 
 #endif
