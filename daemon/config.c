@@ -28,7 +28,6 @@
 #include "errlist.h"
 #include "log.h"
 #include "opts.h"
-#include "service.h"
 #include "util.h"
 
 const char *
@@ -295,6 +294,46 @@ valid_name(const char *s, const char *extra)
 	return 1;
 }
 
+/* Copies every setting of group g, which lies in file. */
+static struct opts *
+options_read(struct ctx *x, config_setting_t *g, const char *file)
+{
+	struct opts *o = opts_new(file, config_setting_source_line(g));
+	config_setting_t *s;
+	const char *key;
+	int i, line;
+
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, i);
+		key = config_setting_name(s);
+		line = config_setting_source_line(s);
+		switch (config_setting_type(s)) {
+		case CONFIG_TYPE_STRING:
+			opts_add(o, key, line, OPT_STRING,
+			    config_setting_get_string(s), 0);
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			opts_add(o, key, line, OPT_INT, NULL,
+			    config_setting_get_int64(s));
+			break;
+		case CONFIG_TYPE_BOOL:
+			opts_add(o, key, line, OPT_BOOL, NULL,
+			    config_setting_get_bool(s));
+			break;
+		case CONFIG_TYPE_FLOAT:
+			opts_add(o, key, line, OPT_FLOAT, NULL, 0);
+			break;
+		default:
+			opts_add(o, key, line, OPT_OTHER, NULL, 0);
+			errlist_add(x->errs, file, line, "option \"%s\": "
+			    "expected a string, number or boolean", key);
+			break;
+		}
+	}
+	return o;
+}
+
 /* Applies one setting s of a service (or of "defaults" when sc is the
  * template) to sc. */
 static void
@@ -393,7 +432,7 @@ svc_apply(struct ctx *x, struct svc_conf *sc, config_setting_t *s,
 			break;
 		}
 		opts_free(sc->opts);
-		sc->opts = opts_from_setting(s, setting_file(x, s), x->errs);
+		sc->opts = options_read(x, s, setting_file(x, s));
 		break;
 	}
 }

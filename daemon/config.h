@@ -82,6 +82,8 @@ struct config	*config_load(const char *file, int port_offset,
 void		 config_free(struct config *);
 /* 1 when two service configs would behave the same (reload keeps it). */
 int		 svc_conf_equal(const struct svc_conf *, const struct svc_conf *);
+/* Frees what sc holds and leaves it zeroed. */
+void		 svc_conf_clear(struct svc_conf *sc);
 const char	*proto_name(unsigned int);
 
 #endif
