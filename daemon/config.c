@@ -1,10 +1,16 @@
 /*
  * config: libconfig file -> struct config.  Nothing else in sockd sees
- * libconfig.  Per-service settings are described once, in svc_settings[],
- * and the same parser reads them in "defaults" (into a template every
- * service starts from) and in each service.  Every error is collected as
- * "file:line: text" and loading goes on, so that "sockd -t" reports them
- * all; only a syntax error stops early, since libconfig stops there.
+ * libconfig.  Settings are described once, one row each, in tables in the
+ * manner of nginx's directives: svc_settings[] for a service (read the
+ * same in "defaults", into a template every service starts from, and in
+ * each service) and daemon_settings[] for "daemon".  A row names the
+ * setting, the type of its field and the field's offset, the range of a
+ * number, and the function that reads it: a generic one for a plain
+ * number, boolean or string, one of its own for the rest.  Copying,
+ * freeing and comparing a service's settings walk the same table.  Every
+ * error is collected as "file:line: text" and loading goes on, so that
+ * "sockd -t" reports them all; only a syntax error stops early, since
+ * libconfig stops there.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +18,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,45 +29,12 @@
 
 #include <sockd/handler.h>
 
+#include "acl.h"
 #include "config.h"
+#include "errlist.h"
 #include "log.h"
 #include "opts.h"
-#include "service.h"
 #include "util.h"
-
-void
-errlist_add(struct errlist *e, const char *file, int line, const char *fmt,
-    ...)
-{
-	char text[512], *msg;
-	va_list ap;
-	char **v;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if (line > 0) {
-		if (asprintf(&msg, "%s:%d: %s", file, line, text) == -1)
-			abort();
-	} else if (asprintf(&msg, "%s: %s", file, text) == -1)
-		abort();
-	if ((v = realloc(e->msg, (e->n + 1) * sizeof(*v))) == NULL)
-		abort();
-	e->msg = v;
-	e->msg[e->n++] = msg;
-}
-
-void
-errlist_free(struct errlist *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->msg[i]);
-	free(e->msg);
-	e->msg = NULL;
-	e->n = 0;
-}
 
 const char *
 proto_name(unsigned int p)
@@ -70,147 +42,36 @@ proto_name(unsigned int p)
 	return p == SOCKD_UDP ? "udp" : "tcp";
 }
 
-/* Parses "192.0.2.0/24", "2001:db8::/32" or a plain address. */
-int
-cidr_parse(const char *s, struct cidr *c)
-{
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-	long bits;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	memset(c, 0, sizeof(*c));
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	if (inet_pton(AF_INET, buf, c->addr) == 1) {
-		c->family = AF_INET;
-		c->prefix = 32;
-	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
-		c->family = AF_INET6;
-		c->prefix = 128;
-	} else
-		return -1;
-	if (slash != NULL) {
-		errno = 0;
-		bits = strtol(slash, &end, 10);
-		if (*slash == '\0' || *end != '\0' || bits < 0 ||
-		    bits > c->prefix)
-			return -1;
-		c->prefix = (int)bits;
-	}
-	return 0;
-}
-
-static int
-prefix_match(const uint8_t *a, const uint8_t *b, int bits)
-{
-	int full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	return ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
-}
-
-/* 1 when sa lies inside c; IPv4-mapped IPv6 peers match IPv4 prefixes. */
-int
-cidr_match(const struct cidr *c, const struct sockaddr *sa)
-{
-	const struct sockaddr_in6 *sin6;
-	const uint8_t *a;
-
-	if (sa->sa_family == AF_INET) {
-		if (c->family != AF_INET)
-			return 0;
-		a = (const uint8_t *)&((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr;
-		return prefix_match(a, c->addr, c->prefix);
-	}
-	if (sa->sa_family != AF_INET6)
-		return 0;
-	sin6 = (const void *)sa;
-	a = sin6->sin6_addr.s6_addr;
-	if (c->family == AF_INET6)
-		return prefix_match(a, c->addr, c->prefix);
-	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return prefix_match(a + 12, c->addr, c->prefix);
-	return 0;
-}
-
-enum skind {
-	S_INT, S_BOOL, S_STR, S_NAME, S_PORT, S_PROTO, S_BIND, S_ALLOW,
-	S_DENY, S_OPTIONS
-};
-
-struct setting {
-	const char	*name;
-	enum skind	 kind;
-	size_t		 off;
-	long long	 min, max;
-	int		 service_only;	/* not allowed in "defaults" */
-};
-
-#define F(f)	offsetof(struct svc_conf, f)
-static const struct setting svc_settings[] = {
-	{ "name", S_NAME, F(name), 0, 0, 1 },
-	{ "port", S_PORT, 0, 1, 65535, 1 },
-	{ "protocol", S_PROTO, 0, 0, 0, 0 },
-	{ "bind", S_BIND, 0, 0, 0, 0 },
-	{ "handler", S_STR, F(handler), 0, 0, 0 },
-	{ "enabled", S_BOOL, F(enabled), 0, 0, 0 },
-	{ "options", S_OPTIONS, 0, 0, 0, 1 },
-	{ "banner", S_STR, F(banner), 0, 0, 0 },
-	{ "busy", S_STR, F(busy), 0, 0, 0 },
-	{ "quit", S_STR, F(quit), 0, 0, 0 },
-	{ "idle_timeout", S_INT, F(idle_timeout), 0, INT_MAX / 1000, 0 },
-	{ "backlog", S_INT, F(backlog), 1, 65535, 0 },
-	{ "max_line", S_INT, F(max_line), 1, 1 << 20, 0 },
-	{ "line_timeout", S_INT, F(line_timeout), 0, 3600000, 0 },
-	{ "max_queue", S_INT, F(max_queue), 1024, 1LL << 30, 0 },
-	{ "max_connections", S_INT, F(max_connections), 1, 10000000, 0 },
-	{ "per_source", S_INT, F(per_source), 0, 10000000, 0 },
-	{ "ipv6_prefix", S_INT, F(ipv6_prefix), 1, 128, 0 },
-	{ "rate", S_INT, F(rate), 0, 10000000, 0 },
-	{ "burst", S_INT, F(burst), 1, 100000000, 0 },
-	{ "max_reply", S_INT, F(max_reply), 1, 65507, 0 },
-	{ "max_reply_growth", S_INT, F(max_reply_growth), -1, 65507, 0 },
-	{ "drop_low_ports", S_BOOL, F(drop_low_ports), 0, 0, 0 },
-	{ "keepalive", S_BOOL, F(keepalive), 0, 0, 0 },
-	{ "rcvbuf", S_INT, F(rcvbuf), 0, 1 << 30, 0 },
-	{ "sndbuf", S_INT, F(sndbuf), 0, 1 << 30, 0 },
-	{ "v6only", S_BOOL, F(v6only), 0, 0, 0 },
-	{ "allow", S_ALLOW, 0, 0, 0, 0 },
-	{ "deny", S_DENY, 0, 0, 0, 0 },
-};
-#undef F
-
-static const struct svc_conf svc_builtin = {
-	.enabled = 1,
-	.protocols = SOCKD_TCP,
-	.idle_timeout = 300,
-	.backlog = 511,
-	.max_line = 4096,
-	.line_timeout = 100,
-	.max_queue = 1 << 20,
-	.max_connections = 1024,
-	.per_source = 32,
-	.ipv6_prefix = 64,
-	.rate = 50,
-	.burst = -1,
-	.max_reply = 1472,
-	.max_reply_growth = 64,
-	.drop_low_ports = 1,
-	.keepalive = 1,
-	.v6only = 1,
-};
-
 struct ctx {
 	const char	*file;		/* the main file */
 	struct errlist	*errs;
 	int		 port_offset;
+	int		 port_line;	/* of "port" in the service read */
 };
+
+/* The type of the field a setting fills: T_OTHER when its function
+ * fills something else, or several fields. */
+enum stype { T_INT, T_BOOL, T_STRING, T_OTHER };
+
+struct setting;
+/* Reads s as row st says, into the struct at base. */
+typedef void (*setting_fn)(struct ctx *, config_setting_t *,
+    const struct setting *, void *base);
+
+struct setting {
+	const char	*name;
+	enum stype	 type;
+	size_t		 off;		/* of the field, in the struct */
+	long long	 min, max;	/* of a number */
+	setting_fn	 set;
+	int		 flags;
+};
+#define SERVICE_ONLY	0x1		/* not allowed in "defaults" */
+
+#define FIELD(type, base, st) \
+	((type *)(void *)((char *)(base) + (st)->off))
+#define CFIELD(type, base, st) \
+	((const type *)(const void *)((const char *)(base) + (st)->off))
 
 static const char *
 setting_file(const struct ctx *x, const config_setting_t *s)
@@ -254,11 +115,73 @@ get_str(struct ctx *x, config_setting_t *s)
 	return config_setting_get_string(s);
 }
 
-static void
-set_str(char **field, const char *v)
+static int
+valid_name(const char *s, const char *extra)
 {
-	free(*field);
-	*field = v != NULL ? xstrdup(v) : NULL;
+	const char *p;
+
+	if (*s == '\0' || strlen(s) > 64)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_' || strchr(extra, *p) != NULL))
+			return 0;
+	return 1;
+}
+
+/* A string of 1 to 64 of [a-z0-9_] and extra; NULL when it is not one,
+ * after reporting it. */
+static const char *
+get_ident(struct ctx *x, config_setting_t *s, const char *extra)
+{
+	const char *v = get_str(x, s);
+
+	if (v != NULL && !valid_name(v, extra)) {
+		ERR(x, s, "%s \"%s\": names are 1 to 64 of [a-z0-9_%s]",
+		    config_setting_name(s), v, extra);
+		return NULL;
+	}
+	return v;
+}
+
+static void
+store_string(const struct setting *st, void *base, const char *v)
+{
+	char **p = FIELD(char *, base, st);
+
+	free(*p);
+	*p = xstrdup(v);
+}
+
+/* The generic functions: a number in [min, max], a boolean, a string. */
+static void
+set_int(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	long long n;
+
+	if (get_int(x, s, st->min, st->max, &n) == 0)
+		*FIELD(long long, base, st) = n;
+}
+
+static void
+set_bool(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		ERR(x, s, "\"%s\": expected true or false", st->name);
+	else
+		*FIELD(int, base, st) = config_setting_get_bool(s);
+}
+
+static void
+set_string(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	const char *v;
+
+	if ((v = get_str(x, s)) != NULL)
+		store_string(st, base, v);
 }
 
 /* A string, or a list/array of strings: calls fn for each. */
@@ -294,6 +217,57 @@ for_strings(struct ctx *x, config_setting_t *s,
 	}
 }
 
+static void
+set_name(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	const char *v;
+
+	if ((v = get_ident(x, s, ".-")) != NULL)
+		store_string(st, base, v);
+}
+
+static void
+set_handler(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	const char *v;
+
+	if ((v = get_ident(x, s, "")) != NULL)
+		store_string(st, base, v);
+}
+
+static void
+set_quit(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	const char *v;
+
+	if ((v = get_str(x, s)) == NULL)
+		return;
+	/* conn.c compares lines with it: "" would match the first empty
+	 * line and end the session there. */
+	if (*v == '\0') {
+		ERR(x, s, "quit: the empty string would end every session at "
+		    "its first empty line; leave \"quit\" out instead");
+		return;
+	}
+	store_string(st, base, v);
+}
+
+static void
+set_port(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct svc_conf *sc = base;
+	long long n;
+
+	/* Even a bad port means no /etc/services lookup. */
+	x->port_line = config_setting_source_line(s);
+	if (get_int(x, s, st->min, st->max, &n) == 0)
+		sc->port_tcp = sc->port_udp = (int)n;
+}
+
 static int
 add_proto(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 {
@@ -308,6 +282,20 @@ add_proto(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 		return -1;
 	}
 	return 0;
+}
+
+static void
+set_protocol(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct svc_conf *sc = base;
+
+	sc->protocols = 0;
+	if (for_strings(x, s, add_proto, &sc->protocols) == 0 &&
+	    sc->protocols == 0)
+		ERR(x, s, "protocol: the list is empty");
+	if (sc->protocols == 0)
+		sc->protocols = SOCKD_TCP;
 }
 
 static int
@@ -331,7 +319,7 @@ static int
 add_bind(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 {
 	struct svc_conf *sc = arg;
-	struct bindaddr b, *nb;
+	struct bindaddr b;
 
 	const struct sockaddr_in6 *sin6 = (const void *)&b.ss;
 	char v4[INET_ADDRSTRLEN];
@@ -355,23 +343,34 @@ add_bind(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 			ERR(x, s, "bind \"%s\": listed twice", v);
 			return -1;
 		}
-	if ((nb = realloc(sc->bind, (sc->nbind + 1) * sizeof(*nb))) == NULL)
-		abort();
-	sc->bind = nb;
+	sc->bind = xreallocarray(sc->bind, sc->nbind + 1, sizeof(*sc->bind));
 	sc->bind[sc->nbind++] = b;
 	return 0;
 }
 
-struct cidrlist {
-	struct cidr	**v;
-	size_t		 *n;
+static void
+set_bind(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct svc_conf *sc = base;
+
+	free(sc->bind);
+	sc->bind = NULL;
+	sc->nbind = 0;
+	if (for_strings(x, s, add_bind, sc) == 0 && sc->nbind == 0)
+		ERR(x, s, "bind: the list is empty");
+}
+
+struct acl_arg {
+	struct acl	*acl;
+	enum acl_list	 which;
 };
 
 static int
 add_cidr(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 {
-	struct cidrlist *l = arg;
-	struct cidr c, *nv;
+	struct acl_arg *a = arg;
+	struct cidr c;
 
 	if (cidr_parse(v, &c) == -1) {
 		ERR(x, s, "\"%s\": \"%s\" is not an address or CIDR prefix",
@@ -379,226 +378,328 @@ add_cidr(struct ctx *x, config_setting_t *s, const char *v, void *arg)
 		    config_setting_name(config_setting_parent(s)), v);
 		return -1;
 	}
-	if ((nv = realloc(*l->v, (*l->n + 1) * sizeof(*nv))) == NULL)
-		abort();
-	*l->v = nv;
-	nv[(*l->n)++] = c;
+	acl_add(a->acl, a->which, &c);
 	return 0;
 }
 
-static int
-valid_name(const char *s, const char *extra)
+static void
+set_acl(struct ctx *x, config_setting_t *s, struct svc_conf *sc,
+    enum acl_list which)
 {
-	const char *p;
+	struct acl_arg a = { &sc->acl, which };
 
-	if (*s == '\0' || strlen(s) > 64)
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '_' || strchr(extra, *p) != NULL))
-			return 0;
-	return 1;
+	acl_start(&sc->acl, which);
+	(void)for_strings(x, s, add_cidr, &a);
 }
 
-/* Applies one setting s of a service (or of "defaults" when sc is the
- * template) to sc. */
 static void
-svc_apply(struct ctx *x, struct svc_conf *sc, config_setting_t *s,
-    int is_defaults, int *port_seen)
+set_allow(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
 {
-	const char *name = config_setting_name(s), *v;
-	const struct setting *st = NULL;
-	struct cidrlist cl;
+	set_acl(x, s, base, ACL_ALLOW);
+}
+
+static void
+set_deny(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	set_acl(x, s, base, ACL_DENY);
+}
+
+/* Copies every setting of group g, which lies in file. */
+static struct opts *
+options_read(struct ctx *x, config_setting_t *g, const char *file)
+{
+	struct opts *o = opts_new(file, config_setting_source_line(g));
+	config_setting_t *s;
+	const char *key;
+	int i, line;
+
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, i);
+		key = config_setting_name(s);
+		line = config_setting_source_line(s);
+		switch (config_setting_type(s)) {
+		case CONFIG_TYPE_STRING:
+			opts_add(o, key, line, OPT_STRING,
+			    config_setting_get_string(s), 0);
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			opts_add(o, key, line, OPT_INT, NULL,
+			    config_setting_get_int64(s));
+			break;
+		case CONFIG_TYPE_BOOL:
+			opts_add(o, key, line, OPT_BOOL, NULL,
+			    config_setting_get_bool(s));
+			break;
+		case CONFIG_TYPE_FLOAT:
+			opts_add(o, key, line, OPT_FLOAT, NULL, 0);
+			break;
+		default:
+			opts_add(o, key, line, OPT_OTHER, NULL, 0);
+			errlist_add(x->errs, file, line, "option \"%s\": "
+			    "expected a string, number or boolean", key);
+			break;
+		}
+	}
+	return o;
+}
+
+static void
+set_options(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct svc_conf *sc = base;
+
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		ERR(x, s, "options: expected a group { ... }");
+		return;
+	}
+	opts_free(sc->opts);
+	sc->opts = options_read(x, s, setting_file(x, s));
+}
+
+/* Rows of the tables.  NUMBER, FLAG and STRING fill the field of struct
+ * st named as the setting: a number in [lo, hi] through set_int(), a
+ * boolean through set_bool(), a string through fn (set_string(), or one
+ * that checks the string first).  An OTHER row leaves it all to fn. */
+#define NUMBER(st, f, lo, hi) \
+	{ #f, T_INT, offsetof(struct st, f), lo, hi, set_int, 0 }
+#define FLAG(st, f) \
+	{ #f, T_BOOL, offsetof(struct st, f), 0, 0, set_bool, 0 }
+#define STRING(st, f, fn, flags) \
+	{ #f, T_STRING, offsetof(struct st, f), 0, 0, fn, flags }
+#define OTHER(name, fn, flags) \
+	{ name, T_OTHER, 0, 0, 0, fn, flags }
+
+static const struct setting svc_settings[] = {
+	STRING(svc_conf, name, set_name, SERVICE_ONLY),
+	{ "port", T_OTHER, 0, 1, 65535, set_port, SERVICE_ONLY },
+	OTHER("protocol", set_protocol, 0),
+	OTHER("bind", set_bind, 0),
+	STRING(svc_conf, handler, set_handler, 0),
+	FLAG(svc_conf, enabled),
+	OTHER("options", set_options, SERVICE_ONLY),
+	STRING(svc_conf, banner, set_string, 0),
+	STRING(svc_conf, busy, set_string, 0),
+	STRING(svc_conf, quit, set_quit, 0),
+	NUMBER(svc_conf, idle_timeout, 0, INT_MAX / 1000),
+	NUMBER(svc_conf, backlog, 1, 65535),
+	NUMBER(svc_conf, max_line, 1, 1 << 20),
+	NUMBER(svc_conf, line_timeout, 0, 3600000),
+	NUMBER(svc_conf, max_queue, 1024, 1LL << 30),
+	NUMBER(svc_conf, max_connections, 1, 10000000),
+	NUMBER(svc_conf, per_source, 0, 10000000),
+	NUMBER(svc_conf, ipv6_prefix, 1, 128),
+	NUMBER(svc_conf, rate, 0, 10000000),
+	NUMBER(svc_conf, burst, 1, 100000000),
+	NUMBER(svc_conf, max_reply, 1, 65507),
+	NUMBER(svc_conf, max_reply_growth, -1, 65507),
+	FLAG(svc_conf, drop_low_ports),
+	FLAG(svc_conf, keepalive),
+	NUMBER(svc_conf, rcvbuf, 0, 1 << 30),
+	NUMBER(svc_conf, sndbuf, 0, 1 << 30),
+	FLAG(svc_conf, v6only),
+	OTHER("allow", set_allow, 0),
+	OTHER("deny", set_deny, 0),
+};
+
+static void
+set_log(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct config *c = base;
+	const char *v;
+
+	if ((v = get_str(x, s)) == NULL)
+		return;
+	if (strcmp(v, "stderr") == 0)
+		c->log_stderr = 1;
+	else if (strcmp(v, "syslog") == 0)
+		c->log_stderr = 0;
+	else
+		ERR(x, s, "log \"%s\": expected \"syslog\" or \"stderr\"", v);
+}
+
+static void
+set_log_level(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct config *c = base;
+	const char *v;
+	int lvl;
+
+	if ((v = get_str(x, s)) == NULL)
+		return;
+	if ((lvl = log_level_parse(v)) == -1)
+		ERR(x, s, "log_level \"%s\": expected error, warning, notice, "
+		    "info or debug", v);
+	else
+		c->log_level = lvl;
+}
+
+static void
+set_workers(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct config *c = base;
 	long long n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (strcmp(config_setting_get_string(s), "auto") == 0)
+			c->workers = 0;
+		else
+			ERR(x, s, "workers: expected a number or \"auto\"");
+	} else if (get_int(x, s, st->min, st->max, &n) == 0)
+		c->workers = (int)n;
+}
+
+static const struct setting daemon_settings[] = {
+	OTHER("log", set_log, 0),
+	OTHER("log_level", set_log_level, 0),
+	STRING(config, handler_dir, set_string, 0),
+	STRING(config, user, set_string, 0),
+	STRING(config, group, set_string, 0),
+	{ "workers", T_OTHER, 0, 1, 256, set_workers, 0 },
+	NUMBER(config, drain_timeout, 0, 3600),
+	NUMBER(config, max_connections, 1, 10000000),
+};
+#undef NUMBER
+#undef FLAG
+#undef STRING
+#undef OTHER
+
+/* Which group settings are read in: what an unknown one's error says. */
+enum group { G_SERVICE, G_DEFAULTS, G_DAEMON };
+
+/* Reads setting s, found in group where, into base (a struct svc_conf, or
+ * the struct config for "daemon") through its row of table. */
+static void
+settings_apply(struct ctx *x, const struct setting *table, size_t n,
+    enum group where, config_setting_t *s, void *base)
+{
+	static const char *const in[] = { "", " in defaults", " in daemon" };
+	const char *name = config_setting_name(s);
 	size_t i;
 
-	for (i = 0; i < nitems(svc_settings); i++)
-		if (strcmp(svc_settings[i].name, name) == 0)
-			st = &svc_settings[i];
-	if (st == NULL) {
-		ERR(x, s, "unknown setting \"%s\"%s", name,
-		    is_defaults ? " in defaults" : "");
-		return;
-	}
-	if (is_defaults && st->service_only) {
+	for (i = 0; i < n; i++)
+		if (strcmp(table[i].name, name) == 0)
+			break;
+	if (i == n)
+		ERR(x, s, "unknown setting \"%s\"%s", name, in[where]);
+	else if (where == G_DEFAULTS && (table[i].flags & SERVICE_ONLY))
 		ERR(x, s, "\"%s\" belongs in a service, not in defaults", name);
-		return;
-	}
-	switch (st->kind) {
-	case S_INT:
-		if (get_int(x, s, st->min, st->max, &n) == 0)
-			*(long long *)(void *)((char *)sc + st->off) = n;
-		break;
-	case S_BOOL:
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			ERR(x, s, "\"%s\": expected true or false", name);
-		else
-			*(int *)(void *)((char *)sc + st->off) =
-			    config_setting_get_bool(s);
-		break;
-	case S_STR:
-		if ((v = get_str(x, s)) == NULL)
-			break;
-		if (strcmp(name, "handler") == 0 && !valid_name(v, "")) {
-			ERR(x, s, "handler \"%s\": names are 1 to 64 of "
-			    "[a-z0-9_]", v);
-			break;
-		}
-		/* conn.c compares lines with it: "" would match the first
-		 * empty line and end the session there. */
-		if (strcmp(name, "quit") == 0 && *v == '\0') {
-			ERR(x, s, "quit: the empty string would end every "
-			    "session at its first empty line; leave \"quit\" "
-			    "out instead");
-			break;
-		}
-		set_str((char **)(void *)((char *)sc + st->off), v);
-		break;
-	case S_NAME:
-		if ((v = get_str(x, s)) == NULL)
-			break;
-		if (!valid_name(v, "-.")) {
-			ERR(x, s, "name \"%s\": names are 1 to 64 of "
-			    "[a-z0-9_.-]", v);
-			break;
-		}
-		set_str(&sc->name, v);
-		break;
-	case S_PORT:
-		/* Even a bad port means no /etc/services lookup. */
-		*port_seen = config_setting_source_line(s);
-		if (get_int(x, s, st->min, st->max, &n) == 0)
-			sc->port_tcp = sc->port_udp = (int)n;
-		break;
-	case S_PROTO:
-		sc->protocols = 0;
-		if (for_strings(x, s, add_proto, &sc->protocols) == 0 &&
-		    sc->protocols == 0)
-			ERR(x, s, "protocol: the list is empty");
-		if (sc->protocols == 0)
-			sc->protocols = SOCKD_TCP;
-		break;
-	case S_BIND:
-		free(sc->bind);
-		sc->bind = NULL;
-		sc->nbind = 0;
-		if (for_strings(x, s, add_bind, sc) == 0 && sc->nbind == 0)
-			ERR(x, s, "bind: the list is empty");
-		break;
-	case S_ALLOW:
-	case S_DENY:
-		if (st->kind == S_ALLOW) {
-			free(sc->allow);
-			sc->allow = NULL;
-			sc->nallow = 0;
-			sc->has_allow = 1;
-			cl.v = &sc->allow;
-			cl.n = &sc->nallow;
-		} else {
-			free(sc->deny);
-			sc->deny = NULL;
-			sc->ndeny = 0;
-			cl.v = &sc->deny;
-			cl.n = &sc->ndeny;
-		}
-		(void)for_strings(x, s, add_cidr, &cl);
-		break;
-	case S_OPTIONS:
-		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-			ERR(x, s, "options: expected a group { ... }");
-			break;
-		}
-		opts_free(sc->opts);
-		sc->opts = opts_from_setting(s, setting_file(x, s), x->errs);
-		break;
-	}
+	else
+		table[i].set(x, s, &table[i], base);
 }
 
-void
-svc_conf_clear(struct svc_conf *sc)
-{
-	free(sc->name);
-	free(sc->file);
-	free(sc->handler);
-	free(sc->bind);
-	free(sc->banner);
-	free(sc->busy);
-	free(sc->quit);
-	free(sc->allow);
-	free(sc->deny);
-	opts_free(sc->opts);
-	memset(sc, 0, sizeof(*sc));
-}
-
-static void *
-memdup(const void *p, size_t n)
-{
-	void *q;
-
-	if (n == 0 || p == NULL)
-		return NULL;
-	if ((q = malloc(n)) == NULL)
-		abort();
-	return memcpy(q, p, n);
-}
-
+/* Reads each setting of g, a service's group or "defaults" (then sc is
+ * the template services start from). */
 static void
-svc_conf_copy(struct svc_conf *dst, const struct svc_conf *src)
+svc_read(struct ctx *x, config_setting_t *g, enum group where,
+    struct svc_conf *sc)
 {
-	*dst = *src;
-	dst->name = src->name != NULL ? xstrdup(src->name) : NULL;
-	dst->file = src->file != NULL ? xstrdup(src->file) : NULL;
-	dst->handler = src->handler != NULL ? xstrdup(src->handler) : NULL;
-	dst->banner = src->banner != NULL ? xstrdup(src->banner) : NULL;
-	dst->busy = src->busy != NULL ? xstrdup(src->busy) : NULL;
-	dst->quit = src->quit != NULL ? xstrdup(src->quit) : NULL;
-	dst->bind = memdup(src->bind, src->nbind * sizeof(*src->bind));
-	dst->allow = memdup(src->allow, src->nallow * sizeof(*src->allow));
-	dst->deny = memdup(src->deny, src->ndeny * sizeof(*src->deny));
-	dst->opts = NULL;
+	int i;
+
+	for (i = 0; i < config_setting_length(g); i++)
+		settings_apply(x, svc_settings, nitems(svc_settings), where,
+		    config_setting_get_elem(g, i), sc);
 }
 
 static int
-str_eq(const char *a, const char *b)
+field_equal(const struct setting *st, const void *a, const void *b)
 {
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
+	const char *sa, *sb;
 
-/* memcmp() of two arrays, either of which may be NULL when empty. */
-static int
-mem_eq(const void *a, const void *b, size_t n)
-{
-	return n == 0 || memcmp(a, b, n) == 0;
+	switch (st->type) {
+	case T_INT:
+		return *CFIELD(long long, a, st) == *CFIELD(long long, b, st);
+	case T_BOOL:
+		return *CFIELD(int, a, st) == *CFIELD(int, b, st);
+	case T_STRING:
+		sa = *CFIELD(char *, a, st);
+		sb = *CFIELD(char *, b, st);
+		if (sa == NULL || sb == NULL)
+			return sa == sb;
+		return strcmp(sa, sb) == 0;
+	default:
+		return 1;
+	}
 }
 
 int
 svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 {
-	return str_eq(a->name, b->name) && str_eq(a->handler, b->handler) &&
-	    a->protocols == b->protocols && a->port_tcp == b->port_tcp &&
+	size_t i;
+
+	for (i = 0; i < nitems(svc_settings); i++)
+		if (!field_equal(&svc_settings[i], a, b))
+			return 0;
+	/* And what the T_OTHER rows fill. */
+	return a->protocols == b->protocols && a->port_tcp == b->port_tcp &&
 	    a->port_udp == b->port_udp && a->nbind == b->nbind &&
-	    mem_eq(a->bind, b->bind, a->nbind * sizeof(*a->bind)) &&
-	    a->enabled == b->enabled && str_eq(a->banner, b->banner) &&
-	    str_eq(a->busy, b->busy) && str_eq(a->quit, b->quit) &&
-	    a->idle_timeout == b->idle_timeout && a->backlog == b->backlog &&
-	    a->max_line == b->max_line && a->max_queue == b->max_queue &&
-	    a->line_timeout == b->line_timeout &&
-	    a->max_connections == b->max_connections &&
-	    a->per_source == b->per_source &&
-	    a->ipv6_prefix == b->ipv6_prefix && a->rate == b->rate &&
-	    a->burst == b->burst && a->max_reply == b->max_reply &&
-	    a->max_reply_growth == b->max_reply_growth &&
-	    a->drop_low_ports == b->drop_low_ports &&
-	    a->keepalive == b->keepalive && a->rcvbuf == b->rcvbuf &&
-	    a->sndbuf == b->sndbuf && a->v6only == b->v6only &&
-	    a->has_allow == b->has_allow && a->nallow == b->nallow &&
-	    mem_eq(a->allow, b->allow, a->nallow * sizeof(*a->allow)) &&
-	    a->ndeny == b->ndeny &&
-	    mem_eq(a->deny, b->deny, a->ndeny * sizeof(*a->deny)) &&
-	    opts_equal(a->opts, b->opts);
+	    (a->nbind == 0 ||
+	    memcmp(a->bind, b->bind, a->nbind * sizeof(*a->bind)) == 0) &&
+	    acl_equal(&a->acl, &b->acl) && opts_equal(a->opts, b->opts);
 }
+
+/* dst becomes a copy of src, with its own strings and lists, but no
+ * options: only a service has them, never the template. */
+static void
+svc_conf_copy(struct svc_conf *dst, const struct svc_conf *src)
+{
+	char **p;
+	size_t i;
+
+	*dst = *src;
+	for (i = 0; i < nitems(svc_settings); i++) {
+		if (svc_settings[i].type != T_STRING)
+			continue;
+		p = FIELD(char *, dst, &svc_settings[i]);
+		if (*p != NULL)
+			*p = xstrdup(*p);
+	}
+	dst->file = src->file != NULL ? xstrdup(src->file) : NULL;
+	dst->bind = xmemdup(src->bind, src->nbind, sizeof(*src->bind));
+	acl_copy(&dst->acl, &src->acl);
+	dst->opts = NULL;
+}
+
+void
+svc_conf_clear(struct svc_conf *sc)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(svc_settings); i++)
+		if (svc_settings[i].type == T_STRING)
+			free(*FIELD(char *, sc, &svc_settings[i]));
+	free(sc->file);
+	free(sc->bind);
+	acl_clear(&sc->acl);
+	opts_free(sc->opts);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static const struct svc_conf svc_builtin = {
+	.enabled = 1,
+	.protocols = SOCKD_TCP,
+	.idle_timeout = 300,
+	.backlog = 511,
+	.max_line = 4096,
+	.line_timeout = 100,
+	.max_queue = 1 << 20,
+	.max_connections = 1024,
+	.per_source = 32,
+	.ipv6_prefix = 64,
+	.rate = 50,
+	.burst = -1,
+	.max_reply = 1472,
+	.max_reply_growth = 64,
+	.drop_low_ports = 1,
+	.keepalive = 1,
+	.v6only = 1,
+};
 
 static int
 lookup_port(const char *name, const char *proto)
@@ -654,7 +755,7 @@ bind_overlaps(const struct bindaddr *a, int v6only_a,
 
 /* Fills the default binds and the ports; returns -1 on error. */
 static int
-svc_finish(struct ctx *x, struct svc_conf *sc, int port_line)
+svc_finish(struct ctx *x, struct svc_conf *sc)
 {
 	unsigned int p;
 	size_t i, j;
@@ -700,7 +801,7 @@ svc_finish(struct ctx *x, struct svc_conf *sc, int port_line)
 		if (!(sc->protocols & p))
 			continue;
 		port = p == SOCKD_TCP ? &sc->port_tcp : &sc->port_udp;
-		if (port_line == 0 &&
+		if (x->port_line == 0 &&
 		    (*port = lookup_port(sc->name, proto_name(p))) == 0) {
 			errlist_add(x->errs, sc->file, sc->line, "service "
 			    "\"%s\": no \"port\", and \"%s\" is not a %s "
@@ -775,74 +876,25 @@ clash:
 static void
 load_daemon(struct ctx *x, struct config *c, config_setting_t *g)
 {
-	config_setting_t *s;
-	const char *name, *v;
-	long long n;
-	int i, lvl;
+	int i;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		ERR(x, g, "daemon: expected a group { ... }");
 		return;
 	}
-	for (i = 0; i < config_setting_length(g); i++) {
-		s = config_setting_get_elem(g, i);
-		name = config_setting_name(s);
-		if (strcmp(name, "log") == 0) {
-			if ((v = get_str(x, s)) == NULL)
-				continue;
-			if (strcmp(v, "stderr") == 0)
-				c->log_stderr = 1;
-			else if (strcmp(v, "syslog") == 0)
-				c->log_stderr = 0;
-			else
-				ERR(x, s, "log \"%s\": expected \"syslog\" or "
-				    "\"stderr\"", v);
-		} else if (strcmp(name, "log_level") == 0) {
-			if ((v = get_str(x, s)) == NULL)
-				continue;
-			if ((lvl = log_level_parse(v)) == -1)
-				ERR(x, s, "log_level \"%s\": expected error, "
-				    "warning, notice, info or debug", v);
-			else
-				c->log_level = lvl;
-		} else if (strcmp(name, "handler_dir") == 0) {
-			if ((v = get_str(x, s)) != NULL)
-				set_str(&c->handler_dir, v);
-		} else if (strcmp(name, "user") == 0) {
-			if ((v = get_str(x, s)) != NULL)
-				set_str(&c->user, v);
-		} else if (strcmp(name, "group") == 0) {
-			if ((v = get_str(x, s)) != NULL)
-				set_str(&c->group, v);
-		} else if (strcmp(name, "workers") == 0) {
-			if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-				if (strcmp(config_setting_get_string(s),
-				    "auto") == 0)
-					c->workers = 0;
-				else
-					ERR(x, s, "workers: expected a number "
-					    "or \"auto\"");
-			} else if (get_int(x, s, 1, 256, &n) == 0)
-				c->workers = (int)n;
-		} else if (strcmp(name, "drain_timeout") == 0) {
-			if (get_int(x, s, 0, 3600, &n) == 0)
-				c->drain_timeout = n;
-		} else if (strcmp(name, "max_connections") == 0) {
-			if (get_int(x, s, 1, 10000000, &n) == 0)
-				c->max_connections = n;
-		} else
-			ERR(x, s, "unknown setting \"%s\" in daemon", name);
-	}
+	for (i = 0; i < config_setting_length(g); i++)
+		settings_apply(x, daemon_settings, nitems(daemon_settings),
+		    G_DAEMON, config_setting_get_elem(g, i), c);
 }
 
 static void
 load_services(struct ctx *x, struct config *c, config_setting_t *list,
     const struct svc_conf *tmpl)
 {
-	config_setting_t *g, *s;
+	config_setting_t *g;
 	struct svc_conf *sc;
 	size_t k;
-	int i, j, n, nerr, port_line;
+	int i, n, nerr;
 
 	if (config_setting_type(list) != CONFIG_TYPE_LIST &&
 	    config_setting_type(list) != CONFIG_TYPE_ARRAY) {
@@ -863,11 +915,8 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 		svc_conf_copy(sc, tmpl);
 		sc->file = xstrdup(setting_file(x, g));
 		sc->line = config_setting_source_line(g);
-		port_line = 0;
-		for (j = 0; j < config_setting_length(g); j++) {
-			s = config_setting_get_elem(g, j);
-			svc_apply(x, sc, s, 0, &port_line);
-		}
+		x->port_line = 0;
+		svc_read(x, g, G_SERVICE, sc);
 		if (sc->name == NULL) {
 			if ((int)x->errs->n == nerr)
 				ERR(x, g, "service without a \"name\"");
@@ -883,7 +932,7 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 			svc_conf_clear(sc);
 			continue;
 		}
-		if (svc_finish(x, sc, port_line) == -1 ||
+		if (svc_finish(x, sc) == -1 ||
 		    (int)x->errs->n != nerr) {
 			svc_conf_clear(sc);
 			continue;
@@ -944,8 +993,7 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 		cap = cap == 0 ? 8192 : cap * 2;
 		if (cap > CONFIG_FILE_MAX + 1)
 			cap = CONFIG_FILE_MAX + 1;
-		if ((text = realloc(text, cap + 1)) == NULL)
-			abort();
+		text = xreallocarray(text, cap + 1, 1);
 		n += fread(text + n, 1, cap - n, fp);
 		if (cap == CONFIG_FILE_MAX + 1)
 			break;
@@ -1021,8 +1069,7 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 			    CONFIG_INCLUDE_DEPTH);
 			rc = -1;
 		} else {
-			if (asprintf(&full, "%s/%s", dir, path) == -1)
-				abort();
+			full = xasprintf("%s/%s", dir, path);
 			rc = includes_check(x, dir, full, file, line,
 			    depth + 1, total, NULL);
 			free(full);
@@ -1040,14 +1087,14 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 struct config *
 config_load(const char *file, int port_offset, struct errlist *errs)
 {
-	struct ctx x = { file, errs, port_offset };
+	struct ctx x = { file, errs, port_offset, 0 };
 	struct svc_conf tmpl;
 	struct config *c;
 	config_t cfg;
 	config_setting_t *root, *s, *services = NULL, *defaults = NULL;
 	char *dir, *text = NULL;
 	const char *idir;
-	int i, j, dummy, ok;
+	int i, ok;
 	size_t total = 0;
 
 	/* dirname() may return its argument cut short, or a static "." */
@@ -1095,10 +1142,7 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 		if (config_setting_type(defaults) != CONFIG_TYPE_GROUP)
 			ERR(&x, defaults, "defaults: expected a group { ... }");
 		else
-			for (j = 0; j < config_setting_length(defaults); j++)
-				svc_apply(&x, &tmpl,
-				    config_setting_get_elem(defaults, j), 1,
-				    &dummy);
+			svc_read(&x, defaults, G_DEFAULTS, &tmpl);
 	}
 	if (services == NULL)
 		errlist_add(errs, file, 0, "no \"services\" list");

@@ -6,22 +6,10 @@
 
 #include <sys/socket.h>
 
+#include "acl.h"
+#include "errlist.h"
+
 struct opts;
-
-/* One collected error message, "file:line: text". */
-struct errlist {
-	char		**msg;
-	size_t		  n;
-};
-void	errlist_add(struct errlist *, const char *file, int line,
-	    const char *, ...) __attribute__((format(printf, 4, 5)));
-void	errlist_free(struct errlist *);
-
-struct cidr {
-	int		 family;	/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];
-	int		 prefix;
-};
 
 struct bindaddr {
 	struct sockaddr_storage	 ss;	/* port filled in per protocol */
@@ -59,11 +47,7 @@ struct svc_conf {
 	long long	 rcvbuf;	/* bytes; 0: the kernel's (UDP: more) */
 	long long	 sndbuf;	/* bytes; 0: the kernel's */
 	int		 v6only;	/* IPV6_V6ONLY on IPv6 sockets */
-	struct cidr	*allow;
-	size_t		 nallow;
-	int		 has_allow;
-	struct cidr	*deny;
-	size_t		 ndeny;
+	struct acl	 acl;		/* allow, deny */
 	struct opts	*opts;
 };
 
@@ -98,8 +82,8 @@ struct config	*config_load(const char *file, int port_offset,
 void		 config_free(struct config *);
 /* 1 when two service configs would behave the same (reload keeps it). */
 int		 svc_conf_equal(const struct svc_conf *, const struct svc_conf *);
+/* Frees what sc holds and leaves it zeroed. */
+void		 svc_conf_clear(struct svc_conf *sc);
 const char	*proto_name(unsigned int);
-int		 cidr_parse(const char *, struct cidr *);
-int		 cidr_match(const struct cidr *, const struct sockaddr *);
 
 #endif

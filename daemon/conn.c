@@ -1178,7 +1178,7 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 		conn_refuse(&c->tcp, sc->busy);
 		return;
 	}
-	if (!acl_allowed(sc, &c->peer.sa)) {
+	if (!acl_allowed(&sc->acl, &c->peer.sa)) {
 		l->st.refused_acl++;
 		service_logx(s, l, "%s: refused by allow/deny", conn_peer(c));
 		conn_refuse(&c->tcp, NULL);

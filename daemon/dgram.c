@@ -94,7 +94,7 @@ dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	loc->st.dgrams++;
 	if (n < 0 || (flags & UV_UDP_PARTIAL) ||
 	    dgram_bad_source(from, sc->drop_low_ports) ||
-	    !acl_allowed(sc, from)) {
+	    !acl_allowed(&sc->acl, from)) {
 		loc->st.dropped++;
 		return;
 	}

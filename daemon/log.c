@@ -3,11 +3,14 @@
  * written with a single write(2) so that lines from several worker threads
  * never interleave.  Events that remote peers can cause at will go through
  * a ratelimit, and nothing is logged per datagram at the default level.
+ * fatal() is for what sockd cannot go on without: one line, whatever the
+ * level, then exit 1.
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
@@ -101,6 +104,16 @@ log_msg(int pri, const char *fmt, ...)
 }
 
 void
+log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_ERR, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -142,6 +155,17 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(LOG_DEBUG, fmt, ap, NULL);
 	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
 }
 
 /* At most 10 lines per 10 seconds per limiter. */

@@ -9,10 +9,15 @@ void	log_set_level(int);
 int	log_get_level(void);
 int	log_level_parse(const char *);
 void	log_msg(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Logs at LOG_CRIT, whatever the level, and exits 1: for what sockd cannot
+ * go on without (out of memory at configuration time). */
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
 
 /* A budget of log lines per interval, so that a flood cannot make logging
  * the attack surface.  log_ratelimit() returns 1 when a line may be

@@ -1,7 +1,9 @@
 /*
- * Handler options: the "options" group of a service, copied out of
- * libconfig so that it outlives config_destroy() and so that handlers never
- * see libconfig types.  The sockd_opt_* getters are the ABI side.
+ * Handler options: the "options" group of a service, a plain list of
+ * keys and typed values.  config copies the group out of libconfig into
+ * it (opts_add), so that it outlives config_destroy() and so that neither
+ * handlers nor this file ever see libconfig types.  The sockd_opt_*
+ * getters are the ABI side.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,49 +24,26 @@ opts_new(const char *file, int line)
 	return o;
 }
 
-struct opts *
-opts_from_setting(config_setting_t *g, const char *file, struct errlist *errs)
+void
+opts_add(struct opts *o, const char *key, int line, enum opt_type type,
+    const char *s, long long i)
 {
-	struct opts *o;
-	config_setting_t *s;
 	struct opt *op;
-	int i, n;
 
-	o = opts_new(file, g != NULL ? config_setting_source_line(g) : 0);
-	if (g == NULL)
-		return o;
-	n = config_setting_length(g);
-	o->v = xcalloc(n > 0 ? n : 1, sizeof(*o->v));
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(g, i);
-		op = &o->v[o->n++];
-		op->key = xstrdup(config_setting_name(s));
-		op->line = config_setting_source_line(s);
-		switch (config_setting_type(s)) {
-		case CONFIG_TYPE_STRING:
-			op->type = OPT_STRING;
-			op->s = xstrdup(config_setting_get_string(s));
-			break;
-		case CONFIG_TYPE_INT:
-		case CONFIG_TYPE_INT64:
-			op->type = OPT_INT;
-			op->i = config_setting_get_int64(s);
-			break;
-		case CONFIG_TYPE_BOOL:
-			op->type = OPT_BOOL;
-			op->i = config_setting_get_bool(s);
-			break;
-		case CONFIG_TYPE_FLOAT:
-			op->type = OPT_FLOAT;
-			break;
-		default:
-			op->type = OPT_OTHER;
-			errlist_add(errs, file, op->line, "option \"%s\": "
-			    "expected a string, number or boolean", op->key);
-			break;
-		}
+	/* Doubling: a group may hold many thousands of options. */
+	if (o->n == o->cap) {
+		o->cap = o->cap == 0 ? 8 : 2 * o->cap;
+		o->v = xreallocarray(o->v, o->cap, sizeof(*o->v));
 	}
-	return o;
+	op = &o->v[o->n++];
+	memset(op, 0, sizeof(*op));
+	op->key = xstrdup(key);
+	op->type = type;
+	op->line = line;
+	if (type == OPT_STRING)
+		op->s = xstrdup(s);
+	else if (type == OPT_INT || type == OPT_BOOL)
+		op->i = i;
 }
 
 void

@@ -1,9 +1,9 @@
 #ifndef SOCKD_OPTS_H
 #define SOCKD_OPTS_H
 
-#include <libconfig.h>
+#include <stddef.h>
 
-#include "config.h"
+#include "errlist.h"
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_FLOAT, OPT_OTHER };
 
@@ -15,7 +15,7 @@ struct opt {
 	int		 line;
 };
 
-/* A service's "options" group, copied out of libconfig.  Getters that find
+/* A service's "options" group, as config read it.  Getters that find
  * the wrong type record it here, and the caller reports it after the
  * handler's configure(). */
 struct opts {
@@ -23,14 +23,17 @@ struct opts {
 	int		 line;
 	struct opt	*v;
 	size_t		 n;
+	size_t		 cap;		/* of v */
 	char		 bad[160];
 	int		 badline;
 };
 
+/* An empty set of options, of the group at file:line; to opts_free(). */
 struct opts	*opts_new(const char *file, int line);
-/* Copies every setting of group g (NULL: none); errors go to errs. */
-struct opts	*opts_from_setting(config_setting_t *, const char *file,
-		    struct errlist *);
+/* Appends option key at line, with its value: a copy of s for OPT_STRING,
+ * i for OPT_INT and OPT_BOOL, nothing for the others. */
+void		 opts_add(struct opts *, const char *key, int line,
+		    enum opt_type, const char *s, long long i);
 void		 opts_free(struct opts *);
 int		 opts_equal(const struct opts *, const struct opts *);
 /* Reports every option not in names (NULL-terminated; NULL: none). */

@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "errlist.h"
 #include "opts.h"
 #include "registry.h"
 #include "service.h"

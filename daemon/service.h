@@ -76,6 +76,4 @@ void		 service_log_stats(const struct service *, int worker);
 void		 service_logx(struct service *, struct svc_local *,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 
-void		 svc_conf_clear(struct svc_conf *);
-
 #endif

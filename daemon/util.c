@@ -1,9 +1,11 @@
 /*
  * Small helpers shared by the daemon's files: allocation for the
- * configuration path, and socket address formatting for log lines.
+ * configuration path, where running out of memory is fatal() and sizes
+ * are checked for overflow, and socket address formatting for log lines.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +18,8 @@ xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
 
-	if (p == NULL) {
-		log_msg(LOG_ERR, "out of memory");
-		abort();
-	}
+	if (p == NULL)
+		fatal("out of memory");
 	return p;
 }
 
@@ -28,11 +28,43 @@ xstrdup(const char *s)
 {
 	char *p = strdup(s);
 
-	if (p == NULL) {
-		log_msg(LOG_ERR, "out of memory");
-		abort();
-	}
+	if (p == NULL)
+		fatal("out of memory");
 	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (rc == -1)
+		fatal("out of memory");
+	return s;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	void *q = reallocarray(p, n, size);
+
+	/* Asked for nothing, realloc may free p and return NULL. */
+	if (q == NULL && n != 0 && size != 0)
+		fatal("out of memory");
+	return q;
+}
+
+void *
+xmemdup(const void *p, size_t n, size_t size)
+{
+	if (n == 0 || p == NULL)
+		return NULL;
+	return memcpy(xreallocarray(NULL, n, size), p, n * size);
 }
 
 const char *

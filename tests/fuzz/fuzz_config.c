@@ -7,7 +7,7 @@
  * own, so that includes of missing files, directories, the main file
  * itself and nested ones are explored too).
  */
-/* fuzz-sources: daemon/config.c daemon/opts.c daemon/util.c daemon/log.c */
+/* fuzz-sources: daemon/config.c daemon/opts.c daemon/acl.c daemon/errlist.c daemon/util.c daemon/log.c */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

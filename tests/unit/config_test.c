@@ -105,9 +105,9 @@ every_setting_is_read_and_defaults_are_inherited(void **state)
 	assert_int_equal(a->max_reply_growth, -1);
 	assert_false(a->drop_low_ports);
 	assert_false(a->enabled);
-	assert_int_equal(a->ndeny, 2);
-	assert_int_equal(a->deny[0].prefix, 16);
-	assert_int_equal(a->deny[1].prefix, 128);
+	assert_int_equal(a->acl.ndeny, 2);
+	assert_int_equal(a->acl.deny[0].prefix, 16);
+	assert_int_equal(a->acl.deny[1].prefix, 128);
 	assert_int_equal(a->opts->n, 3);
 	assert_string_equal(sockd_opt_string((void *)a->opts, "s", "d"), "x");
 	assert_int_equal(sockd_opt_int((void *)a->opts, "i", 0), 5);
@@ -118,8 +118,8 @@ every_setting_is_read_and_defaults_are_inherited(void **state)
 	assert_string_equal(b->bind[0].text, "127.0.0.1");
 	assert_int_equal(b->idle_timeout, 7);
 	assert_int_equal(b->rate, 0);
-	assert_true(b->has_allow);
-	assert_int_equal(b->nallow, 1);
+	assert_true(b->acl.has_allow);
+	assert_int_equal(b->acl.nallow, 1);
 	config_free(c);
 }
 

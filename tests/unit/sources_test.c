@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "acl.h"
-#include "config.h"
 #include "sources.h"
 
 static struct sockaddr_in6
@@ -213,37 +212,37 @@ the_entry_found_last_is_remembered_until_the_table_changes(void **state)
 static void
 the_most_specific_acl_entry_wins_and_deny_wins_ties(void **state)
 {
-	struct svc_conf sc = { 0 };
+	struct acl acl = { 0 };
 	struct cidr allow[2], deny[2];
 	struct sockaddr_in a;
 
 	(void)state;
-	assert_true(acl_allowed(&sc, (struct sockaddr *)&(struct sockaddr_in){
+	assert_true(acl_allowed(&acl, (struct sockaddr *)&(struct sockaddr_in){
 	    .sin_family = AF_INET }));
 	cidr_parse("10.0.0.0/8", &allow[0]);
 	cidr_parse("10.1.2.3", &allow[1]);
 	cidr_parse("10.1.0.0/16", &deny[0]);
 	cidr_parse("10.9.0.0/16", &deny[1]);
-	sc.allow = allow;
-	sc.nallow = 2;
-	sc.has_allow = 1;
-	sc.deny = deny;
-	sc.ndeny = 2;
+	acl.allow = allow;
+	acl.nallow = 2;
+	acl.has_allow = 1;
+	acl.deny = deny;
+	acl.ndeny = 2;
 	a = v4("10.2.0.1");
-	assert_true(acl_allowed(&sc, (struct sockaddr *)&a));
+	assert_true(acl_allowed(&acl, (struct sockaddr *)&a));
 	a = v4("10.1.0.1");
-	assert_false(acl_allowed(&sc, (struct sockaddr *)&a));
+	assert_false(acl_allowed(&acl, (struct sockaddr *)&a));
 	a = v4("10.1.2.3");
-	assert_true(acl_allowed(&sc, (struct sockaddr *)&a));
+	assert_true(acl_allowed(&acl, (struct sockaddr *)&a));
 	a = v4("192.0.2.1");
-	assert_false(acl_allowed(&sc, (struct sockaddr *)&a));
+	assert_false(acl_allowed(&acl, (struct sockaddr *)&a));
 	cidr_parse("10.9.0.0/16", &allow[1]);	/* tie with deny[1] */
 	a = v4("10.9.1.1");
-	assert_false(acl_allowed(&sc, (struct sockaddr *)&a));
-	sc.nallow = 0;
-	sc.has_allow = 0;		/* deny only: the rest is let in */
+	assert_false(acl_allowed(&acl, (struct sockaddr *)&a));
+	acl.nallow = 0;
+	acl.has_allow = 0;		/* deny only: the rest is let in */
 	a = v4("192.0.2.1");
-	assert_true(acl_allowed(&sc, (struct sockaddr *)&a));
+	assert_true(acl_allowed(&acl, (struct sockaddr *)&a));
 }
 
 int
