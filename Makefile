@@ -39,7 +39,7 @@ ALL_CFLAGS	 = $(WARN) $(DEFS) -Iinclude -iquote daemon $(DEPS_CFLAGS) $(SAN) \
 		   -MMD -MP $(CPPFLAGS) $(CFLAGS)
 PIC		:= -fPIC
 
-# Every file of handlers/ is linked in; handlers/builtin.c lists them.
+# Every file of handlers/ is linked in; daemon/builtin.c lists the handlers.
 DAEMON_SRCS	:= $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 HANDLER_SRCS	:= $(wildcard handlers/*.c)
 LIB_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o) $(HANDLER_SRCS:%.c=$(B)/%.o)
@@ -62,6 +62,11 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(PIC) -c $< -o $@
+
+# Handlers see the plugin ABI and their own directory, nothing of the
+# daemon: a handler that included a daemon header would not build.
+$(B)/handlers/%.o: ALL_CFLAGS = $(WARN) $(DEFS) -Iinclude -iquote handlers \
+		   $(SAN) -MMD -MP $(CPPFLAGS) $(CFLAGS)
 
 $(B)/libsockd.a: $(LIB_OBJS)
 	@rm -f $@
