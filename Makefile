@@ -42,15 +42,23 @@ PIC		:= -fPIC
 # Every file of handlers/ is linked in; daemon/builtin.c lists the handlers.
 DAEMON_SRCS	:= $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 HANDLER_SRCS	:= $(wildcard handlers/*.c)
+# The units of handlers/ that are no handler, and which of them each handler
+# is made of: they go into its unit test with it.
+HANDLER_PARTS	:= tz
+HANDLER_UNITS_daytime := tz
+HANDLER_NAMES	:= $(filter-out $(HANDLER_PARTS),$(HANDLER_SRCS:handlers/%.c=%))
 LIB_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o) $(HANDLER_SRCS:%.c=$(B)/%.o)
 SOCKD		:= $(B)/sockd
 
 UNIT_HTESTS	:= $(wildcard tests/unit/handler_*_test.c)
-UNIT_DTESTS	:= $(filter-out $(UNIT_HTESTS),$(wildcard tests/unit/*_test.c))
+UNIT_PTESTS	:= $(HANDLER_PARTS:%=tests/unit/%_test.c)
+UNIT_DTESTS	:= $(filter-out $(UNIT_HTESTS) $(UNIT_PTESTS),\
+		   $(wildcard tests/unit/*_test.c))
 E2E_TESTS	:= $(wildcard tests/e2e/*_test.c)
 TEST_PLUGINS	:= $(patsubst tests/plugins/%.c,$(B)/plugins/%.so,\
 		   $(wildcard tests/plugins/*.c))
-UNIT_BINS	:= $(UNIT_HTESTS:%.c=$(B)/%) $(UNIT_DTESTS:%.c=$(B)/%)
+UNIT_BINS	:= $(UNIT_HTESTS:%.c=$(B)/%) $(UNIT_PTESTS:%.c=$(B)/%) \
+		   $(UNIT_DTESTS:%.c=$(B)/%)
 E2E_BINS	:= $(E2E_TESTS:%.c=$(B)/%)
 
 all: $(SOCKD)
@@ -83,9 +91,18 @@ $(B)/plugins/%.so: tests/plugins/%.c include/sockd/handler.h
 	$(CC) $(WARN) -Iinclude $(PIC) -shared $(SAN) $(CPPFLAGS) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ $<
 
-# Handler unit tests: the handler alone against a recording fake of the ABI.
+# Handler unit tests: the handler and its units alone, against a recording
+# fake of the ABI.
 $(B)/tests/unit/handler_%_test: $(B)/tests/unit/handler_%_test.o \
     $(B)/handlers/%.o $(B)/tests/unit/fake_conn.o
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+$(foreach h,$(HANDLER_NAMES),$(eval $(B)/tests/unit/handler_$(h)_test: \
+    $(HANDLER_UNITS_$(h):%=$(B)/handlers/%.o)))
+
+# Tests of the units handlers are made of: the unit alone.
+$(UNIT_PTESTS:%.c=$(B)/%): $(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o \
+    $(B)/handlers/%.o
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
 # Daemon unit tests: the daemon's objects, without main().

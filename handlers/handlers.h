@@ -15,66 +15,6 @@
 struct sockd_msg;
 
 /*
- * daytime.  A time zone resolved once, at configure time, so that turning a
- * time into a struct tm never reads the environment: "local" uses
- * localtime_r(), "UTC" gmtime_r(), and an IANA name the zone's TZif file
- * read from /usr/share/zoneinfo (its transitions, then the POSIX TZ rule of
- * its footer for times after the last one).
- */
-#define DAYTIME_TZ_LOCAL	0
-#define DAYTIME_TZ_UTC		1
-#define DAYTIME_TZ_ZONE		2
-
-struct daytime_rule {			/* one POSIX TZ "start" or "end" */
-	int		 kind;		/* 'J', 'D' (plain n) or 'M' */
-	int		 mon, week, day;	/* M: month, week, weekday */
-	long		 secs;		/* time of day, may be < 0 or > 24h */
-};
-
-struct daytime_tz {
-	int		 kind;		/* DAYTIME_TZ_* */
-	/* DAYTIME_TZ_ZONE: the TZif v2+ 64-bit body */
-	int64_t		*trans;		/* transition times, ascending */
-	unsigned char	*trans_type;	/* index into types, per transition */
-	size_t		 ntrans;
-	struct daytime_ttype {
-		long	 utoff;		/* seconds east of UTC */
-		int	 isdst;
-		size_t	 abbr;		/* offset into abbrs */
-	}		*types;
-	size_t		 ntypes;
-	char		*abbrs;		/* NUL-separated abbreviations */
-	size_t		 abbrslen;
-	/* The footer's rule; has_rule == 0 when absent or unusable. */
-	int		 has_rule, rule_dst;
-	char		 std_name[16], dst_name[16];
-	long		 std_off, dst_off;	/* seconds east of UTC */
-	struct daytime_rule start, end;
-};
-
-/* Resolves "local", "UTC" or an IANA name into *tz; returns NULL or an error
- * message in a static buffer.  daytime_tz_free() frees what it allocated. */
-const char	*daytime_tz_load(struct daytime_tz *, const char *);
-void		 daytime_tz_free(struct daytime_tz *);
-/* Parses a POSIX TZ string such as "CET-1CEST,M3.5.0,M10.5.0/3"; 0 or -1. */
-int		 daytime_tz_parse_rule(struct daytime_tz *, const char *);
-/* Broken-down time of t in tz; tm_zone points into tz or a literal. */
-void		 daytime_tz_time(const struct daytime_tz *, time_t,
-		    struct tm *);
-/*
- * strftime of fmt (fmtlen bytes, not NUL-terminated) at t in tz, into out
- * (outsz bytes, at most outsz - 1 of text plus a NUL).  Returns the length,
- * or 0 when there is nothing to send: an empty format or result, a NUL byte
- * in the format, output that does not fit, or out of memory.
- */
-size_t		 daytime_format(char *, size_t, const char *, size_t, time_t,
-		    const struct daytime_tz *);
-/* 1 when a datagram (len bytes, its line end removed) is a format: it
- * holds a conversion, a '%' followed by another byte.  Anything else asks
- * for the date in the configured format (RFC 867). */
-int		 daytime_is_format(const char *, size_t);
-
-/*
  * upper.  Upper-cases UTF-8 in into out, which must have room for
  * UPPER_OUTMAX(len) bytes; returns the length written.  Bytes that are not
  * strict UTF-8 are copied unchanged.  A code point is replaced only when its
