@@ -44,8 +44,9 @@ DAEMON_SRCS	:= $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 HANDLER_SRCS	:= $(wildcard handlers/*.c)
 # The units of handlers/ that are no handler, and which of them each handler
 # is made of: they go into its unit test with it.
-HANDLER_PARTS	:= tz
+HANDLER_PARTS	:= tz text
 HANDLER_UNITS_daytime := tz
+HANDLER_UNITS_chat := text
 HANDLER_NAMES	:= $(filter-out $(HANDLER_PARTS),$(HANDLER_SRCS:handlers/%.c=%))
 LIB_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o) $(HANDLER_SRCS:%.c=$(B)/%.o)
 SOCKD		:= $(B)/sockd

@@ -17,20 +17,13 @@
  * then returns -1, which needs nothing here, so one stuck client never
  * stalls the room.
  *
- * Input is cleaned in two steps.  Telnet commands (RFC 854) are the
- * transport's, not text: IAC WILL/WONT/DO/DONT option, IAC SB ... IAC SE
- * and two-byte IAC commands are removed first, so that a negotiating
- * telnet client neither garbles the room nor makes other members' telnet
- * clients answer into it; a command cut by a read boundary is still removed
- * whole (the connection remembers where it is), and a line's end ends an
- * unterminated IAC SB.  IAC IAC is a 0xff byte.  Then the text is
- * sanitised: C0 controls but tab, DEL, C1 controls and whole escape
- * sequences are removed, so nobody can clear, move or retitle another
- * user's terminal, and what is not UTF-8 (0xff, Latin-1 bytes, overlong
- * forms, surrogates) becomes U+FFFD, so every relayed line is valid UTF-8.
- * Nicks are [A-Za-z0-9_-]{1,16}, unique ignoring case so that "Alice"
- * cannot pass for "alice", and judged as typed: "/nick a<BEL>b" is refused,
- * never cleaned into "ab".
+ * Input is cleaned by text.c in two steps: telnet commands are removed
+ * (the connection remembers where it is in one that a read boundary cut),
+ * then controls and escape sequences, and what is not UTF-8 becomes
+ * U+FFFD, so every relayed line is valid UTF-8 that cannot clear, move or
+ * retitle another user's terminal.  Nicks are [A-Za-z0-9_-]{1,16}, unique
+ * ignoring case so that "Alice" cannot pass for "alice", and judged as
+ * typed: "/nick a<BEL>b" is refused, never cleaned into "ab".
  *
  * UDP (protocol "udp"): each datagram is relayed, cleaned, as
  * "<ip:port> text" to the other peers heard from within peer_timeout
@@ -63,7 +56,7 @@
 #include <sockd/handler.h>
 
 #include "handlers.h"
-#include "utf8.h"
+#include "text.h"
 
 #define CHAT_EOL	"\r\n"
 #define CHAT_PREFIX_MAX	80	/* "<ip:port> " of a UDP line, and a NUL */
@@ -77,19 +70,12 @@ struct chat_room {
 
 struct chat_user {
 	char		 nick[CHAT_NICK_MAX + 1];
-	int		 telnet;	/* enum chat_telnet, between pieces */
+	int		 telnet;	/* enum text_telnet, between pieces */
 };
 
 static const char *const chat_options[] = {
 	"history", "peer_timeout", "max_peers", "peers_per_address", NULL
 };
-
-/* Telnet (RFC 854) command bytes. */
-#define TELNET_SE	240
-#define TELNET_SB	250
-#define TELNET_WILL	251
-#define TELNET_DONT	254
-#define TELNET_IAC	255
 
 static int
 ascii_casecmp(const char *a, size_t alen, const char *b)
@@ -159,128 +145,6 @@ chat_nick_valid(const char *s, size_t len)
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
 			return 0;
 	return 1;
-}
-
-/* Index just past the escape sequence whose ESC is at s[i]. */
-static size_t
-skip_escape(const unsigned char *s, size_t len, size_t i)
-{
-	if (++i >= len)
-		return i;
-	switch (s[i]) {
-	case '[':	/* CSI: parameters, intermediates, one final byte */
-		for (i++; i < len && s[i] >= 0x20 && s[i] <= 0x3f; i++)
-			;
-		return i < len && s[i] >= 0x40 && s[i] <= 0x7e ? i + 1 : i;
-	case ']': case 'P': case 'X': case '^': case '_':
-		/* OSC, DCS and the like run to BEL or ST (ESC \). */
-		for (i++; i < len; i++) {
-			if (s[i] == 0x07)
-				return i + 1;
-			if (s[i] == 0x1b)
-				return i + 1 < len && s[i + 1] == '\\' ? i + 2 :
-				    i + 1;
-		}
-		return i;
-	default:
-		for (; i < len && s[i] >= 0x20 && s[i] <= 0x2f; i++)
-			;
-		return i < len && s[i] >= 0x30 && s[i] <= 0x7e ? i + 1 : i;
-	}
-}
-
-size_t
-chat_telnet_strip(char *out, const char *in, size_t len, int *state)
-{
-	const unsigned char	*s = (const unsigned char *)in;
-	size_t			 i, o = 0;
-	int			 st = *state;
-
-	for (i = 0; i < len; i++) {
-		switch (st) {
-		case CHAT_TELNET_IAC:
-			if (s[i] == TELNET_IAC) {
-				out[o++] = (char)TELNET_IAC;
-				st = CHAT_TELNET_DATA;
-			} else if (s[i] >= TELNET_WILL && s[i] <= TELNET_DONT)
-				st = CHAT_TELNET_OPTION;
-			else if (s[i] == TELNET_SB)
-				st = CHAT_TELNET_SB;
-			else
-				st = CHAT_TELNET_DATA;	/* NOP, GA, AYT ... */
-			break;
-		case CHAT_TELNET_OPTION:
-			st = CHAT_TELNET_DATA;
-			break;
-		case CHAT_TELNET_SB:
-		case CHAT_TELNET_SB_IAC:
-			/* A line's end ends a subnegotiation that never did,
-			 * so the next line is text again. */
-			if (s[i] == '\n' || (st == CHAT_TELNET_SB_IAC &&
-			    s[i] == TELNET_SE))
-				st = CHAT_TELNET_DATA;
-			else if (st == CHAT_TELNET_SB && s[i] == TELNET_IAC)
-				st = CHAT_TELNET_SB_IAC;
-			else
-				st = CHAT_TELNET_SB;	/* IAC IAC: data */
-			break;
-		default:
-			if (s[i] == TELNET_IAC)
-				st = CHAT_TELNET_IAC;
-			else
-				out[o++] = s[i];
-			break;
-		}
-	}
-	*state = st;
-	return o;
-}
-
-size_t
-chat_sanitize(char *out, const char *in, size_t len)
-{
-	const unsigned char	*s = (const unsigned char *)in;
-	uint32_t		 cp;
-	size_t			 i = 0, o = 0, n;
-
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
-		len--;
-	while (i < len) {
-		if (s[i] == 0x1b) {
-			i = skip_escape(s, len, i);
-		} else if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
-			i++;
-		} else if (s[i] < 0x80) {
-			out[o++] = s[i++];
-		} else if ((n = utf8_decode(s + i, len - i, &cp)) > 0) {
-			if (cp >= 0x80 && cp <= 0x9f) {
-				i += n;
-				continue;
-			}
-			memcpy(out + o, s + i, n);
-			o += n;
-			i += n;
-		} else {
-			/* Not UTF-8: no terminal obeys U+FFFD, and every
-			 * reader sees that something was there. */
-			i += utf8_invalid_len(s + i, len - i);
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-		}
-	}
-	return o;
-}
-
-/* The longest start of s (len bytes of UTF-8) of at most max bytes that
- * does not cut a character. */
-static size_t
-utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
 }
 
 static socklen_t
@@ -620,8 +484,8 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 		return;
 	}
 	line = raw + len;
-	rawlen = chat_telnet_strip(raw, buf, len, &u->telnet);
-	n = chat_sanitize(line, raw, rawlen);
+	rawlen = text_telnet_strip(raw, buf, len, &u->telnet);
+	n = text_sanitize(line, raw, rawlen);
 	/* The line's end, as telnet spells it too: CR LF or CR NUL. */
 	while (rawlen > 0 && (raw[rawlen - 1] == '\n' ||
 	    raw[rawlen - 1] == '\r' || raw[rawlen - 1] == '\0'))
@@ -663,7 +527,7 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 		break;
 	case CHAT_UNKNOWN:
 		chat_tell(c, "* Unknown command /%.*s; try /help",
-		    (int)utf8_cut(arg, arglen, 32), arg);
+		    (int)text_cut(arg, arglen, 32), arg);
 		break;
 	}
 	free(raw);
@@ -753,7 +617,7 @@ chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 	struct chat_peers	*ps = &room->peers;
 	char			*out, *raw;
 	size_t			 n, pre, budget = sockd_dgram_reply_max(d);
-	int			 telnet = CHAT_TELNET_DATA;
+	int			 telnet = TEXT_TELNET_DATA;
 
 	chat_peers_touch(ps, from, monotonic_now());
 	if (len > (SIZE_MAX - CHAT_PREFIX_MAX - 2) / 4 ||
@@ -765,11 +629,11 @@ chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 	/* "<[2001:db8::1]:41234> ", cut short if sockd ever gave more. */
 	pre = (size_t)snprintf(out, CHAT_PREFIX_MAX, "<%.*s> ",
 	    CHAT_PREFIX_MAX - 6, sockd_dgram_peer(d));
-	n = chat_telnet_strip(raw, buf, len, &telnet);
-	n = chat_sanitize(out + pre, raw, n);
+	n = text_telnet_strip(raw, buf, len, &telnet);
+	n = text_sanitize(out + pre, raw, n);
 	/* Cut what the budget would refuse, at a character boundary. */
 	if (n > 0 && pre + 2 < budget)
-		n = utf8_cut(out + pre, n, budget - pre - 2);
+		n = text_cut(out + pre, n, budget - pre - 2);
 	if (n == 0 || pre + 2 >= budget) {
 		free(out);
 		return;		/* joined, nothing to say */

@@ -47,35 +47,6 @@ enum chat_cmd	 chat_parse(const char *, size_t, const char **, size_t *);
 /* 1 when name is [A-Za-z0-9_-]{1,CHAT_NICK_MAX}, else 0. */
 int		 chat_nick_valid(const char *, size_t);
 
-/*
- * Where a connection is in a telnet command (RFC 854), carried from one
- * piece of a line to the next: a command cut by a read boundary is still
- * removed whole.  A '\n' always leaves the state at CHAT_TELNET_DATA: it
- * ends an unterminated IAC SB, and is eaten as the option or command byte
- * after IAC [verb].
- */
-enum chat_telnet {
-	CHAT_TELNET_DATA = 0,	/* text; the state of a new connection */
-	CHAT_TELNET_IAC,	/* after IAC */
-	CHAT_TELNET_OPTION,	/* after IAC WILL, WONT, DO or DONT */
-	CHAT_TELNET_SB,		/* inside IAC SB ... */
-	CHAT_TELNET_SB_IAC	/* inside IAC SB ..., after an IAC */
-};
-/* Copies in to out (room for len bytes) without telnet commands: IAC WILL,
- * WONT, DO or DONT and their option, IAC SB ... IAC SE, and the other
- * two-byte IAC commands; IAC IAC becomes one 0xff byte (which is not UTF-8,
- * so chat_sanitize() then replaces it).  *state is where the previous piece
- * left off, and becomes where this one does.  Returns the length written. */
-size_t		 chat_telnet_strip(char *, const char *, size_t, int *);
-/* Copies in to out (room for CHAT_CLEAN_MAX(len) bytes) without C0 controls
- * but tab, DEL, C1 controls and whole escape sequences (ESC [ ... final,
- * ESC ] ... BEL or ESC \, ESC x), each maximal invalid UTF-8 subpart
- * (stray bytes, overlong forms, surrogates, cut sequences) replaced by
- * U+FFFD; strips trailing "\r\n".  The result is valid UTF-8.  Returns the
- * length written. */
-#define CHAT_CLEAN_MAX(len)	(3 * (len))
-size_t		 chat_sanitize(char *, const char *, size_t);
-
 /* The UDP room's peers: who was heard from within the timeout. */
 struct chat_peer {
 	struct sockaddr_storage	 addr;

@@ -11,7 +11,7 @@
  * within its budget, never go back to its sender, reach no address more
  * often than peers_per_address allows, and be clean UTF-8 lines.
  */
-/* fuzz-sources: handlers/chat.c tests/unit/fake_conn.c */
+/* fuzz-sources: handlers/chat.c handlers/text.c tests/unit/fake_conn.c */
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -22,6 +22,7 @@
 
 #include "../unit/fake_conn.h"
 #include "handlers.h"
+#include "text.h"
 #include "utf8.h"
 
 extern const struct sockd_handler sockd_handler_chat;
@@ -59,15 +60,15 @@ check_telnet_cut(const char *in, size_t size, size_t cut)
 {
 	char	*a, *b;
 	size_t	 na, nb;
-	int	 sa = CHAT_TELNET_DATA, sb = CHAT_TELNET_DATA;
+	int	 sa = TEXT_TELNET_DATA, sb = TEXT_TELNET_DATA;
 
 	if ((a = malloc(size + 1)) == NULL || (b = malloc(size + 1)) == NULL) {
 		free(a);
 		return;
 	}
-	na = chat_telnet_strip(a, in, size, &sa);
-	nb = chat_telnet_strip(b, in, cut, &sb);
-	nb += chat_telnet_strip(b + nb, in + cut, size - cut, &sb);
+	na = text_telnet_strip(a, in, size, &sa);
+	nb = text_telnet_strip(b, in, cut, &sb);
+	nb += text_telnet_strip(b + nb, in + cut, size - cut, &sb);
 	if (na > size || na != nb || memcmp(a, b, na) != 0 || sa != sb)
 		abort();
 	free(a);
@@ -165,10 +166,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	(void)chat_nick_valid(in, size);
 	/* Exactly the room promised, so that ASan sees a byte too many. */
-	if ((out = malloc(CHAT_CLEAN_MAX(size) + 1)) == NULL)
+	if ((out = malloc(TEXT_CLEAN_MAX(size) + 1)) == NULL)
 		return 0;
-	n = chat_sanitize(out, in, size);
-	if (n > CHAT_CLEAN_MAX(size))
+	n = text_sanitize(out, in, size);
+	if (n > TEXT_CLEAN_MAX(size))
 		abort();
 	check_clean(out, n);
 	(void)chat_parse(out, n, &arg, &arglen);
