@@ -44,9 +44,9 @@ DAEMON_SRCS	:= $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 HANDLER_SRCS	:= $(wildcard handlers/*.c)
 # The units of handlers/ that are no handler, and which of them each handler
 # is made of: they go into its unit test with it.
-HANDLER_PARTS	:= tz text
+HANDLER_PARTS	:= tz text ring peers
 HANDLER_UNITS_daytime := tz
-HANDLER_UNITS_chat := text
+HANDLER_UNITS_chat := text ring peers
 HANDLER_NAMES	:= $(filter-out $(HANDLER_PARTS),$(HANDLER_SRCS:handlers/%.c=%))
 LIB_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o) $(HANDLER_SRCS:%.c=$(B)/%.o)
 SOCKD		:= $(B)/sockd
@@ -101,10 +101,12 @@ $(B)/tests/unit/handler_%_test: $(B)/tests/unit/handler_%_test.o \
 $(foreach h,$(HANDLER_NAMES),$(eval $(B)/tests/unit/handler_$(h)_test: \
     $(HANDLER_UNITS_$(h):%=$(B)/handlers/%.o)))
 
-# Tests of the units handlers are made of: the unit alone.
+# Tests of the units handlers are made of: the unit alone (peers borrows
+# the fake's address parser).
 $(UNIT_PTESTS:%.c=$(B)/%): $(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o \
     $(B)/handlers/%.o
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+$(B)/tests/unit/peers_test: $(B)/tests/unit/fake_conn.o
 
 # Daemon unit tests: the daemon's objects, without main().
 $(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o $(B)/libsockd.a

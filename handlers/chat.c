@@ -11,8 +11,8 @@
  * telnet needs and nc shows as well.
  *
  * A relayed line is one sockd_msg shared by all recipients and the history
- * ring (the last "history" lines, replayed on join): never one copy per
- * recipient.  The handler only sends; a reader that stops reading is
+ * ring (ring.c: the last "history" lines, replayed on join): never one copy
+ * per recipient.  The handler only sends; a reader that stops reading is
  * sockd's to close once its queue passes max_queue, and sockd_conn_send()
  * then returns -1, which needs nothing here, so one stuck client never
  * stalls the room.
@@ -30,20 +30,18 @@
  * seconds, most recently heard first.  Everything one datagram causes
  * shares the budget sockd_dgram_reply_max() gives as it arrives (its size
  * plus max_reply_growth, at most max_reply): the line is built once, and
- * sent to peers only while it fits, so the room is no amplifier.  At most
- * max_peers are remembered, peers_per_address of them per IP address (a new
- * port replaces that address's entry), the longest silent forgotten first,
- * in the exact order of a counter stamped on every datagram.  An empty
- * datagram only joins.
+ * sent to peers only while it fits, so the room is no amplifier.  The peer
+ * table (peers.c) remembers at most max_peers, peers_per_address of them
+ * per IP address (a new port replaces that address's entry), the longest
+ * silent forgotten first.  An empty datagram only joins.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
- * clock_gettime() and struct sockaddr_storage need it. */
+ * clock_gettime() needs it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
 #include <sys/socket.h>
-#include <netinet/in.h>
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -56,16 +54,17 @@
 #include <sockd/handler.h>
 
 #include "handlers.h"
+#include "peers.h"
+#include "ring.h"
 #include "text.h"
 
 #define CHAT_EOL	"\r\n"
 #define CHAT_PREFIX_MAX	80	/* "<ip:port> " of a UDP line, and a NUL */
 
 struct chat_room {
-	struct sockd_msg **hist;	/* ring of the last history lines */
-	size_t		 hist_max, hist_n, hist_head;
+	struct ring	 hist;		/* the last history lines, messages */
 	unsigned long	 guests;	/* last guestN handed out */
-	struct chat_peers peers;	/* UDP */
+	struct peers	 peers;		/* UDP */
 };
 
 struct chat_user {
@@ -147,113 +146,6 @@ chat_nick_valid(const char *s, size_t len)
 	return 1;
 }
 
-static socklen_t
-addr_len(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return sizeof(struct sockaddr_in);
-	if (sa->sa_family == AF_INET6)
-		return sizeof(struct sockaddr_in6);
-	return 0;
-}
-
-int
-chat_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->sa_family != b->sa_family)
-		return 0;
-	if (a->sa_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)a;
-		b4 = (const struct sockaddr_in *)b;
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	}
-	if (a->sa_family == AF_INET6) {
-		a6 = (const struct sockaddr_in6 *)a;
-		b6 = (const struct sockaddr_in6 *)b;
-		return a6->sin6_port == b6->sin6_port &&
-		    a6->sin6_scope_id == b6->sin6_scope_id &&
-		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
-	}
-	return 0;
-}
-
-/* The IPv4 address of sa, native or IPv4-mapped IPv6, in *a; 0 if none. */
-static int
-addr_v4(const struct sockaddr *sa, uint32_t *a)
-{
-	const struct sockaddr_in6	*a6 = (const struct sockaddr_in6 *)sa;
-
-	if (sa->sa_family == AF_INET) {
-		*a = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
-		return 1;
-	}
-	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
-		memcpy(a, a6->sin6_addr.s6_addr + 12, 4);
-		return 1;
-	}
-	return 0;
-}
-
-int
-chat_addr_same_host(const struct sockaddr *a, const struct sockaddr *b)
-{
-	uint32_t	 a4 = 0, b4 = 0;
-	int		 av4 = addr_v4(a, &a4), bv4 = addr_v4(b, &b4);
-
-	if (av4 || bv4)
-		return av4 && bv4 && a4 == b4;
-	return a->sa_family == AF_INET6 && b->sa_family == AF_INET6 &&
-	    memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-void
-chat_peers_touch(struct chat_peers *ps, const struct sockaddr *sa,
-    time_t now)
-{
-	struct chat_peer	*p, *q;
-	size_t			 i, same = 0, oldest = 0, host_oldest = 0;
-	socklen_t		 len;
-
-	if ((len = addr_len(sa)) == 0 || ps->max == 0)
-		return;
-	for (i = 0; i < ps->npeers; ) {
-		if (now - ps->peer[i].last > ps->timeout)
-			ps->peer[i] = ps->peer[--ps->npeers];
-		else
-			i++;
-	}
-	for (i = 0; i < ps->npeers; i++) {
-		q = &ps->peer[i];
-		if (chat_addr_equal((struct sockaddr *)&q->addr, sa)) {
-			q->last = now;
-			q->seq = ++ps->seq;
-			return;
-		}
-		if (q->seq < ps->peer[oldest].seq)
-			oldest = i;
-		if (chat_addr_same_host((struct sockaddr *)&q->addr, sa) &&
-		    (same++ == 0 || q->seq < ps->peer[host_oldest].seq))
-			host_oldest = i;
-	}
-	/* Ports are free to have: one address may not fill the room. */
-	if (ps->per_address > 0 && same >= ps->per_address)
-		p = &ps->peer[host_oldest];
-	else if (ps->npeers < ps->max)
-		p = &ps->peer[ps->npeers++];
-	else
-		p = &ps->peer[oldest];
-	memset(p, 0, sizeof(*p));
-	memcpy(&p->addr, sa, len);
-	p->addrlen = len;
-	p->last = now;
-	p->seq = ++ps->seq;
-}
-
 /* The line a, nick, b, then text (textlen bytes), then CHAT_EOL, as a
  * message holding one reference; NULL when out of memory. */
 static struct sockd_msg *
@@ -317,6 +209,7 @@ static void
 chat_broadcast(struct sockd_conn *c, struct sockd_msg *m, int self, int keep)
 {
 	struct chat_room	*room = sockd_conn_port_state(c);
+	struct sockd_msg	*old;
 
 	if (m == NULL) {
 		sockd_conn_log(c, LOG_ERR, "out of memory");
@@ -325,16 +218,8 @@ chat_broadcast(struct sockd_conn *c, struct sockd_msg *m, int self, int keep)
 	if (self)
 		(void)sockd_conn_send(c, m);
 	sockd_conn_foreach_peer(c, send_one, m);
-	if (keep && room->hist_max > 0) {
-		if (room->hist_n == room->hist_max) {
-			sockd_msg_unref(room->hist[room->hist_head]);
-			room->hist[room->hist_head] = sockd_msg_ref(m);
-			room->hist_head = (room->hist_head + 1) %
-			    room->hist_max;
-		} else
-			room->hist[(room->hist_head + room->hist_n++) %
-			    room->hist_max] = sockd_msg_ref(m);
-	}
+	if (keep && (old = ring_push(&room->hist, sockd_msg_ref(m))) != NULL)
+		sockd_msg_unref(old);
 	sockd_msg_unref(m);
 }
 
@@ -442,12 +327,18 @@ chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
 	sockd_conn_log(c, LOG_INFO, "%s is now %s", old, u->nick);
 }
 
+/* One history line, to the newcomer c. */
+static void
+replay_one(void *m, void *c)
+{
+	(void)sockd_conn_send(c, m);
+}
+
 static int
 chat_connect(struct sockd_conn *c)
 {
 	struct chat_room	*room = sockd_conn_port_state(c);
 	struct chat_user	*u;
-	size_t			 i;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL) {
 		sockd_conn_log(c, LOG_ERR, "out of memory");
@@ -461,9 +352,7 @@ chat_connect(struct sockd_conn *c)
 	chat_tell(c, "* Welcome, you are %s. Commands: /nick NAME, /who, "
 	    "/me ACTION, /quit, /help.", u->nick);
 	chat_who(c, u);
-	for (i = 0; i < room->hist_n; i++)
-		(void)sockd_conn_send(c,
-		    room->hist[(room->hist_head + i) % room->hist_max]);
+	ring_foreach(&room->hist, replay_one, c);
 	chat_broadcast(c, chat_msg("* ", u->nick, " joined", "", 0), 0, 0);
 	return 0;
 }
@@ -574,7 +463,7 @@ recipient_cmp(const void *a, const void *b)
  * while it fits what is left of budget and of sockd's own count.
  */
 static void
-chat_relay(struct sockd_dgram *d, struct chat_peers *ps,
+chat_relay(struct sockd_dgram *d, struct peers *ps,
     const struct sockaddr *from, const char *line, size_t len, size_t budget)
 {
 	struct recipient	*r;
@@ -586,7 +475,7 @@ chat_relay(struct sockd_dgram *d, struct chat_peers *ps,
 		return;
 	}
 	for (i = 0; i < ps->npeers; i++)
-		if (!chat_addr_equal((struct sockaddr *)&ps->peer[i].addr,
+		if (!peers_addr_equal((struct sockaddr *)&ps->peer[i].addr,
 		    from)) {
 			r[n].seq = ps->peer[i].seq;
 			r[n++].i = i;
@@ -614,12 +503,12 @@ chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 {
 	struct chat_room	*room = sockd_dgram_port_state(d);
 	const struct sockaddr	*from = sockd_dgram_peer_addr(d);
-	struct chat_peers	*ps = &room->peers;
+	struct peers		*ps = &room->peers;
 	char			*out, *raw;
 	size_t			 n, pre, budget = sockd_dgram_reply_max(d);
 	int			 telnet = TEXT_TELNET_DATA;
 
-	chat_peers_touch(ps, from, monotonic_now());
+	peers_touch(ps, from, monotonic_now());
 	if (len > (SIZE_MAX - CHAT_PREFIX_MAX - 2) / 4 ||
 	    (out = malloc(CHAT_PREFIX_MAX + 4 * len + 2)) == NULL) {
 		sockd_dgram_drop(d);
@@ -643,6 +532,13 @@ chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 	free(out);
 }
 
+/* A history line the ring lets go of. */
+static void
+msg_drop(void *m)
+{
+	sockd_msg_unref(m);
+}
+
 static const char *
 chat_configure(const struct sockd_opts *opts, void **port_state)
 {
@@ -661,20 +557,14 @@ chat_configure(const struct sockd_opts *opts, void **port_state)
 		return "max_peers must be between 1 and 65536";
 	if (per_address < 1 || per_address > 65536)
 		return "peers_per_address must be between 1 and 65536";
-	if ((room = calloc(1, sizeof(*room))) == NULL ||
-	    (room->hist = calloc(history ? history : 1,
-	    sizeof(*room->hist))) == NULL ||
-	    (room->peers.peer = calloc(peers, sizeof(*room->peers.peer))) ==
-	    NULL) {
-		if (room != NULL)
-			free(room->hist);
+	if ((room = calloc(1, sizeof(*room))) == NULL)
+		return "out of memory";
+	if (ring_init(&room->hist, history) == -1 ||
+	    peers_init(&room->peers, peers, timeout, per_address) == -1) {
+		ring_free(&room->hist, NULL);
 		free(room);
 		return "out of memory";
 	}
-	room->hist_max = history;
-	room->peers.max = peers;
-	room->peers.timeout = timeout;
-	room->peers.per_address = per_address;
 	*port_state = room;
 	return NULL;
 }
@@ -683,24 +573,12 @@ static void
 chat_unconfigure(void *port_state)
 {
 	struct chat_room	*room = port_state;
-	size_t			 i;
 
 	if (room == NULL)
 		return;
-	for (i = 0; i < room->hist_n; i++)
-		sockd_msg_unref(room->hist[(room->hist_head + i) %
-		    room->hist_max]);
-	free(room->hist);
-	free(room->peers.peer);
+	ring_free(&room->hist, msg_drop);
+	peers_free(&room->peers);
 	free(room);
-}
-
-static int
-peer_newer_first(const void *a, const void *b)
-{
-	const struct chat_peer	*x = a, *y = b;
-
-	return (x->seq < y->seq) - (x->seq > y->seq);
 }
 
 /* A reload changed an option: the room goes on in the new port state, with
@@ -710,32 +588,12 @@ static void
 chat_reconfigure(void *port_state, void *old_port_state)
 {
 	struct chat_room	*room = port_state, *old = old_port_state;
-	struct sockd_msg	*m;
-	size_t			 i, skip, n;
 
 	if (room == NULL || old == NULL)
 		return;
 	room->guests = old->guests;
-	skip = old->hist_n > room->hist_max ? old->hist_n - room->hist_max : 0;
-	for (i = 0; i < old->hist_n; i++) {
-		m = old->hist[(old->hist_head + i) % old->hist_max];
-		if (i < skip)
-			sockd_msg_unref(m);
-		else
-			room->hist[room->hist_n++] = m;
-	}
-	old->hist_n = old->hist_head = 0;
-	n = old->peers.npeers;
-	if (n > room->peers.max) {
-		qsort(old->peers.peer, n, sizeof(*old->peers.peer),
-		    peer_newer_first);
-		n = room->peers.max;
-	}
-	memcpy(room->peers.peer, old->peers.peer,
-	    n * sizeof(*room->peers.peer));
-	room->peers.npeers = n;
-	room->peers.seq = old->peers.seq;
-	old->peers.npeers = 0;
+	ring_refit(&room->hist, &old->hist, msg_drop);
+	peers_refit(&room->peers, &old->peers);
 }
 
 const struct sockd_handler sockd_handler_chat = {

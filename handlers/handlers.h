@@ -47,36 +47,6 @@ enum chat_cmd	 chat_parse(const char *, size_t, const char **, size_t *);
 /* 1 when name is [A-Za-z0-9_-]{1,CHAT_NICK_MAX}, else 0. */
 int		 chat_nick_valid(const char *, size_t);
 
-/* The UDP room's peers: who was heard from within the timeout. */
-struct chat_peer {
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
-	time_t			 last;	/* when last heard from, seconds */
-	uint64_t		 seq;	/* the table's seq then: exact order */
-};
-struct chat_peers {
-	struct chat_peer	*peer;
-	size_t			 npeers, max;
-	time_t			 timeout;
-	size_t			 per_address;	/* per IP address; 0: any */
-	uint64_t		 seq;		/* stamped on every touch */
-};
-/*
- * Forgets peers silent for longer than the timeout, then records sa as heard
- * from at now.  A new port of an address that already has per_address
- * entries replaces that address's longest-silent one; otherwise, when the
- * table is full, the longest-silent peer of all is evicted.
- */
-void		 chat_peers_touch(struct chat_peers *, const struct sockaddr *,
-		    time_t);
-/* 1 when both addresses are the same family, address and port. */
-int		 chat_addr_equal(const struct sockaddr *,
-		    const struct sockaddr *);
-/* 1 when both are the same IP address, whatever the ports; an IPv4-mapped
- * IPv6 address is the IPv4 address. */
-int		 chat_addr_same_host(const struct sockaddr *,
-		    const struct sockaddr *);
-
 /*
  * chargen: the 72 characters of line n of the RFC 864 pattern (the 95
  * printable ASCII characters, line 0 starting at '!') followed by "\r\n"

@@ -11,7 +11,8 @@
  * within its budget, never go back to its sender, reach no address more
  * often than peers_per_address allows, and be clean UTF-8 lines.
  */
-/* fuzz-sources: handlers/chat.c handlers/text.c tests/unit/fake_conn.c */
+/* fuzz-sources: handlers/chat.c handlers/text.c handlers/ring.c */
+/* fuzz-sources: handlers/peers.c tests/unit/fake_conn.c */
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -22,6 +23,7 @@
 
 #include "../unit/fake_conn.h"
 #include "handlers.h"
+#include "peers.h"
 #include "text.h"
 #include "utf8.h"
 
@@ -127,17 +129,17 @@ fuzz_udp(const char *in, size_t size)
 			if (len < 2 || memcmp(line + len - 2, "\r\n", 2) != 0)
 				abort();
 			check_clean(line, len);
-			if (chat_addr_equal(to, from))
+			if (peers_addr_equal(to, from))
 				abort();
 			for (j = 0; j < nseen; j++)
-				if (chat_addr_equal(to, (struct sockaddr *)
+				if (peers_addr_equal(to, (struct sockaddr *)
 				    &seen[j]))
 					abort();
 			if (nseen < 16)
 				memcpy(&seen[nseen++], to,
 				    sizeof(struct sockaddr_in6));
 			for (j = 0, same = 0; j < nseen; j++)
-				same += chat_addr_same_host(to,
+				same += peers_same_host(to,
 				    (struct sockaddr *)&seen[j]);
 			if (same > (size_t)per_address)
 				abort();

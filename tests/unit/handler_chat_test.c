@@ -1,8 +1,9 @@
 /*
  * chat: command parsing and nick rules as pure functions, then a room of
  * fake connections: joins, relays, commands, history, shared messages, a
- * slow reader, cleaning and telnet on the way, and the UDP relay with its
- * peer table.  The cleaning itself is text_test.c's.
+ * slow reader, cleaning and telnet on the way, and the UDP relay.  The
+ * units chat is made of have their own tests: text_test.c, ring_test.c and
+ * peers_test.c.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 
 #include "fake_conn.h"
 #include "../../handlers/handlers.h"
+#include "../../handlers/peers.h"
 
 extern const struct sockd_handler sockd_handler_chat;
 
@@ -537,49 +539,13 @@ configure_checks_its_options(void **state)
 	assert_int_equal(H.flags, SOCKD_LINES | SOCKD_ONE_LOOP);
 }
 
-static struct sockaddr_storage
-addr(const char *s)
-{
-	struct sockaddr_storage	 ss;
-
-	assert_int_equal(fake_sockaddr(s, &ss), 0);
-	return ss;
-}
-
-static void
-the_peer_table_forgets_the_silent_and_evicts_the_oldest(void **state)
-{
-	struct chat_peer	 tab[3];
-	struct chat_peers	 ps = { .peer = tab, .max = 3, .timeout = 10 };
-	struct sockaddr_storage	 a = addr("192.0.2.1:1000"),
-				 b = addr("192.0.2.2:1000"),
-				 c = addr("[2001:db8::1]:1000"),
-				 d = addr("192.0.2.1:1001");
-
-	(void)state;
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&b, 101);
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 102);
-	assert_int_equal(ps.npeers, 2);
-	chat_peers_touch(&ps, (struct sockaddr *)&c, 103);
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 104);	/* evicts b */
-	assert_int_equal(ps.npeers, 3);
-	for (size_t i = 0; i < ps.npeers; i++)
-		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
-		    (struct sockaddr *)&b));
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 113);	/* a, c age */
-	assert_int_equal(ps.npeers, 2);
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 200);
-	assert_int_equal(ps.npeers, 1);
-}
-
 static void
 udp_relays_each_datagram_to_the_other_recent_peers(void **state)
 {
 	struct room		 r;
 	struct sockd_dgram	*d;
 	const struct sockaddr	*to;
-	struct sockaddr_storage	 bob = addr("192.0.2.2:5000");
+	struct sockaddr_storage	 bob = fake_addr("192.0.2.2:5000");
 	size_t			 len;
 
 	(void)state;
@@ -593,7 +559,7 @@ udp_relays_each_datagram_to_the_other_recent_peers(void **state)
 	assert_int_equal(fake_dgram_sent_count(d), 1);
 	assert_string_equal(fake_dgram_sent(d, 0, &len, &to),
 	    "<[2001:db8::7]:6000> hi bob\r\n");
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&bob));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&bob));
 	assert_int_equal(fake_dgram_replies(d), 0);
 	fake_dgram_free(d);
 	d = fake_dgram_new(r.ps, "192.0.2.2:5000", 1472);
@@ -702,8 +668,8 @@ the_budget_goes_to_the_most_recently_heard_peers(void **state)
 	struct room		 r;
 	struct sockd_dgram	*d;
 	const struct sockaddr	*to;
-	struct sockaddr_storage	 p3 = addr("192.0.2.3:5000"),
-				 p8 = addr("192.0.2.8:5000");
+	struct sockaddr_storage	 p3 = fake_addr("192.0.2.3:5000"),
+				 p8 = fake_addr("192.0.2.8:5000");
 
 	(void)state;
 	room_open(&r, NULL);
@@ -712,9 +678,9 @@ the_budget_goes_to_the_most_recently_heard_peers(void **state)
 	d = udp_say(&r, "192.0.2.99:5000", "hi!", 3 + 64, 3 + 64);
 	assert_int_equal(fake_dgram_sent_count(d), 2);
 	assert_non_null(fake_dgram_sent(d, 0, NULL, &to));
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&p3));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&p3));
 	assert_non_null(fake_dgram_sent(d, 1, NULL, &to));
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&p8));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&p8));
 	fake_dgram_free(d);
 	room_close(&r);
 }
@@ -725,7 +691,7 @@ many_ports_of_one_address_are_one_peer(void **state)
 	struct room		 r;
 	struct sockd_dgram	*d;
 	const struct sockaddr	*to;
-	struct sockaddr_storage	 last = addr("192.0.2.2:5009");
+	struct sockaddr_storage	 last = fake_addr("192.0.2.2:5009");
 	char			 peer[32];
 	int			 i;
 
@@ -738,7 +704,7 @@ many_ports_of_one_address_are_one_peer(void **state)
 	d = udp_say(&r, "192.0.2.3:5000", "hi", 1472, FAKE_UNLIMITED);
 	assert_int_equal(fake_dgram_sent_count(d), 1);
 	assert_non_null(fake_dgram_sent(d, 0, NULL, &to));
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&last));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&last));
 	fake_dgram_free(d);
 	room_close(&r);
 
@@ -755,34 +721,6 @@ many_ports_of_one_address_are_one_peer(void **state)
 	assert_int_equal(fake_dgram_sent_count(d), 3);
 	fake_dgram_free(d);
 	room_close(&r);
-}
-
-static void
-the_peer_table_orders_peers_heard_in_the_same_second(void **state)
-{
-	struct chat_peer	 tab[3];
-	struct chat_peers	 ps = { .peer = tab, .max = 3, .timeout = 10,
-				    .per_address = 1 };
-	struct sockaddr_storage	 a = addr("192.0.2.1:1000"),
-				 b = addr("192.0.2.2:1000"),
-				 c = addr("192.0.2.3:1000"),
-				 d = addr("192.0.2.4:1000");
-	size_t			 i;
-
-	(void)state;
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&b, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&c, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 100);	/* evicts b */
-	assert_int_equal(ps.npeers, 3);
-	for (i = 0; i < ps.npeers; i++)
-		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
-		    (struct sockaddr *)&b));
-	chat_peers_touch(&ps, (struct sockaddr *)&b, 100);	/* evicts c */
-	for (i = 0; i < ps.npeers; i++)
-		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
-		    (struct sockaddr *)&c));
 }
 
 static void
@@ -872,8 +810,6 @@ main(void)
 		    a_reader_that_stops_reading_is_closed_and_the_room_goes_on),
 		cmocka_unit_test(configure_checks_its_options),
 		cmocka_unit_test(
-		    the_peer_table_forgets_the_silent_and_evicts_the_oldest),
-		cmocka_unit_test(
 		    udp_relays_each_datagram_to_the_other_recent_peers),
 		cmocka_unit_test(
 		    udp_lines_are_cut_to_the_reply_limit_at_a_character),
@@ -887,8 +823,6 @@ main(void)
 		cmocka_unit_test(
 		    the_budget_goes_to_the_most_recently_heard_peers),
 		cmocka_unit_test(many_ports_of_one_address_are_one_peer),
-		cmocka_unit_test(
-		    the_peer_table_orders_peers_heard_in_the_same_second),
 		cmocka_unit_test(
 		    udp_lines_lose_telnet_commands_and_invalid_utf8),
 		cmocka_unit_test(
