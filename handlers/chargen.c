@@ -25,7 +25,7 @@
 
 #include <sockd/handler.h>
 
-#include "handlers.h"
+#include "chargen.h"
 
 /* About 16 KiB of lines per call: sockd calls tcp_drain again on the next
  * loop turn (or once queued bytes left), so other clients get their turn. */

@@ -53,7 +53,7 @@
 
 #include <sockd/handler.h>
 
-#include "handlers.h"
+#include "chat.h"
 #include "peers.h"
 #include "ring.h"
 #include "text.h"

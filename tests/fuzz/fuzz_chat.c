@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "../unit/fake_conn.h"
-#include "handlers.h"
+#include "chat.h"
 #include "peers.h"
 #include "text.h"
 #include "utf8.h"

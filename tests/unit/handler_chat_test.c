@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "fake_conn.h"
-#include "../../handlers/handlers.h"
+#include "../../handlers/chat.h"
 #include "../../handlers/peers.h"
 
 extern const struct sockd_handler sockd_handler_chat;
