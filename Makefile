@@ -39,18 +39,28 @@ ALL_CFLAGS	 = $(WARN) $(DEFS) -Iinclude -iquote daemon $(DEPS_CFLAGS) $(SAN) \
 		   -MMD -MP $(CPPFLAGS) $(CFLAGS)
 PIC		:= -fPIC
 
-# Every file of handlers/ is linked in; handlers/builtin.c lists them.
+# Every file of handlers/ is linked in; daemon/builtin.c lists the handlers.
 DAEMON_SRCS	:= $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 HANDLER_SRCS	:= $(wildcard handlers/*.c)
+# The units of handlers/ that are no handler, and which of them each handler
+# is made of: they go into its unit test and its plugin with it.
+HANDLER_PARTS	:= tz text ring peers
+HANDLER_UNITS_daytime := tz
+HANDLER_UNITS_chat := text ring peers
+HANDLER_NAMES	:= $(filter-out $(HANDLER_PARTS),$(HANDLER_SRCS:handlers/%.c=%))
+HANDLER_PLUGINS	:= $(HANDLER_NAMES:%=$(B)/handlers/%.so)
 LIB_OBJS	:= $(DAEMON_SRCS:%.c=$(B)/%.o) $(HANDLER_SRCS:%.c=$(B)/%.o)
 SOCKD		:= $(B)/sockd
 
 UNIT_HTESTS	:= $(wildcard tests/unit/handler_*_test.c)
-UNIT_DTESTS	:= $(filter-out $(UNIT_HTESTS),$(wildcard tests/unit/*_test.c))
+UNIT_PTESTS	:= $(HANDLER_PARTS:%=tests/unit/%_test.c)
+UNIT_DTESTS	:= $(filter-out $(UNIT_HTESTS) $(UNIT_PTESTS),\
+		   $(wildcard tests/unit/*_test.c))
 E2E_TESTS	:= $(wildcard tests/e2e/*_test.c)
 TEST_PLUGINS	:= $(patsubst tests/plugins/%.c,$(B)/plugins/%.so,\
 		   $(wildcard tests/plugins/*.c))
-UNIT_BINS	:= $(UNIT_HTESTS:%.c=$(B)/%) $(UNIT_DTESTS:%.c=$(B)/%)
+UNIT_BINS	:= $(UNIT_HTESTS:%.c=$(B)/%) $(UNIT_PTESTS:%.c=$(B)/%) \
+		   $(UNIT_DTESTS:%.c=$(B)/%)
 E2E_BINS	:= $(E2E_TESTS:%.c=$(B)/%)
 
 all: $(SOCKD)
@@ -62,6 +72,11 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(PIC) -c $< -o $@
+
+# Handlers see the plugin ABI and their own directory, nothing of the
+# daemon: a handler that included a daemon header would not build.
+$(B)/handlers/%.o: ALL_CFLAGS = $(WARN) $(DEFS) -Iinclude -iquote handlers \
+		   $(SAN) -MMD -MP $(CPPFLAGS) $(CFLAGS)
 
 $(B)/libsockd.a: $(LIB_OBJS)
 	@rm -f $@
@@ -78,10 +93,41 @@ $(B)/plugins/%.so: tests/plugins/%.c include/sockd/handler.h
 	$(CC) $(WARN) -Iinclude $(PIC) -shared $(SAN) $(CPPFLAGS) $(CFLAGS) \
 	    $(LDFLAGS) -o $@ $<
 
-# Handler unit tests: the handler alone against a recording fake of the ABI.
+# Any handler as a plugin, with the units it is made of, built the way a
+# plugin author would (without the Makefile's definitions).  A symbol left
+# undefined but the ABI's (sockd_*) and the C library's (versioned) is a
+# unit missing from its HANDLER_UNITS_ list, which dlopen() would refuse.
+# Sanitizer runtimes take the C library's names unversioned: no check then.
+$(B)/handlers/%.so: handlers/%.c $(wildcard handlers/*.h) \
+    include/sockd/handler.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -Iinclude $(PIC) -shared $(SAN) $(CPPFLAGS) $(CFLAGS) \
+	    $(LDFLAGS) -o $@ $(filter %.c,$^)
+	@[ -n "$(SAN)" ] || { u=$$(nm -D --undefined-only $@ | \
+	    awk '$$1 == "U" && $$2 !~ /@|^sockd_|^__/ { print $$2 }'); \
+	    [ -z "$$u" ] || { echo "$@: undefined:" $$u; rm -f $@; exit 1; }; }
+
+# Handler unit tests: the handler and its units alone, against a recording
+# fake of the ABI.
 $(B)/tests/unit/handler_%_test: $(B)/tests/unit/handler_%_test.o \
     $(B)/handlers/%.o $(B)/tests/unit/fake_conn.o
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+$(foreach h,$(HANDLER_NAMES),$(eval $(B)/tests/unit/handler_$(h)_test: \
+    $(HANDLER_UNITS_$(h):%=$(B)/handlers/%.o))$(eval $(B)/handlers/$(h).so: \
+    $(HANDLER_UNITS_$(h):%=handlers/%.c)))
+
+# Tests of the units handlers are made of: the unit alone (peers borrows
+# the fake's address parser).
+$(UNIT_PTESTS:%.c=$(B)/%): $(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o \
+    $(B)/handlers/%.o
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+$(B)/tests/unit/peers_test: $(B)/tests/unit/fake_conn.o
+
+# The unit tests build every handler as a plugin too.
+handler-plugins: $(HANDLER_PLUGINS)
+unit: handler-plugins
+.PHONY: handler-plugins
 
 # Daemon unit tests: the daemon's objects, without main().
 $(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o $(B)/libsockd.a

@@ -1,5 +1,5 @@
 /*
- * registry: handler lookup.  Built-ins come first (handlers/builtin.c), then
+ * registry: handler lookup.  Built-ins come first (daemon/builtin.c), then
  * dlopen("<handler_dir>/<name>.so", RTLD_NOW | RTLD_LOCAL) and the symbol
  * "sockd_handler_<name>", so one .c file can be linked in or built as a
  * plugin.  A plugin is checked before anything else is read from it: ABI

@@ -2,17 +2,15 @@
  * chargen (RFC 864): the 72-character lines of the 95 printable ASCII
  * characters, each starting one character further along the ring.
  *
- * TCP sends only as fast as the client reads: batches of lines on connect
- * and again in tcp_drain, until one stays in sockd's queue, so that sockd
- * holds at most one batch for the connection.  The loop must go on until
- * something is queued: sockd hands a write to the kernel at once when it
- * can and calls tcp_drain only when a queued write completes, so stopping
- * earlier would never be called back.  On loopback the kernel takes tens of
- * MiB first (tcp_wmem plus the peer's tcp_rmem); the 64 MiB fuse only stops
- * a reader that keeps pace with the loop from holding its thread.
- * The line number is the connection's data itself (a small integer in the
- * pointer), so nothing is allocated and tcp_close has nothing to free.
- * Input is ignored.
+ * TCP sends only as fast as the client reads: one batch of lines (about
+ * 16 KiB) on connect and one in each tcp_drain, none while sockd still
+ * queues bytes for the connection, so that sockd holds at most one batch
+ * for it.  sockd calls tcp_drain when a queued write has completed, and on
+ * the next loop turn after a write the kernel took at once, so a client
+ * that keeps up gets one batch per loop turn and never holds the thread:
+ * other clients are served in between.  The line number is the
+ * connection's data itself (a small integer in the pointer), so nothing is
+ * allocated and tcp_close has nothing to free.  Input is ignored.
  *
  * UDP answers each datagram with one line (74 bytes).  That is more than a
  * small request, so sockd's growth guard refuses it unless the service
@@ -21,16 +19,14 @@
  */
 #include <stdatomic.h>
 #include <stdint.h>
-#include <string.h>
 
 #include <sockd/handler.h>
 
-#include "handlers.h"
+#include "chargen.h"
 
 /* About 16 KiB of lines per call: sockd calls tcp_drain again on the next
  * loop turn (or once queued bytes left), so other clients get their turn. */
 #define CHARGEN_BATCH_LINES	221
-#define CHARGEN_MAX_BATCHES	1
 
 static atomic_uint	 chargen_udp_line;
 
@@ -50,20 +46,17 @@ static void
 chargen_drain(struct sockd_conn *c)
 {
 	char		 buf[CHARGEN_BATCH_LINES * CHARGEN_LINE];
-	unsigned int	 n, i, batch;
+	unsigned int	 n, i;
 
+	/* Bytes still queued: tcp_drain comes back when they left. */
+	if (sockd_conn_pending(c) > 0)
+		return;
 	n = (unsigned int)(uintptr_t)sockd_conn_data(c);
-	for (batch = 0; batch < CHARGEN_MAX_BATCHES; batch++) {
-		/* Bytes still queued: tcp_drain comes back when they left. */
-		if (sockd_conn_pending(c) > 0)
-			break;
-		for (i = 0; i < CHARGEN_BATCH_LINES; i++, n++)
-			chargen_line(buf + i * CHARGEN_LINE, n % CHARGEN_RING);
-		n %= CHARGEN_RING;
-		if (sockd_conn_write(c, buf, sizeof(buf)) == -1)
-			break;
-	}
-	sockd_conn_set_data(c, (void *)(uintptr_t)n);
+	for (i = 0; i < CHARGEN_BATCH_LINES; i++, n++)
+		chargen_line(buf + i * CHARGEN_LINE, n % CHARGEN_RING);
+	/* On failure sockd has logged it and is closing c. */
+	(void)sockd_conn_write(c, buf, sizeof(buf));
+	sockd_conn_set_data(c, (void *)(uintptr_t)(n % CHARGEN_RING));
 }
 
 static int

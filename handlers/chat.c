@@ -11,46 +11,37 @@
  * telnet needs and nc shows as well.
  *
  * A relayed line is one sockd_msg shared by all recipients and the history
- * ring (the last "history" lines, replayed on join): never one copy per
- * recipient.  The handler only sends; a reader that stops reading is
+ * ring (ring.c: the last "history" lines, replayed on join): never one copy
+ * per recipient.  The handler only sends; a reader that stops reading is
  * sockd's to close once its queue passes max_queue, and sockd_conn_send()
  * then returns -1, which needs nothing here, so one stuck client never
  * stalls the room.
  *
- * Input is cleaned in two steps.  Telnet commands (RFC 854) are the
- * transport's, not text: IAC WILL/WONT/DO/DONT option, IAC SB ... IAC SE
- * and two-byte IAC commands are removed first, so that a negotiating
- * telnet client neither garbles the room nor makes other members' telnet
- * clients answer into it; a command cut by a read boundary is still removed
- * whole (the connection remembers where it is), and a line's end ends an
- * unterminated IAC SB.  IAC IAC is a 0xff byte.  Then the text is
- * sanitised: C0 controls but tab, DEL, C1 controls and whole escape
- * sequences are removed, so nobody can clear, move or retitle another
- * user's terminal, and what is not UTF-8 (0xff, Latin-1 bytes, overlong
- * forms, surrogates) becomes U+FFFD, so every relayed line is valid UTF-8.
- * Nicks are [A-Za-z0-9_-]{1,16}, unique ignoring case so that "Alice"
- * cannot pass for "alice", and judged as typed: "/nick a<BEL>b" is refused,
- * never cleaned into "ab".
+ * Input is cleaned by text.c in two steps: telnet commands are removed
+ * (the connection remembers where it is in one that a read boundary cut),
+ * then controls and escape sequences, and what is not UTF-8 becomes
+ * U+FFFD, so every relayed line is valid UTF-8 that cannot clear, move or
+ * retitle another user's terminal.  Nicks are [A-Za-z0-9_-]{1,16}, unique
+ * ignoring case so that "Alice" cannot pass for "alice", and judged as
+ * typed: "/nick a<BEL>b" is refused, never cleaned into "ab".
  *
  * UDP (protocol "udp"): each datagram is relayed, cleaned, as
  * "<ip:port> text" to the other peers heard from within peer_timeout
  * seconds, most recently heard first.  Everything one datagram causes
  * shares the budget sockd_dgram_reply_max() gives as it arrives (its size
  * plus max_reply_growth, at most max_reply): the line is built once, and
- * sent to peers only while it fits, so the room is no amplifier.  At most
- * max_peers are remembered, peers_per_address of them per IP address (a new
- * port replaces that address's entry), the longest silent forgotten first,
- * in the exact order of a counter stamped on every datagram.  An empty
- * datagram only joins.
+ * sent to peers only while it fits, so the room is no amplifier.  The peer
+ * table (peers.c) remembers at most max_peers, peers_per_address of them
+ * per IP address (a new port replaces that address's entry), the longest
+ * silent forgotten first.  An empty datagram only joins.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
- * clock_gettime() and struct sockaddr_storage need it. */
+ * clock_gettime() needs it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
 #include <sys/socket.h>
-#include <netinet/in.h>
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -62,34 +53,28 @@
 
 #include <sockd/handler.h>
 
-#include "handlers.h"
-#include "utf8.h"
+#include "chat.h"
+#include "peers.h"
+#include "ring.h"
+#include "text.h"
 
 #define CHAT_EOL	"\r\n"
 #define CHAT_PREFIX_MAX	80	/* "<ip:port> " of a UDP line, and a NUL */
 
 struct chat_room {
-	struct sockd_msg **hist;	/* ring of the last history lines */
-	size_t		 hist_max, hist_n, hist_head;
+	struct ring	 hist;		/* the last history lines, messages */
 	unsigned long	 guests;	/* last guestN handed out */
-	struct chat_peers peers;	/* UDP */
+	struct peers	 peers;		/* UDP */
 };
 
 struct chat_user {
 	char		 nick[CHAT_NICK_MAX + 1];
-	int		 telnet;	/* enum chat_telnet, between pieces */
+	int		 telnet;	/* enum text_telnet, between pieces */
 };
 
 static const char *const chat_options[] = {
 	"history", "peer_timeout", "max_peers", "peers_per_address", NULL
 };
-
-/* Telnet (RFC 854) command bytes. */
-#define TELNET_SE	240
-#define TELNET_SB	250
-#define TELNET_WILL	251
-#define TELNET_DONT	254
-#define TELNET_IAC	255
 
 static int
 ascii_casecmp(const char *a, size_t alen, const char *b)
@@ -161,235 +146,6 @@ chat_nick_valid(const char *s, size_t len)
 	return 1;
 }
 
-/* Index just past the escape sequence whose ESC is at s[i]. */
-static size_t
-skip_escape(const unsigned char *s, size_t len, size_t i)
-{
-	if (++i >= len)
-		return i;
-	switch (s[i]) {
-	case '[':	/* CSI: parameters, intermediates, one final byte */
-		for (i++; i < len && s[i] >= 0x20 && s[i] <= 0x3f; i++)
-			;
-		return i < len && s[i] >= 0x40 && s[i] <= 0x7e ? i + 1 : i;
-	case ']': case 'P': case 'X': case '^': case '_':
-		/* OSC, DCS and the like run to BEL or ST (ESC \). */
-		for (i++; i < len; i++) {
-			if (s[i] == 0x07)
-				return i + 1;
-			if (s[i] == 0x1b)
-				return i + 1 < len && s[i + 1] == '\\' ? i + 2 :
-				    i + 1;
-		}
-		return i;
-	default:
-		for (; i < len && s[i] >= 0x20 && s[i] <= 0x2f; i++)
-			;
-		return i < len && s[i] >= 0x30 && s[i] <= 0x7e ? i + 1 : i;
-	}
-}
-
-size_t
-chat_telnet_strip(char *out, const char *in, size_t len, int *state)
-{
-	const unsigned char	*s = (const unsigned char *)in;
-	size_t			 i, o = 0;
-	int			 st = *state;
-
-	for (i = 0; i < len; i++) {
-		switch (st) {
-		case CHAT_TELNET_IAC:
-			if (s[i] == TELNET_IAC) {
-				out[o++] = (char)TELNET_IAC;
-				st = CHAT_TELNET_DATA;
-			} else if (s[i] >= TELNET_WILL && s[i] <= TELNET_DONT)
-				st = CHAT_TELNET_OPTION;
-			else if (s[i] == TELNET_SB)
-				st = CHAT_TELNET_SB;
-			else
-				st = CHAT_TELNET_DATA;	/* NOP, GA, AYT ... */
-			break;
-		case CHAT_TELNET_OPTION:
-			st = CHAT_TELNET_DATA;
-			break;
-		case CHAT_TELNET_SB:
-		case CHAT_TELNET_SB_IAC:
-			/* A line's end ends a subnegotiation that never did,
-			 * so the next line is text again. */
-			if (s[i] == '\n' || (st == CHAT_TELNET_SB_IAC &&
-			    s[i] == TELNET_SE))
-				st = CHAT_TELNET_DATA;
-			else if (st == CHAT_TELNET_SB && s[i] == TELNET_IAC)
-				st = CHAT_TELNET_SB_IAC;
-			else
-				st = CHAT_TELNET_SB;	/* IAC IAC: data */
-			break;
-		default:
-			if (s[i] == TELNET_IAC)
-				st = CHAT_TELNET_IAC;
-			else
-				out[o++] = s[i];
-			break;
-		}
-	}
-	*state = st;
-	return o;
-}
-
-size_t
-chat_sanitize(char *out, const char *in, size_t len)
-{
-	const unsigned char	*s = (const unsigned char *)in;
-	uint32_t		 cp;
-	size_t			 i = 0, o = 0, n;
-
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
-		len--;
-	while (i < len) {
-		if (s[i] == 0x1b) {
-			i = skip_escape(s, len, i);
-		} else if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f) {
-			i++;
-		} else if (s[i] < 0x80) {
-			out[o++] = s[i++];
-		} else if ((n = utf8_decode(s + i, len - i, &cp)) > 0) {
-			if (cp >= 0x80 && cp <= 0x9f) {
-				i += n;
-				continue;
-			}
-			memcpy(out + o, s + i, n);
-			o += n;
-			i += n;
-		} else {
-			/* Not UTF-8: no terminal obeys U+FFFD, and every
-			 * reader sees that something was there. */
-			i += utf8_invalid_len(s + i, len - i);
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-		}
-	}
-	return o;
-}
-
-/* The longest start of s (len bytes of UTF-8) of at most max bytes that
- * does not cut a character. */
-static size_t
-utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
-static socklen_t
-addr_len(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return sizeof(struct sockaddr_in);
-	if (sa->sa_family == AF_INET6)
-		return sizeof(struct sockaddr_in6);
-	return 0;
-}
-
-int
-chat_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->sa_family != b->sa_family)
-		return 0;
-	if (a->sa_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)a;
-		b4 = (const struct sockaddr_in *)b;
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	}
-	if (a->sa_family == AF_INET6) {
-		a6 = (const struct sockaddr_in6 *)a;
-		b6 = (const struct sockaddr_in6 *)b;
-		return a6->sin6_port == b6->sin6_port &&
-		    a6->sin6_scope_id == b6->sin6_scope_id &&
-		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0;
-	}
-	return 0;
-}
-
-/* The IPv4 address of sa, native or IPv4-mapped IPv6, in *a; 0 if none. */
-static int
-addr_v4(const struct sockaddr *sa, uint32_t *a)
-{
-	const struct sockaddr_in6	*a6 = (const struct sockaddr_in6 *)sa;
-
-	if (sa->sa_family == AF_INET) {
-		*a = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
-		return 1;
-	}
-	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
-		memcpy(a, a6->sin6_addr.s6_addr + 12, 4);
-		return 1;
-	}
-	return 0;
-}
-
-int
-chat_addr_same_host(const struct sockaddr *a, const struct sockaddr *b)
-{
-	uint32_t	 a4 = 0, b4 = 0;
-	int		 av4 = addr_v4(a, &a4), bv4 = addr_v4(b, &b4);
-
-	if (av4 || bv4)
-		return av4 && bv4 && a4 == b4;
-	return a->sa_family == AF_INET6 && b->sa_family == AF_INET6 &&
-	    memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-void
-chat_peers_touch(struct chat_peers *ps, const struct sockaddr *sa,
-    time_t now)
-{
-	struct chat_peer	*p, *q;
-	size_t			 i, same = 0, oldest = 0, host_oldest = 0;
-	socklen_t		 len;
-
-	if ((len = addr_len(sa)) == 0 || ps->max == 0)
-		return;
-	for (i = 0; i < ps->npeers; ) {
-		if (now - ps->peer[i].last > ps->timeout)
-			ps->peer[i] = ps->peer[--ps->npeers];
-		else
-			i++;
-	}
-	for (i = 0; i < ps->npeers; i++) {
-		q = &ps->peer[i];
-		if (chat_addr_equal((struct sockaddr *)&q->addr, sa)) {
-			q->last = now;
-			q->seq = ++ps->seq;
-			return;
-		}
-		if (q->seq < ps->peer[oldest].seq)
-			oldest = i;
-		if (chat_addr_same_host((struct sockaddr *)&q->addr, sa) &&
-		    (same++ == 0 || q->seq < ps->peer[host_oldest].seq))
-			host_oldest = i;
-	}
-	/* Ports are free to have: one address may not fill the room. */
-	if (ps->per_address > 0 && same >= ps->per_address)
-		p = &ps->peer[host_oldest];
-	else if (ps->npeers < ps->max)
-		p = &ps->peer[ps->npeers++];
-	else
-		p = &ps->peer[oldest];
-	memset(p, 0, sizeof(*p));
-	memcpy(&p->addr, sa, len);
-	p->addrlen = len;
-	p->last = now;
-	p->seq = ++ps->seq;
-}
-
 /* The line a, nick, b, then text (textlen bytes), then CHAT_EOL, as a
  * message holding one reference; NULL when out of memory. */
 static struct sockd_msg *
@@ -453,6 +209,7 @@ static void
 chat_broadcast(struct sockd_conn *c, struct sockd_msg *m, int self, int keep)
 {
 	struct chat_room	*room = sockd_conn_port_state(c);
+	struct sockd_msg	*old;
 
 	if (m == NULL) {
 		sockd_conn_log(c, LOG_ERR, "out of memory");
@@ -461,16 +218,8 @@ chat_broadcast(struct sockd_conn *c, struct sockd_msg *m, int self, int keep)
 	if (self)
 		(void)sockd_conn_send(c, m);
 	sockd_conn_foreach_peer(c, send_one, m);
-	if (keep && room->hist_max > 0) {
-		if (room->hist_n == room->hist_max) {
-			sockd_msg_unref(room->hist[room->hist_head]);
-			room->hist[room->hist_head] = sockd_msg_ref(m);
-			room->hist_head = (room->hist_head + 1) %
-			    room->hist_max;
-		} else
-			room->hist[(room->hist_head + room->hist_n++) %
-			    room->hist_max] = sockd_msg_ref(m);
-	}
+	if (keep && (old = ring_push(&room->hist, sockd_msg_ref(m))) != NULL)
+		sockd_msg_unref(old);
 	sockd_msg_unref(m);
 }
 
@@ -578,12 +327,18 @@ chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
 	sockd_conn_log(c, LOG_INFO, "%s is now %s", old, u->nick);
 }
 
+/* One history line, to the newcomer c. */
+static void
+replay_one(void *m, void *c)
+{
+	(void)sockd_conn_send(c, m);
+}
+
 static int
 chat_connect(struct sockd_conn *c)
 {
 	struct chat_room	*room = sockd_conn_port_state(c);
 	struct chat_user	*u;
-	size_t			 i;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL) {
 		sockd_conn_log(c, LOG_ERR, "out of memory");
@@ -597,9 +352,7 @@ chat_connect(struct sockd_conn *c)
 	chat_tell(c, "* Welcome, you are %s. Commands: /nick NAME, /who, "
 	    "/me ACTION, /quit, /help.", u->nick);
 	chat_who(c, u);
-	for (i = 0; i < room->hist_n; i++)
-		(void)sockd_conn_send(c,
-		    room->hist[(room->hist_head + i) % room->hist_max]);
+	ring_foreach(&room->hist, replay_one, c);
 	chat_broadcast(c, chat_msg("* ", u->nick, " joined", "", 0), 0, 0);
 	return 0;
 }
@@ -620,8 +373,8 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 		return;
 	}
 	line = raw + len;
-	rawlen = chat_telnet_strip(raw, buf, len, &u->telnet);
-	n = chat_sanitize(line, raw, rawlen);
+	rawlen = text_telnet_strip(raw, buf, len, &u->telnet);
+	n = text_sanitize(line, raw, rawlen);
 	/* The line's end, as telnet spells it too: CR LF or CR NUL. */
 	while (rawlen > 0 && (raw[rawlen - 1] == '\n' ||
 	    raw[rawlen - 1] == '\r' || raw[rawlen - 1] == '\0'))
@@ -663,7 +416,7 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 		break;
 	case CHAT_UNKNOWN:
 		chat_tell(c, "* Unknown command /%.*s; try /help",
-		    (int)utf8_cut(arg, arglen, 32), arg);
+		    (int)text_cut(arg, arglen, 32), arg);
 		break;
 	}
 	free(raw);
@@ -710,7 +463,7 @@ recipient_cmp(const void *a, const void *b)
  * while it fits what is left of budget and of sockd's own count.
  */
 static void
-chat_relay(struct sockd_dgram *d, struct chat_peers *ps,
+chat_relay(struct sockd_dgram *d, struct peers *ps,
     const struct sockaddr *from, const char *line, size_t len, size_t budget)
 {
 	struct recipient	*r;
@@ -722,7 +475,7 @@ chat_relay(struct sockd_dgram *d, struct chat_peers *ps,
 		return;
 	}
 	for (i = 0; i < ps->npeers; i++)
-		if (!chat_addr_equal((struct sockaddr *)&ps->peer[i].addr,
+		if (!peers_addr_equal((struct sockaddr *)&ps->peer[i].addr,
 		    from)) {
 			r[n].seq = ps->peer[i].seq;
 			r[n++].i = i;
@@ -750,12 +503,12 @@ chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 {
 	struct chat_room	*room = sockd_dgram_port_state(d);
 	const struct sockaddr	*from = sockd_dgram_peer_addr(d);
-	struct chat_peers	*ps = &room->peers;
+	struct peers		*ps = &room->peers;
 	char			*out, *raw;
 	size_t			 n, pre, budget = sockd_dgram_reply_max(d);
-	int			 telnet = CHAT_TELNET_DATA;
+	int			 telnet = TEXT_TELNET_DATA;
 
-	chat_peers_touch(ps, from, monotonic_now());
+	peers_touch(ps, from, monotonic_now());
 	if (len > (SIZE_MAX - CHAT_PREFIX_MAX - 2) / 4 ||
 	    (out = malloc(CHAT_PREFIX_MAX + 4 * len + 2)) == NULL) {
 		sockd_dgram_drop(d);
@@ -765,11 +518,11 @@ chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 	/* "<[2001:db8::1]:41234> ", cut short if sockd ever gave more. */
 	pre = (size_t)snprintf(out, CHAT_PREFIX_MAX, "<%.*s> ",
 	    CHAT_PREFIX_MAX - 6, sockd_dgram_peer(d));
-	n = chat_telnet_strip(raw, buf, len, &telnet);
-	n = chat_sanitize(out + pre, raw, n);
+	n = text_telnet_strip(raw, buf, len, &telnet);
+	n = text_sanitize(out + pre, raw, n);
 	/* Cut what the budget would refuse, at a character boundary. */
 	if (n > 0 && pre + 2 < budget)
-		n = utf8_cut(out + pre, n, budget - pre - 2);
+		n = text_cut(out + pre, n, budget - pre - 2);
 	if (n == 0 || pre + 2 >= budget) {
 		free(out);
 		return;		/* joined, nothing to say */
@@ -777,6 +530,13 @@ chat_datagram(struct sockd_dgram *d, const char *buf, size_t len)
 	memcpy(out + pre + n, CHAT_EOL, 2);
 	chat_relay(d, ps, from, out, pre + n + 2, budget);
 	free(out);
+}
+
+/* A history line the ring lets go of. */
+static void
+msg_drop(void *m)
+{
+	sockd_msg_unref(m);
 }
 
 static const char *
@@ -797,20 +557,14 @@ chat_configure(const struct sockd_opts *opts, void **port_state)
 		return "max_peers must be between 1 and 65536";
 	if (per_address < 1 || per_address > 65536)
 		return "peers_per_address must be between 1 and 65536";
-	if ((room = calloc(1, sizeof(*room))) == NULL ||
-	    (room->hist = calloc(history ? history : 1,
-	    sizeof(*room->hist))) == NULL ||
-	    (room->peers.peer = calloc(peers, sizeof(*room->peers.peer))) ==
-	    NULL) {
-		if (room != NULL)
-			free(room->hist);
+	if ((room = calloc(1, sizeof(*room))) == NULL)
+		return "out of memory";
+	if (ring_init(&room->hist, history) == -1 ||
+	    peers_init(&room->peers, peers, timeout, per_address) == -1) {
+		ring_free(&room->hist, NULL);
 		free(room);
 		return "out of memory";
 	}
-	room->hist_max = history;
-	room->peers.max = peers;
-	room->peers.timeout = timeout;
-	room->peers.per_address = per_address;
 	*port_state = room;
 	return NULL;
 }
@@ -819,24 +573,12 @@ static void
 chat_unconfigure(void *port_state)
 {
 	struct chat_room	*room = port_state;
-	size_t			 i;
 
 	if (room == NULL)
 		return;
-	for (i = 0; i < room->hist_n; i++)
-		sockd_msg_unref(room->hist[(room->hist_head + i) %
-		    room->hist_max]);
-	free(room->hist);
-	free(room->peers.peer);
+	ring_free(&room->hist, msg_drop);
+	peers_free(&room->peers);
 	free(room);
-}
-
-static int
-peer_newer_first(const void *a, const void *b)
-{
-	const struct chat_peer	*x = a, *y = b;
-
-	return (x->seq < y->seq) - (x->seq > y->seq);
 }
 
 /* A reload changed an option: the room goes on in the new port state, with
@@ -846,32 +588,12 @@ static void
 chat_reconfigure(void *port_state, void *old_port_state)
 {
 	struct chat_room	*room = port_state, *old = old_port_state;
-	struct sockd_msg	*m;
-	size_t			 i, skip, n;
 
 	if (room == NULL || old == NULL)
 		return;
 	room->guests = old->guests;
-	skip = old->hist_n > room->hist_max ? old->hist_n - room->hist_max : 0;
-	for (i = 0; i < old->hist_n; i++) {
-		m = old->hist[(old->hist_head + i) % old->hist_max];
-		if (i < skip)
-			sockd_msg_unref(m);
-		else
-			room->hist[room->hist_n++] = m;
-	}
-	old->hist_n = old->hist_head = 0;
-	n = old->peers.npeers;
-	if (n > room->peers.max) {
-		qsort(old->peers.peer, n, sizeof(*old->peers.peer),
-		    peer_newer_first);
-		n = room->peers.max;
-	}
-	memcpy(room->peers.peer, old->peers.peer,
-	    n * sizeof(*room->peers.peer));
-	room->peers.npeers = n;
-	room->peers.seq = old->peers.seq;
-	old->peers.npeers = 0;
+	ring_refit(&room->hist, &old->hist, msg_drop);
+	peers_refit(&room->peers, &old->peers);
 }
 
 const struct sockd_handler sockd_handler_chat = {

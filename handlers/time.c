@@ -10,7 +10,7 @@
 
 #include <sockd/handler.h>
 
-#include "handlers.h"
+#include "rfc868.h"
 
 void
 time_rfc868(unsigned char out[4], time_t now)

@@ -10,7 +10,7 @@
  * boundary splits in two.  Without C.UTF-8 only ASCII is upper-cased, which
  * configure logs.  An upper case may encode longer than its lower case
  * (U+0250 -> U+2C6F is 2 -> 3 bytes), so the output buffer has room for 3/2
- * of the input; see handlers.h.
+ * of the input; see upper.h.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
  * newlocale() and towupper_l() need it. */
@@ -27,7 +27,7 @@
 
 #include <sockd/handler.h>
 
-#include "handlers.h"
+#include "upper.h"
 #include "utf8.h"
 
 static pthread_once_t	 upper_once = PTHREAD_ONCE_INIT;

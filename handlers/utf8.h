@@ -1,6 +1,6 @@
 /*
- * Strict UTF-8 decoding, shared by the handlers that read text (upper,
- * chat).  Header-only, so that each handler still builds alone as a .so.
+ * Strict UTF-8 decoding, shared by the units that read text (upper, and
+ * text for chat).  Header-only: one file less to link into each plugin.
  */
 #ifndef SOCKD_HANDLERS_UTF8_H
 #define SOCKD_HANDLERS_UTF8_H

@@ -11,7 +11,8 @@
  * within its budget, never go back to its sender, reach no address more
  * often than peers_per_address allows, and be clean UTF-8 lines.
  */
-/* fuzz-sources: handlers/chat.c tests/unit/fake_conn.c */
+/* fuzz-sources: handlers/chat.c handlers/text.c handlers/ring.c */
+/* fuzz-sources: handlers/peers.c tests/unit/fake_conn.c */
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -21,7 +22,9 @@
 #include <string.h>
 
 #include "../unit/fake_conn.h"
-#include "handlers.h"
+#include "chat.h"
+#include "peers.h"
+#include "text.h"
 #include "utf8.h"
 
 extern const struct sockd_handler sockd_handler_chat;
@@ -59,15 +62,15 @@ check_telnet_cut(const char *in, size_t size, size_t cut)
 {
 	char	*a, *b;
 	size_t	 na, nb;
-	int	 sa = CHAT_TELNET_DATA, sb = CHAT_TELNET_DATA;
+	int	 sa = TEXT_TELNET_DATA, sb = TEXT_TELNET_DATA;
 
 	if ((a = malloc(size + 1)) == NULL || (b = malloc(size + 1)) == NULL) {
 		free(a);
 		return;
 	}
-	na = chat_telnet_strip(a, in, size, &sa);
-	nb = chat_telnet_strip(b, in, cut, &sb);
-	nb += chat_telnet_strip(b + nb, in + cut, size - cut, &sb);
+	na = text_telnet_strip(a, in, size, &sa);
+	nb = text_telnet_strip(b, in, cut, &sb);
+	nb += text_telnet_strip(b + nb, in + cut, size - cut, &sb);
 	if (na > size || na != nb || memcmp(a, b, na) != 0 || sa != sb)
 		abort();
 	free(a);
@@ -126,17 +129,17 @@ fuzz_udp(const char *in, size_t size)
 			if (len < 2 || memcmp(line + len - 2, "\r\n", 2) != 0)
 				abort();
 			check_clean(line, len);
-			if (chat_addr_equal(to, from))
+			if (peers_addr_equal(to, from))
 				abort();
 			for (j = 0; j < nseen; j++)
-				if (chat_addr_equal(to, (struct sockaddr *)
+				if (peers_addr_equal(to, (struct sockaddr *)
 				    &seen[j]))
 					abort();
 			if (nseen < 16)
 				memcpy(&seen[nseen++], to,
 				    sizeof(struct sockaddr_in6));
 			for (j = 0, same = 0; j < nseen; j++)
-				same += chat_addr_same_host(to,
+				same += peers_same_host(to,
 				    (struct sockaddr *)&seen[j]);
 			if (same > (size_t)per_address)
 				abort();
@@ -165,10 +168,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	(void)chat_nick_valid(in, size);
 	/* Exactly the room promised, so that ASan sees a byte too many. */
-	if ((out = malloc(CHAT_CLEAN_MAX(size) + 1)) == NULL)
+	if ((out = malloc(TEXT_CLEAN_MAX(size) + 1)) == NULL)
 		return 0;
-	n = chat_sanitize(out, in, size);
-	if (n > CHAT_CLEAN_MAX(size))
+	n = text_sanitize(out, in, size);
+	if (n > TEXT_CLEAN_MAX(size))
 		abort();
 	check_clean(out, n);
 	(void)chat_parse(out, n, &arg, &arglen);

@@ -9,7 +9,7 @@
  * and which must get the default format's date when it holds no
  * conversion: plain text is never sent back as it came.
  */
-/* fuzz-sources: handlers/daytime.c tests/unit/fake_conn.c */
+/* fuzz-sources: handlers/daytime.c handlers/tz.c tests/unit/fake_conn.c */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,8 @@
 #include <time.h>
 
 #include "../unit/fake_conn.h"
-#include "handlers.h"
+#include "daytime.h"
+#include "tz.h"
 
 extern const struct sockd_handler sockd_handler_daytime;
 
@@ -57,9 +58,9 @@ fuzz_datagram(const char *buf, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct daytime_tz zones[3];
+	static struct tz zones[3];
 	static int	 loaded;
-	struct daytime_tz rule, *tz;
+	struct tz rule, *tz;
 	struct tm	 tm;
 	const char	*f = (const char *)data + 7;
 	size_t		 outsz, n, flen;
@@ -72,9 +73,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flen = size - 7;
 	fuzz_datagram(f, flen);
 	if (!loaded) {
-		zones[0].kind = DAYTIME_TZ_UTC;
-		zones[1].kind = DAYTIME_TZ_LOCAL;
-		if (daytime_tz_load(&zones[2], "America/Santiago") != NULL)
+		zones[0].kind = TZ_UTC;
+		zones[1].kind = TZ_LOCAL;
+		if (tz_load(&zones[2], "America/Santiago") != NULL)
 			abort();
 		loaded = 1;
 	}
@@ -90,9 +91,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(s, data + 7, size - 7);
 		s[size - 7] = '\0';
 		memset(&rule, 0, sizeof(rule));
-		rule.kind = DAYTIME_TZ_ZONE;
-		if (daytime_tz_parse_rule(&rule, s) == 0) {
-			daytime_tz_time(&rule, t, &tm);
+		rule.kind = TZ_ZONE;
+		if (tz_parse_rule(&rule, s) == 0) {
+			tz_time(&rule, t, &tm);
 			if (tm.tm_gmtoff < -7 * 86400 ||
 			    tm.tm_gmtoff > 7 * 86400)
 				abort();

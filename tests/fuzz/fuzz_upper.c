@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
+#include "upper.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

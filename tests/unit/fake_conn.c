@@ -136,6 +136,18 @@ fake_sockaddr(const char *s, struct sockaddr_storage *ss)
 	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
+struct sockaddr_storage
+fake_addr(const char *s)
+{
+	struct sockaddr_storage	 ss;
+
+	if (fake_sockaddr(s, &ss) == -1) {
+		fprintf(stderr, "fake_conn: bad address %s\n", s);
+		abort();
+	}
+	return ss;
+}
+
 struct fake_service *
 fake_service_new(void *port_state)
 {
@@ -172,10 +184,7 @@ fake_conn_new_in(struct fake_service *svc, const char *peer)
 		snprintf(c->peer, sizeof(c->peer), "192.0.2.7:%u", port++);
 	else
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	if (fake_sockaddr(c->peer, &c->addr) == -1) {
-		fprintf(stderr, "fake_conn: bad peer %s\n", c->peer);
-		abort();
-	}
+	c->addr = fake_addr(c->peer);
 	buf_add(&c->out, "", 0);
 	return c;
 }
@@ -448,10 +457,7 @@ fake_dgram_new(void *port_state, const char *peer, size_t reply_max)
 	d->port_state = port_state;
 	snprintf(d->peer, sizeof(d->peer), "%s",
 	    peer != NULL ? peer : "192.0.2.1:40000");
-	if (fake_sockaddr(d->peer, &d->addr) == -1) {
-		fprintf(stderr, "fake_conn: bad peer %s\n", d->peer);
-		abort();
-	}
+	d->addr = fake_addr(d->peer);
 	d->reply_max = reply_max;
 	d->budget = reply_max;
 	buf_add(&d->reply, "", 0);

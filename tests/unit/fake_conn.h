@@ -89,7 +89,9 @@ const char	*fake_opts_undeclared(const struct sockd_opts *,
 int		 fake_log_count(void);
 const char	*fake_log_last(void);
 
-/* Parses "192.0.2.7:41234" or "[2001:db8::1]:7"; 0 or -1. */
+/* Parses "192.0.2.7:41234" or "[2001:db8::1]:7"; 0 or -1.  fake_addr()
+ * returns it, for an address known to be good: it aborts on a bad one. */
 int		 fake_sockaddr(const char *, struct sockaddr_storage *);
+struct sockaddr_storage fake_addr(const char *);
 
 #endif /* FAKE_CONN_H */

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "fake_conn.h"
-#include "../../handlers/handlers.h"
+#include "../../handlers/chargen.h"
 
 extern const struct sockd_handler sockd_handler_chargen;
 

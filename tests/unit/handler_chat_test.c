@@ -1,7 +1,9 @@
 /*
- * chat: command parsing, nick rules and sanitising as pure functions, then
- * a room of fake connections: joins, relays, commands, history, shared
- * messages, a slow reader, and the UDP relay with its peer table.
+ * chat: command parsing and nick rules as pure functions, then a room of
+ * fake connections: joins, relays, commands, history, shared messages, a
+ * slow reader, cleaning and telnet on the way, and the UDP relay.  The
+ * units chat is made of have their own tests: text_test.c, ring_test.c and
+ * peers_test.c.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -14,11 +16,13 @@
 #include <cmocka.h>
 
 #include "fake_conn.h"
-#include "../../handlers/handlers.h"
+#include "../../handlers/chat.h"
+#include "../../handlers/peers.h"
 
 extern const struct sockd_handler sockd_handler_chat;
 
 #define H	sockd_handler_chat
+#define FFFD	"\xef\xbf\xbd"
 
 static void
 lines_and_commands_are_told_apart(void **state)
@@ -61,208 +65,6 @@ nicks_are_one_to_sixteen_safe_characters(void **state)
 	assert_false(chat_nick_valid("bob\x1b", 4));
 	assert_false(chat_nick_valid("b\xc3\xa9", 3));
 	assert_false(chat_nick_valid("<admin>", 7));
-}
-
-/* Sanitises s and checks the result against want. */
-static void
-san(const char *s, size_t len, const char *want)
-{
-	char	 out[768];
-	size_t	 n;
-
-	assert_true(CHAT_CLEAN_MAX(len) < sizeof(out));
-	n = chat_sanitize(out, s, len);
-	assert_true(n <= CHAT_CLEAN_MAX(len));
-	out[n] = '\0';
-	assert_string_equal(out, want);
-}
-#define SAN(s, want)	san((s), sizeof(s) - 1, (want))
-
-static void
-ansi_escapes_cannot_reach_another_terminal(void **state)
-{
-	(void)state;
-	SAN("\x1b[2J", "");
-	SAN("\x1b[2Jcleared", "cleared");
-	SAN("a\x1b[1;31mred\x1b[0m b", "ared b");
-	SAN("\x1b]0;pwned\x07title", "title");
-	SAN("\x1b]2;pwned\x1b\\title", "title");
-	SAN("\x1bPdevice\x1b\\x", "x");
-	SAN("\x1b(B\x1b" "cx", "x");
-	SAN("\x1b[?1049h\x1b[H", "");
-	SAN("tail\x1b", "tail");
-	SAN("\x1b[", "");
-}
-
-static void
-control_characters_but_tab_are_removed(void **state)
-{
-	(void)state;
-	SAN("a\tb", "a\tb");
-	SAN("bell\x07 back\x08space del\x7f nul\0!", "bell backspace del nul!");
-	SAN("line\r\n", "line");
-	SAN("line\n", "line");
-	SAN("in\rside\n", "inside");
-	/* C1 controls: CSI as UTF-8 is removed; as a lone 8-bit byte it is
-	 * not UTF-8, and U+FFFD is nothing any terminal obeys. */
-	SAN("\xc2\x9b" "2J", "2J");
-	SAN("\x9b" "2J\x85", "\xef\xbf\xbd" "2J\xef\xbf\xbd");
-	SAN("\xc2\x80\xc2\x9f", "");
-}
-
-static void
-utf8_text_survives_sanitising(void **state)
-{
-	(void)state;
-	SAN("héllo мир ś 日本 \xf0\x9f\x98\x80", "héllo мир ś 日本 \xf0\x9f\x98\x80");
-	SAN("\xc2\xa0nbsp", "\xc2\xa0nbsp");
-	/* Other invalid bytes (Latin-1 text) become U+FFFD. */
-	SAN("caf\xe9", "caf\xef\xbf\xbd");
-}
-
-/* Telnet-strips s (from state *tn, or a fresh one when tn is NULL), then
- * sanitises it, and checks the result against want. */
-static void
-clean_from(const char *s, size_t len, int *tn, const char *want)
-{
-	char	 raw[256], out[768];
-	size_t	 n;
-	int	 fresh = CHAT_TELNET_DATA;
-
-	assert_true(len < sizeof(raw));
-	n = chat_telnet_strip(raw, s, len, tn != NULL ? tn : &fresh);
-	assert_true(n <= len);
-	n = chat_sanitize(out, raw, n);
-	out[n] = '\0';
-	assert_string_equal(out, want);
-}
-#define CLEAN(s, want)		clean_from((s), sizeof(s) - 1, NULL, (want))
-#define CLEAN_TN(s, tn, want)	clean_from((s), sizeof(s) - 1, (tn), (want))
-#define FFFD	"\xef\xbf\xbd"
-
-static void
-telnet_option_negotiation_inside_a_line_is_removed(void **state)
-{
-	(void)state;
-	CLEAN("hel\xff\xfb\x01lo", "hello");		/* IAC WILL ECHO */
-	CLEAN("\xff\xfd\x03\xff\xfb\x18\xff\xfb\x1f" "hi\r\n", "hi");
-	CLEAN("a\xff\xfc\x01" "b\xff\xfe\x22" "c", "abc");	/* WONT, DONT */
-	/* The option byte may be anything, "\n" and IAC included. */
-	CLEAN("a\xff\xfd\nb", "ab");
-	CLEAN("a\xff\xfd\xff" "b", "ab");
-	/* Two-byte commands: NOP, AYT, IP, GA, a stray SE. */
-	CLEAN("a\xff\xf1" "b\xff\xf6" "c\xff\xf4" "d\xff\xf9" "e\xff\xf0" "f",
-	    "abcdef");
-}
-
-static void
-telnet_subnegotiation_is_removed_whole(void **state)
-{
-	(void)state;
-	/* IAC SB TERMINAL-TYPE IS "XTERM" IAC SE */
-	CLEAN("a\xff\xfa\x18\x00XTERM\xff\xf0" "b", "ab");
-	/* NAWS 80x24, and a size holding 0xff (doubled inside SB) */
-	CLEAN("\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0ok", "ok");
-	CLEAN("\xff\xfa\x1f\x00\xff\xff\x00\x18\xff\xf0ok", "ok");
-	/* An IAC other than SE inside SB does not end it. */
-	CLEAN("\xff\xfa\x27x\xff\xf1y\xff\xf0z", "z");
-}
-
-static void
-iac_iac_is_a_0xff_byte_which_becomes_u_fffd(void **state)
-{
-	char	 out[8];
-	int	 tn = CHAT_TELNET_DATA;
-
-	(void)state;
-	assert_int_equal(chat_telnet_strip(out, "x\xff\xffy", 4, &tn), 3);
-	assert_memory_equal(out, "x\xffy", 3);
-	CLEAN("x\xff\xffy", "x" FFFD "y");
-}
-
-static void
-a_lone_iac_at_the_end_of_a_line_is_dropped(void **state)
-{
-	(void)state;
-	CLEAN("abc\xff", "abc");
-	CLEAN("abc\xff\r\n", "abc");
-	CLEAN("abc\xff\xfd", "abc");
-	CLEAN("abc\xff\xfa\x18", "abc");
-	CLEAN("\xff", "");
-}
-
-static void
-a_telnet_command_cut_between_reads_is_still_removed(void **state)
-{
-	int	 tn = CHAT_TELNET_DATA;
-
-	(void)state;
-	/* Pieces of one line (line_timeout, max_line) carry the state. */
-	CLEAN_TN("he\xff", &tn, "he");
-	assert_int_equal(tn, CHAT_TELNET_IAC);
-	CLEAN_TN("\xfb", &tn, "");
-	CLEAN_TN("\x01llo", &tn, "llo");
-	assert_int_equal(tn, CHAT_TELNET_DATA);
-	CLEAN_TN("a\xff\xfa\x18\x00XT", &tn, "a");
-	CLEAN_TN("ERM\xff", &tn, "");
-	CLEAN_TN("\xf0" "b\r\n", &tn, "b");
-	assert_int_equal(tn, CHAT_TELNET_DATA);
-}
-
-static void
-an_unterminated_subnegotiation_ends_with_its_line(void **state)
-{
-	int	 tn = CHAT_TELNET_DATA;
-
-	(void)state;
-	CLEAN_TN("a\xff\xfa\x18junk\n", &tn, "a");
-	assert_int_equal(tn, CHAT_TELNET_DATA);
-	CLEAN_TN("text\n", &tn, "text");
-	CLEAN_TN("b\xff\xfa\x18\xff\r\n", &tn, "b");
-	CLEAN_TN("more\r\n", &tn, "more");
-}
-
-static void
-invalid_utf8_becomes_u_fffd(void **state)
-{
-	(void)state;
-	SAN("caf\xe9!", "caf" FFFD "!");
-	SAN("\xff\xfe", FFFD FFFD);
-	SAN("\x80x", FFFD "x");
-	/* A cut sequence is one replacement: its maximal subpart. */
-	SAN("\xe2\x82x", FFFD "x");
-	SAN("\xf0\x9f\x98", FFFD);
-	SAN("\xe2\x82\xac\xe2", "\xe2\x82\xac" FFFD);
-	SAN("\xf8\x88\x80\x80\x80", FFFD FFFD FFFD FFFD FFFD);
-}
-
-static void
-overlong_and_surrogate_encodings_become_u_fffd(void **state)
-{
-	(void)state;
-	SAN("\xc0\xaf", FFFD FFFD);			/* overlong "/" */
-	SAN("\xc1\xbf", FFFD FFFD);
-	SAN("\xe0\x80\xaf", FFFD FFFD FFFD);		/* overlong "/" */
-	SAN("\xf0\x80\x80\xaf", FFFD FFFD FFFD FFFD);
-	SAN("\xed\xa0\x80", FFFD FFFD FFFD);		/* U+D800 */
-	SAN("\xed\xbf\xbf", FFFD FFFD FFFD);		/* U+DFFF */
-	SAN("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD);	/* past U+10FFFF */
-	/* The neighbours that are valid stay. */
-	SAN("\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf",
-	    "\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf");
-}
-
-static void
-cleaning_never_writes_more_than_three_bytes_per_byte(void **state)
-{
-	char	 in[256], out[CHAT_CLEAN_MAX(256)];
-	size_t	 i;
-
-	(void)state;
-	for (i = 0; i < sizeof(in); i++)
-		in[i] = (char)(0x80 + i % 64);
-	assert_int_equal(chat_sanitize(out, in, sizeof(in)),
-	    CHAT_CLEAN_MAX(sizeof(in)));
 }
 
 /* A room: a configured port state and a service to put connections in. */
@@ -737,49 +539,13 @@ configure_checks_its_options(void **state)
 	assert_int_equal(H.flags, SOCKD_LINES | SOCKD_ONE_LOOP);
 }
 
-static struct sockaddr_storage
-addr(const char *s)
-{
-	struct sockaddr_storage	 ss;
-
-	assert_int_equal(fake_sockaddr(s, &ss), 0);
-	return ss;
-}
-
-static void
-the_peer_table_forgets_the_silent_and_evicts_the_oldest(void **state)
-{
-	struct chat_peer	 tab[3];
-	struct chat_peers	 ps = { .peer = tab, .max = 3, .timeout = 10 };
-	struct sockaddr_storage	 a = addr("192.0.2.1:1000"),
-				 b = addr("192.0.2.2:1000"),
-				 c = addr("[2001:db8::1]:1000"),
-				 d = addr("192.0.2.1:1001");
-
-	(void)state;
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&b, 101);
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 102);
-	assert_int_equal(ps.npeers, 2);
-	chat_peers_touch(&ps, (struct sockaddr *)&c, 103);
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 104);	/* evicts b */
-	assert_int_equal(ps.npeers, 3);
-	for (size_t i = 0; i < ps.npeers; i++)
-		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
-		    (struct sockaddr *)&b));
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 113);	/* a, c age */
-	assert_int_equal(ps.npeers, 2);
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 200);
-	assert_int_equal(ps.npeers, 1);
-}
-
 static void
 udp_relays_each_datagram_to_the_other_recent_peers(void **state)
 {
 	struct room		 r;
 	struct sockd_dgram	*d;
 	const struct sockaddr	*to;
-	struct sockaddr_storage	 bob = addr("192.0.2.2:5000");
+	struct sockaddr_storage	 bob = fake_addr("192.0.2.2:5000");
 	size_t			 len;
 
 	(void)state;
@@ -793,7 +559,7 @@ udp_relays_each_datagram_to_the_other_recent_peers(void **state)
 	assert_int_equal(fake_dgram_sent_count(d), 1);
 	assert_string_equal(fake_dgram_sent(d, 0, &len, &to),
 	    "<[2001:db8::7]:6000> hi bob\r\n");
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&bob));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&bob));
 	assert_int_equal(fake_dgram_replies(d), 0);
 	fake_dgram_free(d);
 	d = fake_dgram_new(r.ps, "192.0.2.2:5000", 1472);
@@ -902,8 +668,8 @@ the_budget_goes_to_the_most_recently_heard_peers(void **state)
 	struct room		 r;
 	struct sockd_dgram	*d;
 	const struct sockaddr	*to;
-	struct sockaddr_storage	 p3 = addr("192.0.2.3:5000"),
-				 p8 = addr("192.0.2.8:5000");
+	struct sockaddr_storage	 p3 = fake_addr("192.0.2.3:5000"),
+				 p8 = fake_addr("192.0.2.8:5000");
 
 	(void)state;
 	room_open(&r, NULL);
@@ -912,9 +678,9 @@ the_budget_goes_to_the_most_recently_heard_peers(void **state)
 	d = udp_say(&r, "192.0.2.99:5000", "hi!", 3 + 64, 3 + 64);
 	assert_int_equal(fake_dgram_sent_count(d), 2);
 	assert_non_null(fake_dgram_sent(d, 0, NULL, &to));
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&p3));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&p3));
 	assert_non_null(fake_dgram_sent(d, 1, NULL, &to));
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&p8));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&p8));
 	fake_dgram_free(d);
 	room_close(&r);
 }
@@ -925,7 +691,7 @@ many_ports_of_one_address_are_one_peer(void **state)
 	struct room		 r;
 	struct sockd_dgram	*d;
 	const struct sockaddr	*to;
-	struct sockaddr_storage	 last = addr("192.0.2.2:5009");
+	struct sockaddr_storage	 last = fake_addr("192.0.2.2:5009");
 	char			 peer[32];
 	int			 i;
 
@@ -938,7 +704,7 @@ many_ports_of_one_address_are_one_peer(void **state)
 	d = udp_say(&r, "192.0.2.3:5000", "hi", 1472, FAKE_UNLIMITED);
 	assert_int_equal(fake_dgram_sent_count(d), 1);
 	assert_non_null(fake_dgram_sent(d, 0, NULL, &to));
-	assert_true(chat_addr_equal(to, (struct sockaddr *)&last));
+	assert_true(peers_addr_equal(to, (struct sockaddr *)&last));
 	fake_dgram_free(d);
 	room_close(&r);
 
@@ -955,34 +721,6 @@ many_ports_of_one_address_are_one_peer(void **state)
 	assert_int_equal(fake_dgram_sent_count(d), 3);
 	fake_dgram_free(d);
 	room_close(&r);
-}
-
-static void
-the_peer_table_orders_peers_heard_in_the_same_second(void **state)
-{
-	struct chat_peer	 tab[3];
-	struct chat_peers	 ps = { .peer = tab, .max = 3, .timeout = 10,
-				    .per_address = 1 };
-	struct sockaddr_storage	 a = addr("192.0.2.1:1000"),
-				 b = addr("192.0.2.2:1000"),
-				 c = addr("192.0.2.3:1000"),
-				 d = addr("192.0.2.4:1000");
-	size_t			 i;
-
-	(void)state;
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&b, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&c, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&a, 100);
-	chat_peers_touch(&ps, (struct sockaddr *)&d, 100);	/* evicts b */
-	assert_int_equal(ps.npeers, 3);
-	for (i = 0; i < ps.npeers; i++)
-		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
-		    (struct sockaddr *)&b));
-	chat_peers_touch(&ps, (struct sockaddr *)&b, 100);	/* evicts c */
-	for (i = 0; i < ps.npeers; i++)
-		assert_false(chat_addr_equal((struct sockaddr *)&tab[i].addr,
-		    (struct sockaddr *)&c));
 }
 
 static void
@@ -1050,9 +788,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lines_and_commands_are_told_apart),
 		cmocka_unit_test(nicks_are_one_to_sixteen_safe_characters),
-		cmocka_unit_test(ansi_escapes_cannot_reach_another_terminal),
-		cmocka_unit_test(control_characters_but_tab_are_removed),
-		cmocka_unit_test(utf8_text_survives_sanitising),
 		cmocka_unit_test(
 		    a_newcomer_gets_a_unique_guest_nick_and_who_is_there),
 		cmocka_unit_test(
@@ -1075,25 +810,9 @@ main(void)
 		    a_reader_that_stops_reading_is_closed_and_the_room_goes_on),
 		cmocka_unit_test(configure_checks_its_options),
 		cmocka_unit_test(
-		    the_peer_table_forgets_the_silent_and_evicts_the_oldest),
-		cmocka_unit_test(
 		    udp_relays_each_datagram_to_the_other_recent_peers),
 		cmocka_unit_test(
 		    udp_lines_are_cut_to_the_reply_limit_at_a_character),
-		cmocka_unit_test(
-		    telnet_option_negotiation_inside_a_line_is_removed),
-		cmocka_unit_test(telnet_subnegotiation_is_removed_whole),
-		cmocka_unit_test(iac_iac_is_a_0xff_byte_which_becomes_u_fffd),
-		cmocka_unit_test(a_lone_iac_at_the_end_of_a_line_is_dropped),
-		cmocka_unit_test(
-		    a_telnet_command_cut_between_reads_is_still_removed),
-		cmocka_unit_test(
-		    an_unterminated_subnegotiation_ends_with_its_line),
-		cmocka_unit_test(invalid_utf8_becomes_u_fffd),
-		cmocka_unit_test(
-		    overlong_and_surrogate_encodings_become_u_fffd),
-		cmocka_unit_test(
-		    cleaning_never_writes_more_than_three_bytes_per_byte),
 		cmocka_unit_test(
 		    a_nick_with_a_control_byte_is_refused_not_cleaned),
 		cmocka_unit_test(
@@ -1104,8 +823,6 @@ main(void)
 		cmocka_unit_test(
 		    the_budget_goes_to_the_most_recently_heard_peers),
 		cmocka_unit_test(many_ports_of_one_address_are_one_peer),
-		cmocka_unit_test(
-		    the_peer_table_orders_peers_heard_in_the_same_second),
 		cmocka_unit_test(
 		    udp_lines_lose_telnet_commands_and_invalid_utf8),
 		cmocka_unit_test(

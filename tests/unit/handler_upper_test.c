@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "fake_conn.h"
-#include "../../handlers/handlers.h"
+#include "../../handlers/upper.h"
 #include "../../handlers/utf8.h"
 
 extern const struct sockd_handler sockd_handler_upper;

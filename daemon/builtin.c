@@ -1,7 +1,9 @@
 /*
- * The handlers linked into sockd.  registry.c looks names up here before
- * trying handler_dir/NAME.so; each handler's .c file can be built either way
- * since its symbol is named after it.
+ * The handlers linked into sockd, from handlers/.  registry.c looks names up
+ * here before trying handler_dir/NAME.so; each handler's .c file can be
+ * built either way since its symbol is named after it.  The table lives on
+ * the daemon's side so that handlers/ never includes a daemon header: a
+ * handler knows only include/sockd/handler.h.
  */
 #include <stddef.h>
 
