@@ -1299,6 +1299,17 @@ echo_ok(int fd, const char *msg)
 }
 
 int
+echo_ok_from(const char *src, int port, const char *msg)
+{
+	int	 fd, ok;
+
+	fd = tcp_open_from(src, port);
+	ok = echo_ok(fd, msg);
+	client_close(fd);
+	return ok;
+}
+
+int
 udp_open(const char *addr, int port)
 {
 	return client_open(SOCK_DGRAM, NULL, 0, addr, port, 0);

@@ -177,6 +177,9 @@ void		 tcp_skip_lines(int, int ms);
 /* Echo round trip on an open connection: 1 when msg (at most 256 bytes)
  * comes back intact within 3 s, 0 otherwise or when fd is -1. */
 int		 echo_ok(int, const char *msg);
+/* echo_ok() on a new connection from src (tcp_open_from()), closed
+ * after. */
+int		 echo_ok_from(const char *src, int port, const char *msg);
 /* Closes a socket of the tcp_ or udp_ helpers (-1: nothing to do). */
 void		 client_close(int);
 /* client_close() on each of the n sockets. */

@@ -81,25 +81,18 @@ static void
 a_source_over_rate_is_refused_and_recovers(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), i, fd, refused = 0, other;
+	int port = harness_port(), i, refused = 0;
 
 	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; per_source = 0; rate = 5; burst = 5; });\n",
 	    port);
-	for (i = 0; i < 20; i++) {
-		fd = tcp_open_from("127.0.0.4", port);
-		if (!echo_ok(fd, "x\n"))
+	for (i = 0; i < 20; i++)
+		if (!echo_ok_from("127.0.0.4", port, "x\n"))
 			refused++;
-		client_close(fd);
-	}
 	assert_true(refused >= 13);
-	other = tcp_open_from("127.0.0.5", port);
-	assert_true(echo_ok(other, "not me\n"));
-	client_close(other);
+	assert_true(echo_ok_from("127.0.0.5", port, "not me\n"));
 	harness_sleep_ms(harness_ms(1500));
-	fd = tcp_open_from("127.0.0.4", port);
-	assert_true(echo_ok(fd, "recovered\n"));
-	client_close(fd);
+	assert_true(echo_ok_from("127.0.0.4", port, "recovered\n"));
 	harness_stop_clean(h);
 }
 
@@ -441,9 +434,7 @@ allow_and_deny_refuse_tcp_and_udp_from_the_wrong_sources(void **state)
 	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = [\"tcp\", \"udp\"]; bind = \"127.0.0.1\"; "
 	    "allow = [\"127.0.0.0/29\"]; deny = [\"127.0.0.2\"]; });\n", port);
-	fd = tcp_open_from("127.0.0.3", port);
-	assert_true(echo_ok(fd, "allowed\n"));
-	client_close(fd);
+	assert_true(echo_ok_from("127.0.0.3", port, "allowed\n"));
 	fd = tcp_open_from("127.0.0.2", port);
 	assert_true(tcp_closed(fd, 2000));
 	client_close(fd);
@@ -466,7 +457,7 @@ static void
 running_out_of_descriptors_neither_spins_nor_stops_accepting(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fds[64], i, fd;
+	int port = harness_port(), fds[64], i;
 	long t0, t1;
 
 	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
@@ -484,9 +475,7 @@ running_out_of_descriptors_neither_spins_nor_stops_accepting(void **state)
 	assert_true(t1 - t0 < sysconf(_SC_CLK_TCK) / 4);	/* no busy loop */
 	clients_close(fds, 64);
 	harness_sleep_ms(300);
-	fd = tcp_open("127.0.0.1", port);
-	assert_true(echo_ok(fd, "after EMFILE\n"));
-	client_close(fd);
+	assert_true(echo_ok_from("127.0.0.1", port, "after EMFILE\n"));
 	harness_stop_clean(h);
 }
 
@@ -537,7 +526,7 @@ static void
 root_drops_to_the_configured_user_for_good(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fd;
+	int port = harness_port();
 	char path[64], line[256];
 	FILE *fp;
 	int found = 0;
@@ -562,9 +551,7 @@ root_drops_to_the_configured_user_for_good(void **state)
 		}
 	fclose(fp);
 	assert_true(found);
-	fd = tcp_open("127.0.0.1", port);
-	assert_true(echo_ok(fd, "as nobody\n"));
-	client_close(fd);
+	assert_true(echo_ok_from("127.0.0.1", port, "as nobody\n"));
 	harness_stop_clean(h);
 }
 

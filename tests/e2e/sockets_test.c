@@ -125,18 +125,14 @@ static void
 v6only_false_serves_ipv4_clients_on_the_ipv6_wildcard(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fd;
+	int port = harness_port();
 	char buf[64];
 
 	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = [\"tcp\", \"udp\"]; bind = \"::\"; v6only = false; "
 	    "});\n", port);
-	fd = tcp_open("127.0.0.1", port);
-	assert_true(echo_ok(fd, "over ipv4\n"));
-	client_close(fd);
-	fd = tcp_open("::1", port);
-	assert_true(echo_ok(fd, "over ipv6\n"));
-	client_close(fd);
+	assert_true(echo_ok_from("127.0.0.1", port, "over ipv4\n"));
+	assert_true(echo_ok_from("::1", port, "over ipv6\n"));
 	assert_int_equal(udp_ask("127.0.0.1", port, "dgram4", 6, buf,
 	    sizeof(buf), 2000), 6);
 	assert_int_equal(udp_ask("::1", port, "dgram6", 6, buf, sizeof(buf),
