@@ -10,38 +10,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
 #define BUSY	"busy, try later"
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* Echo round trip on an open connection: 1 when msg comes back intact. */
-static int
-echo_ok(int fd, const char *msg)
-{
-	char buf[256];
-	size_t n = strlen(msg);
-
-	if (tcp_sends(fd, msg) != 0)
-		return 0;
-	return tcp_recv_n(fd, buf, n, 3000) == (ssize_t)n &&
-	    memcmp(buf, msg, n) == 0;
-}
 
 static void
 clients_past_the_descriptor_limit_get_the_busy_line_and_are_counted(
@@ -60,7 +36,7 @@ clients_past_the_descriptor_limit_get_the_busy_line_and_are_counted(
 	assert_int_equal(harness_start_nofile(h, 64, NULL), 0);
 	for (i = 0; i < 100; i++)
 		assert_int_not_equal(fds[i] = tcp_open("127.0.0.1", port), -1);
-	sleep_ms(harness_ms(1000));
+	harness_sleep_ms(harness_ms(1000));
 	/* Each client is either served or told it is busy and closed; on
 	 * a slow machine the busy line may come only after the question. */
 	for (i = 0; i < 100; i++) {
@@ -94,9 +70,8 @@ clients_past_the_descriptor_limit_get_the_busy_line_and_are_counted(
 	if (!harness_log_has(h, want))
 		fail_msg("no \"%s\" in: %s", want,
 		    harness_log_line(h, "echo: connections"));
-	for (i = 0; i < 100; i++)
-		client_close(fds[i]);
-	sleep_ms(harness_ms(300));
+	clients_close(fds, 100);
+	harness_sleep_ms(harness_ms(300));
 	/* Room again: as many as were served before are served now. */
 	for (i = 0; i < served; i++) {
 		assert_int_not_equal(fds[i] = tcp_open("127.0.0.1", port), -1);
@@ -104,21 +79,18 @@ clients_past_the_descriptor_limit_get_the_busy_line_and_are_counted(
 			fail_msg("client %d of %d not served after the others "
 			    "left", i, served);
 	}
-	for (i = 0; i < served; i++)
-		client_close(fds[i]);
+	clients_close(fds, served);
 	harness_stop_clean(h);
 }
+
+#define T(f)	HARNESS_TEST(f)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-	    harness_teardown)
 		T(clients_past_the_descriptor_limit_get_the_busy_line_and_are_counted),
-#undef T
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

@@ -25,19 +25,6 @@
 #define ROOM		600		/* chat members */
 #define BURST_LINES	32768		/* "a\n" each: one 64 KiB read */
 
-/* A daemon section for tests that want an info log, not debug. */
-static const char *
-quiet_section(void)
-{
-	static char buf[256];
-
-	snprintf(buf, sizeof(buf), "daemon: { log = \"stderr\"; "
-	    "log_level = \"info\"; handler_dir = \"%s\"; drain_timeout = 3;"
-	    "%s };\n", harness_plugins(),
-	    geteuid() == 0 ? " user = \"root\";" : "");
-	return buf;
-}
-
 /* A field of /proc/PID/status in kB ("VmHWM", "VmRSS"); -1 if none. */
 static long
 status_kb(const struct harness *h, const char *field)
@@ -87,12 +74,11 @@ a_burst_to_a_big_room_leaves_the_worker_responsive(void **state)
 	long long t0, echo_ms = -1, deadline;
 	int i, e, ready;
 
-	harness_write(h, "sockd.conf", "%sdefaults: { bind = \"127.0.0.1\"; "
+	harness_serve_quiet(h, 0, "defaults: { bind = \"127.0.0.1\"; "
 	    "per_source = 0; rate = 0; max_connections = 2000; };\n"
 	    "services = ({ name = \"chat\"; port = %d; protocol = \"tcp\"; "
 	    "options = { history = 0; }; }, { name = \"echo\"; port = %d; "
-	    "protocol = \"tcp\"; });\n", quiet_section(), cport, eport);
-	assert_int_equal(harness_start(h, NULL), 0);
+	    "protocol = \"tcp\"; });\n", cport, eport);
 	e = tcp_open("127.0.0.1", eport);
 	assert_int_equal(tcp_sends(e, "warm\n"), 0);
 	assert_int_equal(tcp_recv_n(e, buf, 5, 5000), 5);
@@ -164,8 +150,7 @@ a_burst_to_a_big_room_leaves_the_worker_responsive(void **state)
 	 * seconds. */
 	assert_true(echo_ms < harness_ms(1000));
 
-	for (i = 0; i < ROOM; i++)
-		client_close(fd[i]);
+	clients_close(fd, ROOM);
 	usleep(1000 * 1000);
 	assert_int_equal(tcp_sends(e, "after\n"), 0);
 	assert_int_equal(tcp_recv_n(e, buf, 6, 5000), 6);
@@ -256,10 +241,9 @@ echo_with_max_queue(struct harness *h, const char *max_queue)
 {
 	int port = harness_port();
 
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; bind = \"127.0.0.1\"; protocol = \"tcp\";%s });\n",
-	    quiet_section(), port, max_queue);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 0, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; protocol = \"tcp\";%s });\n", port,
+	    max_queue);
 	echo_bulk_comes_back_whole(port);
 	assert_false(harness_log_has(h, "slow reader"));
 	harness_stop_clean(h);
@@ -291,12 +275,11 @@ a_long_line_timeout_does_not_delay_a_short_one(void **state)
 	char buf[16];
 	long long t0, ms;
 
-	harness_config(h, "services = ({ name = \"upper\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"upper\"; port = %d; "
 	    "bind = \"127.0.0.1\"; protocol = \"tcp\"; "
 	    "line_timeout = 3600000; }, { name = \"upper2\"; "
 	    "handler = \"upper\"; port = %d; bind = \"127.0.0.1\"; "
 	    "protocol = \"tcp\"; line_timeout = 100; });\n", slow, fast);
-	assert_int_equal(harness_start(h, NULL), 0);
 	a = tcp_open("127.0.0.1", slow);
 	b = tcp_open("127.0.0.1", fast);
 	assert_int_equal(tcp_sends(a, "first"), 0);
@@ -312,13 +295,9 @@ a_long_line_timeout_does_not_delay_a_short_one(void **state)
 	 * after its own 100 ms too. */
 	assert_true(tcp_quiet(a, 200));
 	t0 = harness_now_ms();
-	assert_int_equal(tcp_sends(b, "third"), 0);
-	assert_int_equal(tcp_recv_n(b, buf, 5, 3000), 5);
-	assert_memory_equal(buf, "THIRD", 5);
+	assert_reply_on(b, "third", "THIRD", 3000);
 	assert_true(harness_now_ms() - t0 < harness_ms(600));
-	assert_int_equal(tcp_sends(a, "\n"), 0);
-	assert_int_equal(tcp_recv_n(a, buf, 6, 3000), 6);
-	assert_memory_equal(buf, "FIRST\n", 6);
+	assert_reply_on(a, "\n", "FIRST\n", 3000);
 	harness_stop_clean(h);
 }
 
@@ -360,10 +339,9 @@ reset_clients_are_never_closed_on_the_handler_unopened(void **state)
 	struct linger lg = { 1, 0 };
 	int port = harness_port(), i, fd;
 
-	harness_config(h, "services = ({ name = \"counting\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"counting\"; port = %d; "
 	    "bind = \"127.0.0.1\"; protocol = \"tcp\"; per_source = 0; "
 	    "rate = 0; banner = \"hello from counting\\n\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	/* Resets at spread moments, so that some land between sockd's
 	 * accept and its banner. */
 	for (i = 0; i < 1000; i++) {
@@ -379,21 +357,19 @@ reset_clients_are_never_closed_on_the_handler_unopened(void **state)
 	harness_stop_clean(h);
 }
 
+#define T(f)	HARNESS_TEST(f)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-	    harness_teardown)
 		T(a_burst_to_a_big_room_leaves_the_worker_responsive),
 		T(sending_without_reading_loses_nothing_at_max_queue_1k),
 		T(sending_without_reading_loses_nothing_at_max_queue_64k),
 		T(sending_without_reading_loses_nothing_at_default_max_queue),
 		T(a_long_line_timeout_does_not_delay_a_short_one),
 		T(reset_clients_are_never_closed_on_the_handler_unopened),
-#undef T
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

@@ -6,8 +6,11 @@
  * the way systemd learns it.  Every live harness is on a list that the
  * atexit handler and the watchdog (SIGALRM) walk to kill and reap, so no
  * test can leave a daemon or a temp dir behind, whatever way it ends.
- * Client sockets are non-blocking; each has a small read-ahead buffer so
- * that line reads can take whole chunks.
+ * Client sockets are non-blocking, bound to a chosen loopback source when
+ * asked, and tracked; each has a small read-ahead buffer so that line reads
+ * can take whole chunks.  Every wait polls against one deadline.  The
+ * service helpers at the end (round trips, chat rooms, daytime) assert
+ * through cmocka, so a test that uses them reads as its checks alone.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -20,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +52,7 @@ struct harness {
 	char		 dir[64];
 	char		 conf[PATH_MAX];
 	char		 logpath[PATH_MAX];
+	char		 notify[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char		 path[PATH_MAX];	/* last harness_write() */
 	int		 notify_fd;
 	pid_t		 pid;
@@ -86,12 +91,32 @@ harness_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void
+harness_sleep_ms(int ms)
+{
+	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
 static int
 left_ms(long long deadline)
 {
 	long long	 d = deadline - harness_now_ms();
 
 	return d < 0 ? 0 : (int)d;
+}
+
+/* Waits until fd is ready for events, until deadline but at most cap ms
+ * (0: no cap); poll's result. */
+static int
+poll_until(int fd, short events, long long deadline, int cap)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = events };
+	int		 ms = left_ms(deadline);
+
+	return poll(&pfd, 1, cap > 0 && ms > cap ? cap : ms);
 }
 
 static void
@@ -189,6 +214,7 @@ harness_new(void)
 	}
 	snprintf(h->conf, sizeof(h->conf), "%s/sockd.conf", h->dir);
 	snprintf(h->logpath, sizeof(h->logpath), "%s/log", h->dir);
+	snprintf(h->notify, sizeof(h->notify), "%s/notify", h->dir);
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -458,6 +484,38 @@ harness_daemon_section(void)
 	return buf;
 }
 
+int
+harness_daemon_lines(void)
+{
+	const char	*p;
+	int		 n = 0;
+
+	for (p = harness_daemon_section(); *p != '\0'; p++)
+		n += *p == '\n';
+	return n;
+}
+
+const char *
+harness_user(void)
+{
+	return geteuid() == 0 ? " user = \"root\";" : "";
+}
+
+const char *
+harness_quiet_section(int workers)
+{
+	static char	 buf[PATH_MAX + 512];
+	char		 w[32] = "";
+
+	if (workers > 0)
+		snprintf(w, sizeof(w), " workers = %d;", workers);
+	snprintf(buf, sizeof(buf), "daemon: { log = \"stderr\"; "
+	    "log_level = \"info\"; handler_dir = \"%s\";%s "
+	    "drain_timeout = %d;%s };\n", harness_plugins(), w, drain_timeout,
+	    harness_user());
+	return buf;
+}
+
 void
 harness_drain_timeout(int seconds)
 {
@@ -474,6 +532,35 @@ harness_config(struct harness *h, const char *fmt, ...)
 	p = write_file(h, h->conf, harness_daemon_section(), fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+/* Writes the config file, section then fmt, and starts sockd on it; fails
+ * the test unless it is ready. */
+static void
+serve(struct harness *h, const char *section, const char *fmt, va_list ap)
+{
+	assert_non_null(write_file(h, h->conf, section, fmt, ap));
+	assert_int_equal(harness_start(h, NULL), 0);
+}
+
+void
+harness_serve(struct harness *h, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	serve(h, harness_daemon_section(), fmt, ap);
+	va_end(ap);
+}
+
+void
+harness_serve_quiet(struct harness *h, int workers, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	serve(h, harness_quiet_section(workers), fmt, ap);
+	va_end(ap);
 }
 
 static char *
@@ -511,19 +598,22 @@ slurp_file(const char *path)
 	return buf;
 }
 
-/* argv: [valgrind ...] sockd then the caller's arguments. */
+/* argv: the wrapper (NULL: valgrind when asked for), sockd, first, then
+ * the caller's arguments. */
 static size_t
-build_argv(const char **argv, const char *first[], va_list ap)
+build_argv(const char **argv, const char *const *wrap,
+    const char *const *first, va_list ap)
 {
-	static const char *vg[] = { "valgrind", "--error-exitcode=99",
+	static const char *const vg[] = { "valgrind", "--error-exitcode=99",
 	    "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
-	    "--track-fds=no", "-q" };
+	    "--track-fds=no", "-q", NULL };
 	const char	*a;
 	size_t		 n = 0, i;
 
-	if (harness_valgrind())
-		for (i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
-			argv[n++] = vg[i];
+	if (wrap == NULL && harness_valgrind())
+		wrap = vg;
+	for (i = 0; wrap != NULL && wrap[i] != NULL; i++)
+		argv[n++] = wrap[i];
 	argv[n++] = sockd_path();
 	for (i = 0; first != NULL && first[i] != NULL; i++)
 		argv[n++] = first[i];
@@ -594,7 +684,7 @@ harness_run(struct harness *h, ...)
 	(void)unlink(out);
 	(void)unlink(err);
 	va_start(ap, h);
-	build_argv(argv, NULL, ap);
+	build_argv(argv, NULL, NULL, ap);
 	va_end(ap);
 	if ((pid = spawn(argv, out, err, NULL)) == -1)
 		return -1;
@@ -618,6 +708,13 @@ harness_run(struct harness *h, ...)
 	h->out = slurp(out);
 	h->err = slurp(err);
 	return rc;
+}
+
+int
+harness_check(struct harness *h, const char *conf)
+{
+	return harness_run(h, "-t", "-c", conf != NULL ? conf : h->conf,
+	    NULL);
 }
 
 const char *
@@ -665,7 +762,6 @@ notify_recv(struct harness *h)
 const char *
 harness_notify(struct harness *h, const char *want, int ms)
 {
-	struct pollfd	 pfd;
 	long long	 deadline = harness_now_ms() + harness_ms(ms);
 
 	for (;;) {
@@ -674,32 +770,17 @@ harness_notify(struct harness *h, const char *want, int ms)
 				return h->msg;
 		if (harness_now_ms() >= deadline)
 			return NULL;
-		pfd.fd = h->notify_fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, left_ms(deadline) > 50 ? 50 :
-		    left_ms(deadline));
+		(void)poll_until(h->notify_fd, POLLIN, deadline, 50);
 	}
 }
 
-int
-harness_start(struct harness *h, ...)
+/* Starts argv, then waits for READY=1 as harness_start() tells. */
+static int
+start_argv(struct harness *h, const char **argv)
 {
-	const char	*argv[MAX_ARGS];
-	const char	*first[] = { "-f", "-c", h->conf, NULL };
-	char		 notify[PATH_MAX];
-	struct pollfd	 pfd;
-	va_list		 ap;
 	long long	 deadline;
 
-	kill_reap(h);
-	h->exited = 0;
-	while (notify_recv(h))
-		continue;
-	snprintf(notify, sizeof(notify), "%s/notify", h->dir);
-	va_start(ap, h);
-	build_argv(argv, first, ap);
-	va_end(ap);
-	if ((h->pid = spawn(argv, h->logpath, h->logpath, notify)) == -1) {
+	if ((h->pid = spawn(argv, h->logpath, h->logpath, h->notify)) == -1) {
 		h->pid = 0;
 		return -1;
 	}
@@ -714,10 +795,36 @@ harness_start(struct harness *h, ...)
 			fprintf(stderr, "e2e: sockd sent no READY=1 in time\n");
 			return -1;
 		}
-		pfd.fd = h->notify_fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, 20);
+		(void)poll_until(h->notify_fd, POLLIN, deadline, 20);
 	}
+}
+
+/* "sockd -f -c CONF" and the caller's arguments, run through wrap (NULL:
+ * valgrind when asked for); what harness_start() returns. */
+static int
+start_wrapped(struct harness *h, const char *const *wrap, va_list ap)
+{
+	const char	*argv[MAX_ARGS];
+	const char	*first[] = { "-f", "-c", h->conf, NULL };
+
+	kill_reap(h);
+	h->exited = 0;
+	while (notify_recv(h))
+		continue;
+	build_argv(argv, wrap, first, ap);
+	return start_argv(h, argv);
+}
+
+int
+harness_start(struct harness *h, ...)
+{
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, h);
+	rc = start_wrapped(h, NULL, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
@@ -750,6 +857,26 @@ harness_stop(struct harness *h)
 	if (harness_signal(h, SIGTERM) == -1)
 		return -1;
 	return harness_wait_exit(h, 15000);
+}
+
+long
+harness_cpu_ticks(const struct harness *h)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long	 ut, st;
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), fp);
+	fclose(fp);
+	/* The fields after the command, which may hold spaces and ")". */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
 }
 
 long
@@ -888,29 +1015,60 @@ client_close(int fd)
 	close(fd);
 }
 
-int
-tcp_open_rcvbuf(const char *addr, int port, int rcvbuf)
+void
+clients_close(const int *fds, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		client_close(fds[i]);
+}
+
+/*
+ * A tracked, non-blocking socket of type bound to src:sport (src NULL: not
+ * bound) and connected to addr:port (addr NULL: the loopback address of
+ * src's family; port 0: not connected), with SO_RCVBUF set first when
+ * rcvbuf > 0; -1 on failure.
+ */
+static int
+client_open(int type, const char *src, int sport, const char *addr,
+    int port, int rcvbuf)
 {
 	struct sockaddr_storage	 ss;
-	struct pollfd		 pfd;
 	socklen_t		 len;
-	int			 fd, family, err = 0;
+	int			 fd, family, err = 0, one = 1;
 
 	init_once();
+	if (addr == NULL)
+		addr = src != NULL && strchr(src, ':') != NULL ? "::1" :
+		    "127.0.0.1";
 	if ((family = fill_addr(addr, port, &ss, &len)) == -1)
 		return -1;
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (client_track(fd) == -1)
 		return -1;
 	if (rcvbuf > 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 		    sizeof(rcvbuf));
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
-		if (errno != EINPROGRESS)
+	if (src != NULL) {
+		struct sockaddr_storage	 from;
+		socklen_t		 flen;
+
+		/* A fixed port may still be held by the last test's socket. */
+		if (sport != 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			    sizeof(one));
+		if (fill_addr(src, sport, &from, &flen) != family ||
+		    bind(fd, (struct sockaddr *)&from, flen) == -1)
 			goto fail;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, harness_ms(5000)) != 1)
+	}
+	if (port == 0)
+		return fd;
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
+		if (type != SOCK_STREAM || errno != EINPROGRESS)
+			goto fail;
+		if (poll_until(fd, POLLOUT, harness_now_ms() +
+		    harness_ms(5000), 0) != 1)
 			goto fail;
 		len = sizeof(err);
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
@@ -924,9 +1082,21 @@ fail:
 }
 
 int
+tcp_open_rcvbuf(const char *addr, int port, int rcvbuf)
+{
+	return client_open(SOCK_STREAM, NULL, 0, addr, port, rcvbuf);
+}
+
+int
 tcp_open(const char *addr, int port)
 {
-	return tcp_open_rcvbuf(addr, port, 0);
+	return client_open(SOCK_STREAM, NULL, 0, addr, port, 0);
+}
+
+int
+tcp_open_from(const char *src, int port)
+{
+	return client_open(SOCK_STREAM, src, 0, NULL, port, 0);
 }
 
 int
@@ -934,7 +1104,6 @@ tcp_send(int fd, const void *buf, size_t len)
 {
 	const char	*p = buf;
 	long long	 deadline = harness_now_ms() + harness_ms(5000);
-	struct pollfd	 pfd;
 	ssize_t		 n;
 
 	while (len > 0) {
@@ -948,9 +1117,7 @@ tcp_send(int fd, const void *buf, size_t len)
 			return -1;
 		if (harness_now_ms() >= deadline)
 			return -1;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		(void)poll(&pfd, 1, left_ms(deadline));
+		(void)poll_until(fd, POLLOUT, deadline, 0);
 	}
 	return 0;
 }
@@ -970,7 +1137,6 @@ static ssize_t
 fill(int fd, long long deadline)
 {
 	struct client	*c = &clients[fd];
-	struct pollfd	 pfd;
 	ssize_t		 n;
 
 	if (fd < 0 || fd >= MAX_FD)
@@ -994,9 +1160,7 @@ fill(int fd, long long deadline)
 			return -1;
 		if (harness_now_ms() >= deadline)
 			return -1;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, left_ms(deadline));
+		(void)poll_until(fd, POLLIN, deadline, 0);
 	}
 }
 
@@ -1019,10 +1183,10 @@ tcp_recv_n(int fd, void *buf, size_t want, int ms)
 	return got;
 }
 
-ssize_t
-tcp_recv_line(int fd, char *buf, size_t size, int ms)
+/* tcp_recv_line() until deadline. */
+static ssize_t
+recv_line(int fd, char *buf, size_t size, long long deadline)
 {
-	long long	 deadline = harness_now_ms() + harness_ms(ms);
 	size_t		 got = 0;
 	ssize_t		 n;
 
@@ -1042,6 +1206,36 @@ tcp_recv_line(int fd, char *buf, size_t size, int ms)
 	}
 	buf[got] = '\0';
 	return -1;
+}
+
+ssize_t
+tcp_recv_line(int fd, char *buf, size_t size, int ms)
+{
+	return recv_line(fd, buf, size, harness_now_ms() + harness_ms(ms));
+}
+
+int
+tcp_expect(int fd, const char *want, int ms)
+{
+	char		 line[4096];
+	long long	 deadline = harness_now_ms() + harness_ms(ms);
+
+	while (harness_now_ms() < deadline) {
+		if (recv_line(fd, line, sizeof(line), deadline) <= 0)
+			return 0;
+		if (strstr(line, want) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+void
+tcp_skip_lines(int fd, int ms)
+{
+	char	 line[4096];
+
+	while (tcp_recv_line(fd, line, sizeof(line), ms) > 0)
+		continue;
 }
 
 ssize_t
@@ -1093,23 +1287,38 @@ tcp_quiet(int fd, int ms)
 }
 
 int
+echo_ok(int fd, const char *msg)
+{
+	char	 buf[256];
+	size_t	 n = strlen(msg);
+
+	if (fd == -1 || n > sizeof(buf) || tcp_sends(fd, msg) != 0)
+		return 0;
+	return tcp_recv_n(fd, buf, n, 3000) == (ssize_t)n &&
+	    memcmp(buf, msg, n) == 0;
+}
+
+int
+echo_ok_from(const char *src, int port, const char *msg)
+{
+	int	 fd, ok;
+
+	fd = tcp_open_from(src, port);
+	ok = echo_ok(fd, msg);
+	client_close(fd);
+	return ok;
+}
+
+int
 udp_open(const char *addr, int port)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	int			 fd, family;
+	return client_open(SOCK_DGRAM, NULL, 0, addr, port, 0);
+}
 
-	init_once();
-	if ((family = fill_addr(addr, port, &ss, &len)) == -1)
-		return -1;
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (client_track(fd) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
-		client_close(fd);
-		return -1;
-	}
-	return fd;
+int
+udp_open_from(const char *src, int sport, int port)
+{
+	return client_open(SOCK_DGRAM, src, sport, NULL, port, 0);
 }
 
 int
@@ -1122,7 +1331,6 @@ ssize_t
 udp_recv(int fd, void *buf, size_t size, int ms)
 {
 	long long	 deadline = harness_now_ms() + harness_ms(ms);
-	struct pollfd	 pfd;
 	ssize_t		 n;
 
 	for (;;) {
@@ -1134,9 +1342,7 @@ udp_recv(int fd, void *buf, size_t size, int ms)
 			return -1;
 		if (harness_now_ms() >= deadline)
 			return -1;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, left_ms(deadline));
+		(void)poll_until(fd, POLLIN, deadline, 0);
 	}
 }
 
@@ -1154,6 +1360,50 @@ udp_ask(const char *addr, int port, const void *req, size_t len, void *buf,
 	return n;
 }
 
+ssize_t
+udp_ask_str(const char *addr, int port, const void *req, size_t len,
+    char *buf, size_t size, int ms)
+{
+	ssize_t	 n;
+
+	n = udp_ask(addr, port, req, len, buf, size - 1, ms);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+size_t
+udp_drain(const int *fds, int n, int first_ms, int ms, size_t want,
+    int *count)
+{
+	struct pollfd	 pfd[16];
+	char		 buf[2048];
+	size_t		 total = 0;
+	ssize_t		 r;
+	int		 i, got = 0;
+
+	assert_true(n <= 16);
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			pfd[i].fd = fds[i];
+			pfd[i].events = POLLIN;
+		}
+		if (want > 0 && total >= want)
+			break;
+		if (poll(pfd, (nfds_t)n, harness_ms(got == 0 ? first_ms :
+		    ms)) <= 0)
+			break;
+		for (i = 0; i < n; i++)
+			while ((r = recv(fds[i], buf, sizeof(buf), 0)) >= 0) {
+				total += (size_t)r;
+				got++;
+			}
+	}
+	if (count != NULL)
+		*count = got;
+	return total;
+}
+
 void
 harness_stop_clean(struct harness *h)
 {
@@ -1164,49 +1414,122 @@ harness_stop_clean(struct harness *h)
 int
 harness_start_nofile(struct harness *h, int nofile, ...)
 {
-	const char	*argv[MAX_ARGS], *a;
-	char		 notify[PATH_MAX], limit[32];
-	struct pollfd	 pfd;
+	char		 limit[32];
+	const char	*wrap[] = { "prlimit", limit, "--", NULL };
 	va_list		 ap;
-	long long	 deadline;
-	size_t		 n = 0;
+	int		 rc;
 
-	kill_reap(h);
-	h->exited = 0;
-	while (notify_recv(h))
-		continue;
-	snprintf(notify, sizeof(notify), "%s/notify", h->dir);
-	snprintf(limit, sizeof(limit), "--nofile=%d:%d", nofile, nofile);
-	argv[n++] = "prlimit";
-	argv[n++] = limit;
-	argv[n++] = "--";
-	argv[n++] = sockd_path();
-	argv[n++] = "-f";
-	argv[n++] = "-c";
-	argv[n++] = h->conf;
-	va_start(ap, nofile);
-	while (n < MAX_ARGS - 1 && (a = va_arg(ap, const char *)) != NULL)
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
 	/* prlimit sets the limits, then execs sockd in the same process. */
-	if ((h->pid = spawn(argv, h->logpath, h->logpath, notify)) == -1) {
-		h->pid = 0;
+	snprintf(limit, sizeof(limit), "--nofile=%d:%d", nofile, nofile);
+	va_start(ap, nofile);
+	rc = start_wrapped(h, wrap, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Services. */
+
+void
+assert_tcp_recv(int fd, const char *want, int ms)
+{
+	char	 buf[4096];
+	size_t	 len = strlen(want);
+
+	assert_true(len <= sizeof(buf));
+	assert_int_equal(tcp_recv_n(fd, buf, len, ms), len);
+	assert_memory_equal(buf, want, len);
+}
+
+void
+assert_reply_on(int fd, const char *msg, const char *want, int ms)
+{
+	assert_int_equal(tcp_sends(fd, msg), 0);
+	assert_tcp_recv(fd, want, ms);
+}
+
+void
+assert_tcp_reply(const char *addr, int port, const char *msg,
+    const char *want, int ms)
+{
+	int	 fd;
+
+	fd = tcp_open(addr, port);
+	assert_true(fd >= 0);
+	assert_reply_on(fd, msg, want, ms);
+	client_close(fd);
+}
+
+int
+chat_join(int port, char *nick, size_t size)
+{
+	char	 line[4096], *p;
+	size_t	 n;
+	int	 fd;
+
+	if ((fd = tcp_open("127.0.0.1", port)) == -1)
 		return -1;
-	}
-	deadline = harness_now_ms() + 10000;
-	for (;;) {
-		while (notify_recv(h))
-			if (strstr(h->msg, "READY=1") != NULL)
-				return 0;
-		if (reap(h, 0))
-			return -1;
-		if (harness_now_ms() >= deadline) {
-			fprintf(stderr, "e2e: sockd sent no READY=1 in time\n");
-			return -1;
+	*nick = '\0';
+	while (tcp_recv_line(fd, line, sizeof(line), 500) > 0)
+		if (*nick == '\0' && (p = strstr(line, "guest")) != NULL) {
+			for (n = 5; isdigit((unsigned char)p[n]); n++)
+				continue;
+			snprintf(nick, size, "%.*s", (int)n, p);
 		}
-		pfd.fd = h->notify_fd;
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, 20);
+	return fd;
+}
+
+void
+chat_join_all(int port, int n, int *c, char nick[][CHAT_NICK])
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		c[i] = chat_join(port, nick[i], CHAT_NICK);
+		assert_true(c[i] >= 0);
 	}
+}
+
+void
+chat_start(struct harness *h, int port, const char *settings, int n, int *c,
+    char nick[][CHAT_NICK])
+{
+	harness_serve(h, "services = ({ name = \"chat\"; port = %d; %s });\n",
+	    port, settings);
+	chat_join_all(port, n, c, nick);
+}
+
+void
+assert_time_now(const char *s, const char *fmt, int utc)
+{
+	struct tm	 tm;
+	const char	*end;
+	time_t		 t, now = time(NULL);
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_isdst = -1;
+	end = strptime(s, fmt, &tm);
+	if (end == NULL || *end != '\0')
+		fail_msg("\"%s\" does not match \"%s\"", s, fmt);
+	t = utc ? timegm(&tm) : mktime(&tm);
+	if (t < now - 2 || t > now + 2)
+		fail_msg("\"%s\" is %lld s away from now", s,
+		    (long long)(t - now));
+}
+
+void
+assert_tcp_daytime(const char *addr, int port)
+{
+	char	 buf[512];
+	ssize_t	 n;
+	int	 fd;
+
+	fd = tcp_open(addr, port);
+	assert_true(fd >= 0);
+	/* inetd's format: "Tue Dec  1 09:47:20 2026\r\n". */
+	n = tcp_recv_eof(fd, buf, sizeof(buf), 3000);
+	assert_int_equal(n, 26);
+	assert_memory_equal(buf + 24, "\r\n", 2);
+	buf[24] = '\0';
+	assert_time_now(buf, "%a %b %e %H:%M:%S %Y", 0);
+	client_close(fd);
 }

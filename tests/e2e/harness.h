@@ -5,7 +5,9 @@
  * at most one running sockd.  Everything it starts is killed and reaped by
  * harness_free(), by an atexit handler and by a watchdog alarm, so a failed
  * assertion never leaves a daemon behind.  Client sockets opened with the
- * tcp_ and udp_ helpers are closed with them too.
+ * tcp_ and udp_ helpers are closed with them too.  Whatever two suites do
+ * alike belongs here, once: config snippets, clients from other loopback
+ * sources, round trips, chat rooms, the checks of a daytime answer.
  *
  * Environment: SOCKD (binary, default build/sockd), SOCKD_PLUGINS (dir of
  * the test plugins, default build/plugins), SOCKD_VALGRIND=1 (run sockd
@@ -22,19 +24,33 @@
 
 struct harness;
 
+/* Service settings for configs: both loopback addresses, both transports. */
+#define LOOPBACK	"bind = [\"127.0.0.1\", \"::1\"];"
+#define BOTH		"protocol = [\"tcp\", \"udp\"];"
+
 /* Creates the temp dir; NULL on failure.  harness_free() kills, reaps and
  * removes everything. */
 struct harness	*harness_new(void);
 void		 harness_free(struct harness *);
 /* For cmocka: *state = harness_new() / harness_free(*state). */
 int		 harness_setup(void **);
+int		 harness_teardown(void **);
 /* Applies SOCKD_E2E_FILTER; call before cmocka_run_group_tests(). */
 void		 harness_filter(void);
-int		 harness_teardown(void **);
+/* A cmocka test entry that runs f between harness_setup() and
+ * harness_teardown(). */
+#define HARNESS_TEST(f)	cmocka_unit_test_setup_teardown(f, \
+			    harness_setup, harness_teardown)
+/* harness_filter(), then runs the array of tests: main()'s return value. */
+#define HARNESS_RUN(tests) \
+	(harness_filter(), cmocka_run_group_tests(tests, NULL, NULL))
 
+/* The temp dir, and the config file in it that harness_config() writes. */
 const char	*harness_dir(const struct harness *);
 const char	*harness_conf(const struct harness *);
+/* The absolute path of the test plugins' dir (SOCKD_PLUGINS). */
 const char	*harness_plugins(void);
+/* 1 when SOCKD_VALGRIND=1 runs sockd under valgrind. */
 int		 harness_valgrind(void);
 /* 1 when sockd is built with AddressSanitizer: its RSS says little. */
 int		 harness_asan(void);
@@ -53,14 +69,33 @@ const char	*harness_write(struct harness *, const char *name,
  * then the body. */
 const char	*harness_config(struct harness *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+/* harness_config(), then harness_start() without arguments; fails the
+ * test unless sockd is ready. */
+void		 harness_serve(struct harness *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 /* drain_timeout for the next harness_config() (harness_new() sets 3). */
 void		 harness_drain_timeout(int);
 /* The daemon section harness_config() writes, for hand-made files. */
 const char	*harness_daemon_section(void);
+/* How many lines harness_daemon_section() takes: add it to a line number
+ * of the text that follows it. */
+int		 harness_daemon_lines(void);
+/* A one-line daemon section as harness_daemon_section()'s, but logging at
+ * info level (no line per connection) and with workers (0: the default). */
+const char	*harness_quiet_section(int workers);
+/* harness_serve() with harness_quiet_section(workers) instead. */
+void		 harness_serve_quiet(struct harness *, int workers,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* " user = \"root\";" when the tests run as root (sockd refuses to stay
+ * root without it), else "": for daemon sections written by hand. */
+const char	*harness_user(void);
 
 /* Runs sockd with the NULL-terminated arguments and waits for it; returns
  * its exit status, 128 + signal, or -1 (did not finish in time). */
 int		 harness_run(struct harness *, ...);
+/* harness_run() of "sockd -t -c conf" (NULL: the config file). */
+int		 harness_check(struct harness *, const char *conf);
+/* What the last harness_run() printed (owned by h; "" if nothing). */
 const char	*harness_stdout(struct harness *);
 const char	*harness_stderr(struct harness *);
 
@@ -68,10 +103,15 @@ const char	*harness_stderr(struct harness *);
  * READY=1 on NOTIFY_SOCKET; 0 when ready, -1 when sockd exited or timed
  * out (harness_wait_exit() then tells the status). */
 int		 harness_start(struct harness *, ...);
+/* harness_start() with RLIMIT_NOFILE set to nofile (soft and hard) for
+ * sockd, through prlimit(1); not under valgrind. */
+int		 harness_start_nofile(struct harness *, int nofile, ...);
+/* The running sockd's pid, 0 when none runs. */
 pid_t		 harness_pid(const struct harness *);
 /* The next notify message containing want (others are skipped); NULL when
  * none came within ms. */
 const char	*harness_notify(struct harness *, const char *want, int ms);
+/* Sends the signal to the running sockd; -1 when none runs. */
 int		 harness_signal(struct harness *, int);
 /* Exit status, 128 + signal, or -1 when still running after ms. */
 int		 harness_wait_exit(struct harness *, int ms);
@@ -82,13 +122,19 @@ int		 harness_stop(struct harness *);
 void		 harness_stop_clean(struct harness *);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long	 harness_now_ms(void);
+/* Sleeps ms milliseconds, whatever signals come. */
+void		 harness_sleep_ms(int ms);
 /* Marks the test as passed: its log is not printed at teardown. */
 void		 harness_pass(struct harness *);
 /* Resident set of sockd in kB from /proc/PID/status, -1 on failure. */
 long		 harness_rss_kb(const struct harness *);
+/* CPU time sockd has used (user + system) in clock ticks from
+ * /proc/PID/stat, -1 on failure. */
+long		 harness_cpu_ticks(const struct harness *);
 
 /* sockd's captured stdout and stderr so far (owned by h). */
 const char	*harness_log(struct harness *);
+/* 1 when the log contains needle. */
 int		 harness_log_has(struct harness *, const char *);
 /* Waits until the log contains needle; 1 found, 0 not within ms. */
 int		 harness_log_wait(struct harness *, const char *, int ms);
@@ -101,6 +147,12 @@ int		 harness_log_count(struct harness *, const char *);
 int		 tcp_open(const char *addr, int port);
 /* Same, with SO_RCVBUF set before connecting (0: untouched). */
 int		 tcp_open_rcvbuf(const char *addr, int port, int rcvbuf);
+/* Same, bound to the source address src first (127.0.0.2 and up are
+ * routed on loopback) and connected to port on the loopback address of
+ * src's family; -1 when refused at connect. */
+int		 tcp_open_from(const char *src, int port);
+/* Sends all len bytes (a string); 0, or -1 on error or when the peer
+ * took none for 5 s. */
 int		 tcp_send(int, const void *, size_t);
 int		 tcp_sends(int, const char *);
 /* Reads until n bytes, EOF or the deadline; returns the count, -1 on
@@ -117,19 +169,74 @@ ssize_t		 tcp_recv_eof(int, char *, size_t, int ms);
 int		 tcp_closed(int, int ms);
 /* 1 when nothing at all (no byte, no EOF) arrives within ms. */
 int		 tcp_quiet(int, int ms);
+/* Reads lines until one contains want; 1 found, 0 when none did within
+ * ms (or the peer closed). */
+int		 tcp_expect(int, const char *want, int ms);
+/* Reads and drops lines until none comes within ms. */
+void		 tcp_skip_lines(int, int ms);
+/* Echo round trip on an open connection: 1 when msg (at most 256 bytes)
+ * comes back intact within 3 s, 0 otherwise or when fd is -1. */
+int		 echo_ok(int, const char *msg);
+/* echo_ok() on a new connection from src (tcp_open_from()), closed
+ * after. */
+int		 echo_ok_from(const char *src, int port, const char *msg);
+/* Closes a socket of the tcp_ or udp_ helpers (-1: nothing to do). */
 void		 client_close(int);
+/* client_close() on each of the n sockets. */
+void		 clients_close(const int *, int n);
 
 /* A UDP socket connected to addr:port; -1 on failure. */
 int		 udp_open(const char *addr, int port);
+/* A UDP socket bound to src:sport (0: any port) and connected to port on
+ * the loopback address of src's family (port 0: not connected); -1 on
+ * failure. */
+int		 udp_open_from(const char *src, int sport, int port);
+/* Sends one datagram; 0, or -1 when it was not sent whole. */
 int		 udp_send(int, const void *, size_t);
 /* One datagram, or -1 when none came within ms. */
 ssize_t		 udp_recv(int, void *, size_t, int ms);
 /* udp_open + udp_send + udp_recv + client_close. */
 ssize_t		 udp_ask(const char *addr, int port, const void *, size_t,
 		    void *, size_t, int ms);
+/* udp_ask() into buf of size bytes, the reply NUL-terminated. */
+ssize_t		 udp_ask_str(const char *addr, int port, const void *,
+		    size_t, char *buf, size_t size, int ms);
+/* Reads every datagram that arrives on the n (at most 16) sockets: waits
+ * first_ms for the first, then until ms pass without one, or until want
+ * bytes came when want > 0; returns the bytes, the datagrams in *count
+ * (count may be NULL). */
+size_t		 udp_drain(const int *, int n, int first_ms, int ms,
+		    size_t want, int *count);
 
-/* harness_start() with RLIMIT_NOFILE set to nofile (soft and hard) for
- * sockd, through prlimit(1); not under valgrind. */
-int		 harness_start_nofile(struct harness *, int nofile, ...);
+/* Services; these fail the test themselves. */
+/* Fails the test unless the next bytes on fd are want (at most 4096 of
+ * them), there within ms. */
+void		 assert_tcp_recv(int, const char *want, int ms);
+/* tcp_sends() msg on fd, then assert_tcp_recv() want. */
+void		 assert_reply_on(int, const char *msg, const char *want,
+		    int ms);
+/* The same on a new connection to addr:port, closed after. */
+void		 assert_tcp_reply(const char *addr, int port, const char *msg,
+		    const char *want, int ms);
+
+#define CHAT_NICK	32	/* room for a nick chat_join() reads */
+/* Joins the chat room on 127.0.0.1:port and reads the welcome until it is
+ * quiet; the socket (-1 on failure) and in nick the guest name the room
+ * gave ("" if none). */
+int		 chat_join(int port, char *nick, size_t size);
+/* chat_join() n times, into c[] and nick[]; fails the test when one
+ * cannot connect. */
+void		 chat_join_all(int port, int n, int *c, char nick[][CHAT_NICK]);
+/* harness_serve() a chat service on port with the service settings (as
+ * "bind = ...; quit = ...;"), then chat_join_all(). */
+void		 chat_start(struct harness *, int port, const char *settings,
+		    int n, int *c, char nick[][CHAT_NICK]);
+/* Parses s exactly as fmt (strptime), as local time or UTC; fails the test
+ * unless it is within 2 s of now. */
+void		 assert_time_now(const char *s, const char *fmt, int utc);
+/* Connects to the TCP daytime service at addr:port and checks that it
+ * sends inetd's line for now ("Tue Dec  1 09:47:20 2026\r\n"), then
+ * closes. */
+void		 assert_tcp_daytime(const char *addr, int port);
 
 #endif

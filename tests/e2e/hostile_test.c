@@ -12,108 +12,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-
-/* A TCP client bound to src first; -1 when refused at connect. */
-static int
-tcp_open_from(const char *src, int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET }, b = a;
-	int fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	inet_pton(AF_INET, src, &a.sin_addr);
-	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
-	b.sin_port = htons((uint16_t)port);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    connect(fd, (struct sockaddr *)&b, sizeof(b)) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
-/* A UDP socket from src:sport (0: any) connected to 127.0.0.1:port. */
-static int
-udp_open_from(const char *src, int sport, int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET }, b = a;
-	int fd, one = 1;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
-		return -1;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	inet_pton(AF_INET, src, &a.sin_addr);
-	a.sin_port = htons((uint16_t)sport);
-	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
-	b.sin_port = htons((uint16_t)port);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    connect(fd, (struct sockaddr *)&b, sizeof(b)) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
-/* Echo round trip on an open connection: 1 when msg comes back intact. */
-static int
-echo_ok(int fd, const char *msg)
-{
-	char buf[256];
-	size_t n = strlen(msg);
-
-	if (tcp_sends(fd, msg) != 0)
-		return 0;
-	return tcp_recv_n(fd, buf, n, 3000) == (ssize_t)n &&
-	    memcmp(buf, msg, n) == 0;
-}
-
-/* utime + stime of pid in clock ticks. */
-static long
-cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	p = fgets(buf, sizeof(buf), fp);
-	fclose(fp);
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &ut, &st) != 2)
-		return -1;
-	return (long)(ut + st);
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static void
 a_connection_flood_past_max_connections_spares_the_open_ones(void **state)
@@ -122,10 +30,9 @@ a_connection_flood_past_max_connections_spares_the_open_ones(void **state)
 	int port = harness_port(), good, fds[40], i, refused = 0;
 	char buf[64];
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; max_connections = 5; per_source = 0; "
 	    "rate = 0; busy = \"busy\\n\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	good = tcp_open("127.0.0.1", port);
 	assert_true(echo_ok(good, "before\n"));
 	for (i = 0; i < 40; i++)
@@ -139,11 +46,9 @@ a_connection_flood_past_max_connections_spares_the_open_ones(void **state)
 	}
 	assert_true(refused >= 35);
 	assert_true(echo_ok(good, "during the flood\n"));
-	for (i = 0; i < 40; i++)
-		client_close(fds[i]);
+	clients_close(fds, 40);
 	assert_true(harness_log_has(h, "max_connections reached"));
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -152,9 +57,8 @@ one_source_past_per_source_is_refused_and_others_are_not(void **state)
 	struct harness *h = *state;
 	int port = harness_port(), fds[6], i, other;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; per_source = 3; rate = 0; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	for (i = 0; i < 3; i++) {
 		fds[i] = tcp_open_from("127.0.0.2", port);
 		assert_true(echo_ok(fds[i], "mine\n"));
@@ -164,43 +68,32 @@ one_source_past_per_source_is_refused_and_others_are_not(void **state)
 	other = tcp_open_from("127.0.0.3", port);
 	assert_true(echo_ok(other, "someone else\n"));
 	client_close(fds[0]);
-	sleep_ms(harness_ms(200));
+	harness_sleep_ms(harness_ms(200));
 	fds[4] = tcp_open_from("127.0.0.2", port);	/* a slot came free */
 	assert_true(echo_ok(fds[4], "again\n"));
-	for (i = 1; i < 5; i++)
-		client_close(fds[i]);
+	clients_close(fds + 1, 4);
 	client_close(other);
 	assert_true(harness_log_has(h, "per_source (3) reached"));
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
 a_source_over_rate_is_refused_and_recovers(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), i, fd, refused = 0, other;
+	int port = harness_port(), i, refused = 0;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; per_source = 0; rate = 5; burst = 5; });\n",
 	    port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	for (i = 0; i < 20; i++) {
-		fd = tcp_open_from("127.0.0.4", port);
-		if (!echo_ok(fd, "x\n"))
+	for (i = 0; i < 20; i++)
+		if (!echo_ok_from("127.0.0.4", port, "x\n"))
 			refused++;
-		client_close(fd);
-	}
 	assert_true(refused >= 13);
-	other = tcp_open_from("127.0.0.5", port);
-	assert_true(echo_ok(other, "not me\n"));
-	client_close(other);
-	sleep_ms(harness_ms(1500));
-	fd = tcp_open_from("127.0.0.4", port);
-	assert_true(echo_ok(fd, "recovered\n"));
-	client_close(fd);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	assert_true(echo_ok_from("127.0.0.5", port, "not me\n"));
+	harness_sleep_ms(harness_ms(1500));
+	assert_true(echo_ok_from("127.0.0.4", port, "recovered\n"));
+	harness_stop_clean(h);
 }
 
 static void
@@ -209,10 +102,9 @@ limit_log_lines_are_rate_limited(void **state)
 	struct harness *h = *state;
 	int port = harness_port(), i, fds[60];
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; per_source = 0; rate = 1; burst = 1; });\n",
 	    port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	/* Back to back: one token, so all but one or two are refused. */
 	for (i = 0; i < 60; i++)
 		fds[i] = tcp_open("127.0.0.1", port);
@@ -220,13 +112,11 @@ limit_log_lines_are_rate_limited(void **state)
 		(void)tcp_closed(fds[i], 50);
 	assert_true(harness_log_wait(h, "similar lines suppressed", 5000) ||
 	    harness_log_count(h, "over rate") >= 5);
-	sleep_ms(harness_ms(200));
+	harness_sleep_ms(harness_ms(200));
 	assert_true(harness_log_count(h, "over rate") <= 11);
 	assert_true(harness_log_count(h, "over rate") >= 5);
-	for (i = 0; i < 60; i++)
-		client_close(fds[i]);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	clients_close(fds, 60);
+	harness_stop_clean(h);
 }
 
 static void
@@ -235,22 +125,20 @@ a_silent_client_is_closed_by_idle_timeout(void **state)
 	struct harness *h = *state;
 	int port = harness_port(), idle, busy, i;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; idle_timeout = 1; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	idle = tcp_open("127.0.0.1", port);
 	busy = tcp_open("127.0.0.1", port);
 	assert_int_not_equal(tcp_sends(idle, "partial li"), -1);
 	for (i = 0; i < 6; i++) {
 		assert_true(echo_ok(busy, "alive\n"));
-		sleep_ms(400);
+		harness_sleep_ms(400);
 	}
 	assert_true(tcp_closed(idle, 1000));
 	assert_true(echo_ok(busy, "still alive\n"));
 	client_close(idle);
 	client_close(busy);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 /* Streams total bytes to fd while reading what comes back. */
@@ -295,9 +183,8 @@ a_4mib_line_without_newline_keeps_memory_bounded(void **state)
 	long before, after;
 	size_t back, total = 4 << 20;
 
-	harness_config(h, "services = ({ name = \"upper\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"upper\"; port = %d; "
 	    "bind = \"127.0.0.1\"; max_line = 4096; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	before = harness_rss_kb(h);
 	fd = tcp_open("127.0.0.1", port);
 	other = tcp_open("127.0.0.1", port);
@@ -309,8 +196,7 @@ a_4mib_line_without_newline_keeps_memory_bounded(void **state)
 	assert_true(echo_ok(other, "HELLO\n"));
 	client_close(fd);
 	client_close(other);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -321,9 +207,8 @@ a_client_that_sends_without_reading_loses_nothing(void **state)
 	size_t back, total = 16 << 20;
 	long before, after;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	before = harness_rss_kb(h);
 	fd = tcp_open_rcvbuf("127.0.0.1", port, 4096);
 	/* Back-pressure: sockd stops reading while its output waits, so
@@ -334,8 +219,7 @@ a_client_that_sends_without_reading_loses_nothing(void **state)
 	after = harness_rss_kb(h);
 	assert_true(after - before < 4096);
 	client_close(fd);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -346,10 +230,9 @@ random_binary_comes_back_intact_and_harms_nobody(void **state)
 	static char data[65536], back[65536];
 	size_t n;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; }, { name = \"upper\"; port = %d; "
 	    "bind = \"127.0.0.1\"; });\n", port, uport);
-	assert_int_equal(harness_start(h, NULL), 0);
 	srand(42);
 	for (i = 0; i < (int)sizeof(data); i++)
 		data[i] = (char)rand();
@@ -372,8 +255,7 @@ random_binary_comes_back_intact_and_harms_nobody(void **state)
 	assert_true(echo_ok(fd, "fine\n"));
 	client_close(fd);
 	client_close(up);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -383,9 +265,8 @@ clients_that_vanish_with_a_reset_do_no_harm(void **state)
 	int port = harness_port(), fd, good, i;
 	struct linger lg = { 1, 0 };
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; per_source = 0; rate = 0; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	good = tcp_open("127.0.0.1", port);
 	for (i = 0; i < 100; i++) {
 		fd = tcp_open("127.0.0.1", port);
@@ -395,8 +276,7 @@ clients_that_vanish_with_a_reset_do_no_harm(void **state)
 	}
 	assert_true(echo_ok(good, "unharmed\n"));
 	client_close(good);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -408,10 +288,9 @@ a_udp_flood_from_one_source_leaves_others_answered(void **state)
 	double elapsed;
 	char buf[64];
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; rate = 20; });\n",
 	    port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	flood = udp_open_from("127.0.0.6", 0, port);
 	good = udp_open_from("127.0.0.7", 0, port);
 	start = harness_now_ms();
@@ -437,8 +316,7 @@ a_udp_flood_from_one_source_leaves_others_answered(void **state)
 		fail_msg("flooder got %d replies in %.1f s", i, elapsed);
 	client_close(flood);
 	client_close(good);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -450,9 +328,8 @@ datagrams_from_privileged_source_ports_get_no_reply(void **state)
 
 	if (geteuid() != 0)
 		skip();
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	/* A "reply" to the chargen or echo port of another server is how
 	 * two UDP services are made to ping-pong forever. */
 	fd = udp_open_from("127.0.0.1", 19, port);
@@ -464,8 +341,7 @@ datagrams_from_privileged_source_ports_get_no_reply(void **state)
 	    2000), 2);
 	harness_signal(h, SIGUSR1);
 	assert_true(harness_log_wait(h, "1 dropped", 2000));
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -476,7 +352,7 @@ udp_replies_never_amplify_by_default(void **state)
 	    harness_port();
 	char buf[2048], fmt[40];
 
-	harness_config(h, "services = (\n"
+	harness_serve(h, "services = (\n"
 	    "{ name = \"chargen\"; port = %d; protocol = \"udp\"; "
 	    "bind = \"127.0.0.1\"; },\n"
 	    "{ name = \"daytime\"; port = %d; protocol = \"udp\"; "
@@ -484,7 +360,6 @@ udp_replies_never_amplify_by_default(void **state)
 	    "{ name = \"chargen2\"; handler = \"chargen\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; "
 	    "max_reply_growth = -1; });\n", cport, dport, aport);
-	assert_int_equal(harness_start(h, NULL), 0);
 	/* 1 byte in, 74 out: refused by the growth guard. */
 	assert_int_equal(udp_ask("127.0.0.1", cport, "x", 1, buf, sizeof(buf),
 	    500), -1);
@@ -497,8 +372,7 @@ udp_replies_never_amplify_by_default(void **state)
 	    sizeof(buf), 500), -1);
 	assert_true(udp_ask("127.0.0.1", dport, "%Y", 2, buf, sizeof(buf),
 	    2000) == 4);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -519,10 +393,9 @@ hostile_strftime_formats_never_stop_daytime(void **state)
 	};
 #undef F
 
-	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"daytime\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; rate = 0; });\n",
 	    port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
 		ssize_t n = udp_ask("127.0.0.1", port, bad[i].fmt, bad[i].len,
 		    buf, sizeof(buf), 300);
@@ -531,8 +404,7 @@ hostile_strftime_formats_never_stop_daytime(void **state)
 		assert_int_equal(udp_ask("127.0.0.1", port, "%Y", 2, buf,
 		    sizeof(buf), 2000), 4);
 	}
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -542,16 +414,14 @@ an_oversized_datagram_is_dropped_and_counted(void **state)
 	int port = harness_port();
 	static char big[65000], buf[65536];
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	memset(big, 'b', sizeof(big));
 	assert_int_equal(udp_ask("127.0.0.1", port, big, sizeof(big), buf,
 	    sizeof(buf), 500), -1);
 	assert_int_equal(udp_ask("127.0.0.1", port, big, 1400, buf,
 	    sizeof(buf), 2000), 1400);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -561,13 +431,10 @@ allow_and_deny_refuse_tcp_and_udp_from_the_wrong_sources(void **state)
 	int port = harness_port(), fd;
 	char buf[64];
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = [\"tcp\", \"udp\"]; bind = \"127.0.0.1\"; "
 	    "allow = [\"127.0.0.0/29\"]; deny = [\"127.0.0.2\"]; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	fd = tcp_open_from("127.0.0.3", port);
-	assert_true(echo_ok(fd, "allowed\n"));
-	client_close(fd);
+	assert_true(echo_ok_from("127.0.0.3", port, "allowed\n"));
 	fd = tcp_open_from("127.0.0.2", port);
 	assert_true(tcp_closed(fd, 2000));
 	client_close(fd);
@@ -583,15 +450,14 @@ allow_and_deny_refuse_tcp_and_udp_from_the_wrong_sources(void **state)
 	assert_int_equal(udp_recv(fd, buf, sizeof(buf), 2000), 3);
 	client_close(fd);
 	assert_true(harness_log_has(h, "refused by allow/deny"));
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
 running_out_of_descriptors_neither_spins_nor_stops_accepting(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fds[64], i, fd;
+	int port = harness_port(), fds[64], i;
 	long t0, t1;
 
 	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
@@ -602,19 +468,15 @@ running_out_of_descriptors_neither_spins_nor_stops_accepting(void **state)
 	assert_int_equal(harness_start_nofile(h, 32, NULL), 0);
 	for (i = 0; i < 64; i++)
 		fds[i] = tcp_open("127.0.0.1", port);
-	sleep_ms(300);
-	t0 = cpu_ticks(harness_pid(h));
-	sleep_ms(1000);
-	t1 = cpu_ticks(harness_pid(h));
+	harness_sleep_ms(300);
+	t0 = harness_cpu_ticks(h);
+	harness_sleep_ms(1000);
+	t1 = harness_cpu_ticks(h);
 	assert_true(t1 - t0 < sysconf(_SC_CLK_TCK) / 4);	/* no busy loop */
-	for (i = 0; i < 64; i++)
-		client_close(fds[i]);
-	sleep_ms(300);
-	fd = tcp_open("127.0.0.1", port);
-	assert_true(echo_ok(fd, "after EMFILE\n"));
-	client_close(fd);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	clients_close(fds, 64);
+	harness_sleep_ms(300);
+	assert_true(echo_ok_from("127.0.0.1", port, "after EMFILE\n"));
+	harness_stop_clean(h);
 }
 
 static void
@@ -623,20 +485,18 @@ a_signal_storm_leaves_the_daemon_serving(void **state)
 	struct harness *h = *state;
 	int port = harness_port(), fd, i;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	fd = tcp_open("127.0.0.1", port);
 	for (i = 0; i < 50; i++) {
 		harness_signal(h, SIGHUP);
 		harness_signal(h, SIGUSR1);
 		harness_signal(h, SIGPIPE);
 	}
-	sleep_ms(harness_ms(1500));
+	harness_sleep_ms(harness_ms(1500));
 	assert_true(echo_ok(fd, "calm\n"));
 	client_close(fd);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
@@ -645,9 +505,8 @@ a_reload_naming_a_crashing_plugin_is_refused_and_serving_goes_on(void **state)
 	struct harness *h = *state;
 	int port = harness_port(), cport = harness_port(), fd;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	fd = tcp_open("127.0.0.1", port);
 	assert_true(echo_ok(fd, "before\n"));
 	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
@@ -660,15 +519,14 @@ a_reload_naming_a_crashing_plugin_is_refused_and_serving_goes_on(void **state)
 	    harness_log_has(h, "the configuration check failed"));
 	assert_true(echo_ok(fd, "after\n"));
 	client_close(fd);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
 
 static void
 root_drops_to_the_configured_user_for_good(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fd;
+	int port = harness_port();
 	char path[64], line[256];
 	FILE *fp;
 	int found = 0;
@@ -693,11 +551,8 @@ root_drops_to_the_configured_user_for_good(void **state)
 		}
 	fclose(fp);
 	assert_true(found);
-	fd = tcp_open("127.0.0.1", port);
-	assert_true(echo_ok(fd, "as nobody\n"));
-	client_close(fd);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	assert_true(echo_ok_from("127.0.0.1", port, "as nobody\n"));
+	harness_stop_clean(h);
 }
 
 static void
@@ -784,16 +639,14 @@ broken_config_files_each_name_file_and_line(void **state)
 	char name[32], want[160];
 	const char *path, *err;
 	size_t i;
-	int rc, own, offset = 0;
+	int rc, own, offset = harness_daemon_lines();
 
-	for (err = harness_daemon_section(); *err != '\0'; err++)
-		offset += *err == '\n';
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(name, sizeof(name), "broken%zu.conf", i);
 		own = strncmp(cases[i].text, "daemon:", 7) == 0;
 		path = harness_write(h, name, "%s%s", own ? "" :
 		    harness_daemon_section(), cases[i].text);
-		rc = harness_run(h, "-t", "-c", path, NULL);
+		rc = harness_check(h, path);
 		err = harness_stderr(h);
 		if (cases[i].msg[0] == '\0') {
 			/* A valid file among them: udp chat is fine. */
@@ -809,12 +662,12 @@ broken_config_files_each_name_file_and_line(void **state)
 	harness_pass(h);
 }
 
+#define T(f)	HARNESS_TEST(f)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-	    harness_teardown)
 		T(a_connection_flood_past_max_connections_spares_the_open_ones),
 		T(one_source_past_per_source_is_refused_and_others_are_not),
 		T(a_source_over_rate_is_refused_and_recovers),
@@ -836,9 +689,7 @@ main(void)
 		T(root_drops_to_the_configured_user_for_good),
 		T(root_without_a_user_refuses_to_serve),
 		T(broken_config_files_each_name_file_and_line),
-#undef T
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,29 +25,6 @@
 #include <cmocka.h>
 
 #include "harness.h"
-
-#define LOOPBACK	"bind = [\"127.0.0.1\", \"::1\"];"
-#define BOTH		"protocol = [\"tcp\", \"udp\"];"
-
-/* Parses s exactly as fmt (strptime), local time; fails the test unless
- * it is within 2 s of now. */
-static void
-assert_time_now(const char *s, const char *fmt)
-{
-	struct tm	 tm;
-	const char	*end;
-	time_t		 t, now = time(NULL);
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_isdst = -1;
-	end = strptime(s, fmt, &tm);
-	if (end == NULL || *end != '\0')
-		fail_msg("\"%s\" does not match \"%s\"", s, fmt);
-	t = mktime(&tm);
-	if (t < now - 2 || t > now + 2)
-		fail_msg("\"%s\" is %lld s away from now", s,
-		    (long long)(t - now));
-}
 
 /* daytime */
 
@@ -71,23 +47,20 @@ udp_daytime_answers_plain_text_with_the_date(void **state)
 	size_t		 i;
 	int		 port = harness_port();
 
-	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"daytime\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-		n = udp_ask("127.0.0.1", port, plain[i].text, plain[i].len,
-		    buf, sizeof(buf) - 1, 2000);
+		n = udp_ask_str("127.0.0.1", port, plain[i].text,
+		    plain[i].len, buf, sizeof(buf), 2000);
 		if (n != 19)
 			fail_msg("\"%s\": %zd bytes back", plain[i].text, n);
-		buf[n] = '\0';
-		assert_time_now(buf, "%Y-%m-%d %H:%M:%S");
+		assert_time_now(buf, "%Y-%m-%d %H:%M:%S", 0);
 	}
 	/* A format's line end is no part of it. */
-	n = udp_ask("::1", port, "%Y-%m-%d %X\n", 12, buf, sizeof(buf) - 1,
+	n = udp_ask_str("::1", port, "%Y-%m-%d %X\n", 12, buf, sizeof(buf),
 	    2000);
 	assert_int_equal(n, 19);
-	buf[n] = '\0';
-	assert_time_now(buf, "%Y-%m-%d %H:%M:%S");
+	assert_time_now(buf, "%Y-%m-%d %H:%M:%S", 0);
 	harness_stop_clean(h);
 }
 
@@ -99,63 +72,25 @@ tcp_daytime_sends_inetds_line_that_parses(void **state)
 	ssize_t		 n;
 	int		 fd, a = harness_port(), b = harness_port();
 
-	harness_config(h, "services = (\n"
+	harness_serve(h, "services = (\n"
 	    "  { name = \"daytime\"; port = %d; " BOTH LOOPBACK " },\n"
 	    "  { name = \"iso\"; handler = \"daytime\"; port = %d; "
 	    "protocol = \"tcp\"; " LOOPBACK " options = { format = "
 	    "\"%%Y-%%m-%%d %%X\"; }; }\n"
 	    ");\n", a, b);
-	assert_int_equal(harness_start(h, NULL), 0);
-	fd = tcp_open("127.0.0.1", a);
-	assert_true(fd >= 0);
-	/* "Tue Dec  1 09:47:20 2026\r\n" */
-	n = tcp_recv_eof(fd, buf, sizeof(buf), 3000);
-	assert_int_equal(n, 26);
-	assert_memory_equal(buf + 24, "\r\n", 2);
-	buf[24] = '\0';
-	assert_time_now(buf, "%a %b %e %H:%M:%S %Y");
-	client_close(fd);
+	assert_tcp_daytime("127.0.0.1", a);
 	/* A config that sets format keeps it on TCP. */
 	fd = tcp_open("::1", b);
 	assert_true(fd >= 0);
 	n = tcp_recv_eof(fd, buf, sizeof(buf), 3000);
 	assert_int_equal(n, 21);
 	buf[19] = '\0';
-	assert_time_now(buf, "%Y-%m-%d %H:%M:%S");
+	assert_time_now(buf, "%Y-%m-%d %H:%M:%S", 0);
 	client_close(fd);
 	harness_stop_clean(h);
 }
 
 /* chat over TCP */
-
-/* Reads one line into line (NUL-terminated); its length, or -1. */
-static ssize_t
-chat_line(int fd, char *line, size_t size, int ms)
-{
-	ssize_t	 n = tcp_recv_line(fd, line, size, ms);
-
-	return n > 0 ? n : -1;
-}
-
-/* Joins and reads the welcome until quiet; the nick the room gave. */
-static int
-chat_join(int port, char *nick, size_t size)
-{
-	char	 line[4096], *p;
-	size_t	 n;
-	int	 fd;
-
-	if ((fd = tcp_open("127.0.0.1", port)) == -1)
-		return -1;
-	*nick = '\0';
-	while (tcp_recv_line(fd, line, sizeof(line), 500) > 0)
-		if (*nick == '\0' && (p = strstr(line, "guest")) != NULL) {
-			for (n = 5; isdigit((unsigned char)p[n]); n++)
-				;
-			snprintf(nick, size, "%.*s", (int)n, p);
-		}
-	return fd;
-}
 
 static void
 telnet_negotiation_reaches_the_room_as_nothing(void **state)
@@ -176,25 +111,21 @@ telnet_negotiation_reaches_the_room_as_nothing(void **state)
 	    "\xff\xfc\x01"				/* WONT ECHO */
 	    "hello\r\n";
 	struct harness	*h = *state;
-	char		 line[4096], nick[2][32], want[64];
+	char		 line[4096], nick[2][CHAT_NICK], want[64];
 	int		 c[3], port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
-	    "protocol = \"tcp\"; " LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	c[0] = chat_join(port, nick[0], sizeof(nick[0]));
-	assert_true(c[0] >= 0);
+	chat_start(h, port, "protocol = \"tcp\"; " LOOPBACK, 1, c, nick);
 	c[1] = tcp_open("127.0.0.1", port);
 	assert_true(c[1] >= 0);
 	assert_int_equal(tcp_send(c[1], nego, sizeof(nego) - 1), 0);
 	/* No newline: line_timeout hands it over alone. */
-	assert_true(chat_line(c[0], line, sizeof(line), 3000) > 0);
+	assert_true(tcp_recv_line(c[0], line, sizeof(line), 3000) > 0);
 	assert_non_null(strstr(line, " joined\r\n"));
 	snprintf(nick[1], sizeof(nick[1]), "%.*s",
 	    (int)(strstr(line, " joined") - line - 2), line + 2);
 	usleep(300 * 1000);
 	assert_int_equal(tcp_send(c[1], sub, sizeof(sub) - 1), 0);
-	assert_true(chat_line(c[0], line, sizeof(line), 3000) > 0);
+	assert_true(tcp_recv_line(c[0], line, sizeof(line), 3000) > 0);
 	snprintf(want, sizeof(want), "<%s> hello\r\n", nick[1]);
 	assert_string_equal(line, want);
 	/* Nothing else: no line of negotiation, no answer to it. */
@@ -202,70 +133,17 @@ telnet_negotiation_reaches_the_room_as_nothing(void **state)
 	/* The history holds the text alone. */
 	c[2] = tcp_open("127.0.0.1", port);
 	assert_true(c[2] >= 0);
-	while (chat_line(c[2], line, sizeof(line), 500) > 0) {
+	while (tcp_recv_line(c[2], line, sizeof(line), 500) > 0) {
 		if (strchr(line, '\xff') != NULL)
 			fail_msg("0xff in \"%s\"", line);
 		if (line[0] == '<')
 			assert_string_equal(line, want);
 	}
-	client_close(c[0]);
-	client_close(c[1]);
-	client_close(c[2]);
+	clients_close(c, 3);
 	harness_stop_clean(h);
 }
 
 /* chat over UDP */
-
-/* A UDP socket bound to addr, any port, connected to 127.0.0.1:port. */
-static int
-udp_from(const char *addr, int port)
-{
-	struct sockaddr_in	 sin;
-	int			 fd;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		goto fail;
-	sin.sin_port = htons(port);
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		goto fail;
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-/* Reads what the n sockets in fd get: until first_ms for the first
- * datagram, then ms more for any others (a loaded machine may be slow to
- * send the first; the rest follow at once).  The datagrams in *count, the
- * bytes returned. */
-static size_t
-udp_collect(const int *fd, int n, int first_ms, int ms, int *count)
-{
-	char		 buf[2048];
-	long long	 deadline = harness_now_ms() + harness_ms(first_ms);
-	size_t		 total = 0;
-	ssize_t		 r;
-	int		 i;
-
-	*count = 0;
-	while (harness_now_ms() < deadline)
-		for (i = 0; i < n; i++)
-			while ((r = udp_recv(fd[i], buf, sizeof(buf), 5)) >=
-			    0) {
-				if ((*count)++ == 0)
-					deadline = harness_now_ms() +
-					    harness_ms(ms);
-				total += (size_t)r;
-			}
-	return total;
-}
 
 static void
 one_udp_chat_line_costs_at_most_its_size_plus_64(void **state)
@@ -275,25 +153,23 @@ one_udp_chat_line_costs_at_most_its_size_plus_64(void **state)
 	int		 fd[8], talker, count, i, port = harness_port();
 	size_t		 total;
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chat\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	for (i = 0; i < 8; i++) {
 		snprintf(addr, sizeof(addr), "127.0.0.%d", i + 2);
-		fd[i] = udp_from(addr, port);
+		fd[i] = udp_open_from(addr, 0, port);
 		assert_true(fd[i] >= 0);
 		assert_int_equal(udp_send(fd[i], "", 0), 0);	/* joins */
 	}
-	talker = udp_from("127.0.0.10", port);
+	talker = udp_open_from("127.0.0.10", 0, port);
 	assert_true(talker >= 0);
 	assert_int_equal(udp_send(talker, "hello", 5), 0);
-	total = udp_collect(fd, 8, 5000, 1000, &count);
+	total = udp_drain(fd, 8, 5000, 1000, 0, &count);
 	/* "<127.0.0.10:PORT> hello\r\n" fits twice in 5 + 64 bytes. */
 	if (total > 5 + 64 || count < 1)
 		fail_msg("%d datagrams, %zu bytes for 5", count, total);
-	for (i = 0; i < 8; i++)
-		close(fd[i]);
-	close(talker);
+	clients_close(fd, 8);
+	client_close(talker);
 	harness_stop_clean(h);
 }
 
@@ -306,16 +182,15 @@ udp_chat_peers_on_many_ports_of_one_address_are_one(void **state)
 	ssize_t		 n;
 
 	/* Growth allowed, so that only the peer table limits the fan-out. */
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chat\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; "
 	    "max_reply_growth = -1; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	for (i = 0; i < 10; i++) {
-		fd[i] = udp_from("127.0.0.2", port);
+		fd[i] = udp_open_from("127.0.0.2", 0, port);
 		assert_true(fd[i] >= 0);
 		assert_int_equal(udp_send(fd[i], "", 0), 0);
 	}
-	talker = udp_from("127.0.0.3", port);
+	talker = udp_open_from("127.0.0.3", 0, port);
 	assert_true(talker >= 0);
 	assert_int_equal(udp_send(talker, "hello", 5), 0);
 	/* The last port heard from is the address's one entry. */
@@ -323,19 +198,18 @@ udp_chat_peers_on_many_ports_of_one_address_are_one(void **state)
 	assert_true(n > 0);
 	buf[n] = '\0';
 	assert_non_null(strstr(buf, "> hello\r\n"));
-	udp_collect(fd, 9, 500, 500, &count);
+	udp_drain(fd, 9, 500, 500, 0, &count);
 	assert_int_equal(count, 0);
-	for (i = 0; i < 10; i++)
-		close(fd[i]);
-	close(talker);
+	clients_close(fd, 10);
+	client_close(talker);
 	harness_stop_clean(h);
 }
+
+#define T(f)	HARNESS_TEST(f)
 
 int
 main(void)
 {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-		    harness_teardown)
 	const struct CMUnitTest tests[] = {
 		T(udp_daytime_answers_plain_text_with_the_date),
 		T(tcp_daytime_sends_inetds_line_that_parses),
@@ -343,8 +217,6 @@ main(void)
 		T(one_udp_chat_line_costs_at_most_its_size_plus_64),
 		T(udp_chat_peers_on_many_ports_of_one_address_are_one),
 	};
-#undef T
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

@@ -139,7 +139,7 @@ a_reload_binds_sockets_no_process_of_the_user_can_join(
     void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), nport = harness_port(), i, fd;
+	int port = harness_port(), nport = harness_port(), i;
 	const char *daemon = "daemon: { log = \"stderr\"; log_level = "
 	    "\"info\"; user = \"nobody\"; workers = 2; drain_timeout = 1; };\n"
 	    "defaults: { bind = [\"127.0.0.1\"]; per_source = 0; rate = 0; };"
@@ -174,11 +174,7 @@ a_reload_binds_sockets_no_process_of_the_user_can_join(
 	/* Every connection and datagram is answered by sockd, on both
 	 * workers' copies of the one socket. */
 	for (i = 0; i < 20; i++) {
-		assert_int_not_equal(fd = tcp_open("127.0.0.1", nport), -1);
-		assert_int_equal(tcp_sends(fd, "abc\n"), 0);
-		assert_int_equal(tcp_recv_n(fd, buf, 4, 5000), 4);
-		assert_memory_equal(buf, "ABC\n", 4);
-		client_close(fd);
+		assert_tcp_reply("127.0.0.1", nport, "abc\n", "ABC\n", 5000);
 		assert_int_equal(udp_ask("127.0.0.1", nport, "x", 1, buf,
 		    sizeof(buf), 5000), 1);
 		assert_memory_equal(buf, "X", 1);
@@ -202,21 +198,20 @@ a_plugin_others_could_write_is_refused_by_the_check(void **state)
 	harness_write(h, "sockd.conf", "daemon: { log = \"stderr\"; "
 	    "handler_dir = \"%s\";%s };\nservices = ({ name = \"rot13\"; "
 	    "port = %d; bind = \"127.0.0.1\"; handler = \"rot13\"; });\n", dir,
-	    geteuid() == 0 ? " user = \"root\";" : "", port);
-	assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h), NULL), 1);
+	    harness_user(), port);
+	assert_int_equal(harness_check(h, NULL), 1);
 	assert_non_null(strstr(harness_stderr(h), ": writable by group or "
 	    "others (mode 0777)"));
 	assert_non_null(strstr(harness_stderr(h), dir));
 	assert_int_equal(chmod(dir, 0755), 0);
 	assert_int_equal(chmod(so, 0666), 0);
-	assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h), NULL), 1);
+	assert_int_equal(harness_check(h, NULL), 1);
 	assert_non_null(strstr(harness_stderr(h), "rot13.so: writable by "
 	    "group or others (mode 0666)"));
 	if (geteuid() == 0) {
 		assert_int_equal(chmod(so, 0644), 0);
 		assert_int_equal(chown(so, 65534, 65534), 0);
-		assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h),
-		    NULL), 1);
+		assert_int_equal(harness_check(h, NULL), 1);
 		assert_non_null(strstr(harness_stderr(h), "rot13.so: owned by "
 		    "uid 65534, not root or the daemon's user"));
 		/* Nor does the daemon start with it. */
@@ -226,7 +221,7 @@ a_plugin_others_could_write_is_refused_by_the_check(void **state)
 		assert_int_equal(chown(so, 0, 0), 0);
 	}
 	assert_int_equal(chmod(so, 0644), 0);
-	assert_int_equal(harness_run(h, "-t", "-c", harness_conf(h), NULL), 0);
+	assert_int_equal(harness_check(h, NULL), 0);
 	assert_non_null(strstr(harness_stdout(h), "configuration OK"));
 	harness_pass(h);
 }
@@ -265,15 +260,7 @@ a_reload_whose_check_cannot_run_is_refused(void **state)
 	assert_int_equal(udp_ask("127.0.0.1", port, "x", 1, buf, sizeof(buf),
 	    300), -1);	/* tcp only, as before */
 	assert_int_equal(harness_wait_exit(h, 200), -1);
-	{
-		int fd = tcp_open("127.0.0.1", port);
-
-		assert_int_not_equal(fd, -1);
-		assert_int_equal(tcp_sends(fd, "still\n"), 0);
-		assert_int_equal(tcp_recv_n(fd, buf, 6, 5000), 6);
-		assert_memory_equal(buf, "still\n", 6);
-		client_close(fd);
-	}
+	assert_tcp_reply("127.0.0.1", port, "still\n", "still\n", 5000);
 	harness_stop_clean(h);
 }
 
@@ -287,9 +274,8 @@ start_hanging_reload(struct harness *h)
 	pid_t child = 0;
 
 	harness_drain_timeout(1);
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; }, { name = \"hang\"; port = %d; "
 	    "bind = \"127.0.0.1\"; handler = \"hangconf\"; });\n", port,
@@ -351,55 +337,40 @@ a_second_sigterm_during_a_reload_check_never_kills(void **state)
 	harness_pass(h);
 }
 
-/* Reads lines until one contains want; 1 found, 0 not within ms. */
-static int
-heard(int fd, const char *want, int ms)
-{
-	char line[1024];
-	long long deadline = harness_now_ms() + ms;
-
-	while (harness_now_ms() < deadline)
-		if (tcp_recv_line(fd, line, sizeof(line), 200) > 0 &&
-		    strstr(line, want) != NULL)
-			return 1;
-	return 0;
-}
-
 static void
 a_chat_room_stays_one_room_across_a_reload_of_its_options(void **state)
 {
 	struct harness *h = *state;
 	int port = harness_port(), a, b, c;
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chat\"; port = %d; "
 	    "bind = \"127.0.0.1\"; options = { history = 20; }; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	assert_int_not_equal(a = tcp_open("127.0.0.1", port), -1);
-	assert_true(heard(a, "you are guest1", 5000));
+	assert_true(tcp_expect(a, "you are guest1", 5000));
 	assert_int_not_equal(b = tcp_open("127.0.0.1", port), -1);
-	assert_true(heard(b, "you are guest2", 5000));
-	assert_true(heard(a, "guest2 joined", 5000));
+	assert_true(tcp_expect(b, "you are guest2", 5000));
+	assert_true(tcp_expect(a, "guest2 joined", 5000));
 	assert_int_equal(tcp_sends(a, "before the reload\n"), 0);
-	assert_true(heard(b, "<guest1> before the reload", 5000));
+	assert_true(tcp_expect(b, "<guest1> before the reload", 5000));
 
 	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
 	    "bind = \"127.0.0.1\"; options = { history = 21; }; });\n", port);
 	harness_signal(h, SIGHUP);
 	assert_true(harness_log_wait(h, "reload done: 1 services", 10000));
 	assert_int_equal(tcp_sends(b, "after the reload\n"), 0);
-	assert_true(heard(a, "<guest2> after the reload", 5000));
+	assert_true(tcp_expect(a, "<guest2> after the reload", 5000));
 	/* A newcomer is in the same room, with its history. */
 	assert_int_not_equal(c = tcp_open("127.0.0.1", port), -1);
-	assert_true(heard(c, "you are guest3", 5000));
-	assert_true(heard(c, "<guest1> before the reload", 5000));
-	assert_true(heard(c, "<guest2> after the reload", 5000));
-	assert_true(heard(a, "guest3 joined", 5000));
-	assert_true(heard(b, "guest3 joined", 5000));
+	assert_true(tcp_expect(c, "you are guest3", 5000));
+	assert_true(tcp_expect(c, "<guest1> before the reload", 5000));
+	assert_true(tcp_expect(c, "<guest2> after the reload", 5000));
+	assert_true(tcp_expect(a, "guest3 joined", 5000));
+	assert_true(tcp_expect(b, "guest3 joined", 5000));
 	assert_int_equal(tcp_sends(c, "hello both\n"), 0);
-	assert_true(heard(a, "<guest3> hello both", 5000));
-	assert_true(heard(b, "<guest3> hello both", 5000));
+	assert_true(tcp_expect(a, "<guest3> hello both", 5000));
+	assert_true(tcp_expect(b, "<guest3> hello both", 5000));
 	client_close(a);
-	assert_true(heard(c, "guest1 left", 5000));
+	assert_true(tcp_expect(c, "guest1 left", 5000));
 	client_close(b);
 	client_close(c);
 	assert_true(harness_log_has(h, "chat: reconfigured, 2 connections "
@@ -425,8 +396,7 @@ the_open_file_limit_is_raised_and_checked_at_start(void **state)
 	/* max_connections far past any hard limit: the warning names it. */
 	harness_write(h, "sockd.conf", "daemon: { log = \"stderr\"; "
 	    "max_connections = 10000000;%s };\nservices = ({ name = \"echo\"; "
-	    "port = %d; bind = \"127.0.0.1\"; });\n",
-	    geteuid() == 0 ? " user = \"root\";" : "", port);
+	    "port = %d; bind = \"127.0.0.1\"; });\n", harness_user(), port);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	rc = harness_start(h, NULL);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -445,12 +415,12 @@ the_open_file_limit_is_raised_and_checked_at_start(void **state)
 	harness_stop_clean(h);
 }
 
+#define T(f)	HARNESS_TEST(f)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-	    harness_teardown)
 		T(a_reload_binds_sockets_no_process_of_the_user_can_join),
 		T(a_plugin_others_could_write_is_refused_by_the_check),
 		T(a_reload_whose_check_cannot_run_is_refused),
@@ -458,9 +428,7 @@ main(void)
 		T(a_second_sigterm_during_a_reload_check_never_kills),
 		T(a_chat_room_stays_one_room_across_a_reload_of_its_options),
 		T(the_open_file_limit_is_raised_and_checked_at_start),
-#undef T
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

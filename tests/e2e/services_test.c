@@ -11,7 +11,6 @@
 
 #include <arpa/inet.h>
 
-#include <ctype.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,42 +25,14 @@
 
 #include "harness.h"
 
-#define LOOPBACK	"bind = [\"127.0.0.1\", \"::1\"];"
-#define BOTH		"protocol = [\"tcp\", \"udp\"];"
 #define RFC868_OFFSET	2208988800LL
 
-/*
- * Parses s exactly as fmt (strptime), as local time or UTC; fails the test
- * unless it is within 2 s of now.
- */
-static void
-assert_time_now(const char *s, const char *fmt, int utc)
-{
-	struct tm	 tm;
-	const char	*end;
-	time_t		 t, now = time(NULL);
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_isdst = -1;
-	end = strptime(s, fmt, &tm);
-	if (end == NULL || *end != '\0')
-		fail_msg("\"%s\" does not match \"%s\"", s, fmt);
-	t = utc ? timegm(&tm) : mktime(&tm);
-	if (t < now - 2 || t > now + 2)
-		fail_msg("\"%s\" is %lld s away from now", s,
-		    (long long)(t - now));
-}
-
+/* udp_ask_str() with 2 s to answer. */
 static ssize_t
 ask(const char *addr, int port, const char *req, size_t len, char *buf,
     size_t size)
 {
-	ssize_t	 n;
-
-	n = udp_ask(addr, port, req, len, buf, size - 1, 2000);
-	if (n >= 0)
-		buf[n] = '\0';
-	return n;
+	return udp_ask_str(addr, port, req, len, buf, size, 2000);
 }
 
 /* daytime */
@@ -75,9 +46,8 @@ udp_daytime_answers_a_client_format_with_the_current_time(void **state)
 	static const char *addrs[] = { "127.0.0.1", "::1" };
 	size_t		 i;
 
-	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"daytime\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	for (i = 0; i < 2; i++) {
 		assert_int_equal(ask(addrs[i], port, "%Y-%m-%d %X", 11, buf,
 		    sizeof(buf)), 19);
@@ -97,13 +67,12 @@ udp_daytime_answers_an_empty_datagram_in_the_default_format(void **state)
 	char		 buf[512];
 	int		 a = harness_port(), b = harness_port();
 
-	harness_config(h, "services = (\n"
+	harness_serve(h, "services = (\n"
 	    "  { name = \"daytime\"; port = %d; " BOTH LOOPBACK " },\n"
 	    "  { name = \"fixed\"; handler = \"daytime\"; port = %d; "
 	    "protocol = \"udp\"; " LOOPBACK " options = { client_format = "
 	    "false; format = \"%%d/%%m/%%Y %%H.%%M.%%S\"; }; }\n"
 	    ");\n", a, b);
-	assert_int_equal(harness_start(h, NULL), 0);
 	assert_int_equal(ask("127.0.0.1", a, "", 0, buf, sizeof(buf)), 19);
 	assert_time_now(buf, "%Y-%m-%d %H:%M:%S", 0);
 	/* client_format = false: the datagram's text is ignored. */
@@ -123,9 +92,8 @@ udp_daytime_answers_year_month_day(void **state)
 	time_t		 t;
 	int		 port = harness_port();
 
-	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"daytime\"; port = %d; "
 	    "protocol = \"udp\"; " LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	t = time(NULL) - 2;
 	strftime(before, sizeof(before), "%Y %m %d", localtime_r(&t, &tm));
 	assert_int_equal(ask("127.0.0.1", port, "%Y %m %d", 8, buf,
@@ -144,10 +112,9 @@ udp_daytime_in_utc_matches_the_utc_clock(void **state)
 	char		 buf[512];
 	int		 port = harness_port();
 
-	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"daytime\"; port = %d; "
 	    "protocol = \"udp\"; " LOOPBACK " options = { timezone = "
 	    "\"UTC\"; }; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	assert_true(ask("::1", port, "%Y-%m-%d %H:%M:%S %Z", 20, buf,
 	    sizeof(buf)) > 0);
 	assert_time_now(buf, "%Y-%m-%d %H:%M:%S UTC", 1);
@@ -183,9 +150,8 @@ udp_daytime_survives_hostile_formats(void **state)
 	size_t		 i;
 	int		 fd, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"daytime\"; port = %d; "
 	    "protocol = \"udp\"; " LOOPBACK " rate = 0; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	fd = udp_open("127.0.0.1", port);
 	assert_true(fd >= 0);
 	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
@@ -224,22 +190,11 @@ static void
 tcp_daytime_sends_one_line_and_closes(void **state)
 {
 	struct harness	*h = *state;
-	char		 buf[512];
-	ssize_t		 n;
-	int		 fd, port = harness_port();
+	int		 port = harness_port();
 
-	harness_config(h, "services = ({ name = \"daytime\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"daytime\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	fd = tcp_open("::1", port);
-	assert_true(fd >= 0);
-	/* inetd's format: "Tue Dec  1 09:47:20 2026\r\n". */
-	n = tcp_recv_eof(fd, buf, sizeof(buf), 3000);
-	assert_int_equal(n, 26);
-	assert_memory_equal(buf + 24, "\r\n", 2);
-	buf[24] = '\0';
-	assert_time_now(buf, "%a %b %e %H:%M:%S %Y", 0);
-	client_close(fd);
+	assert_tcp_daytime("::1", port);
 	harness_stop_clean(h);
 }
 
@@ -252,9 +207,8 @@ tcp_upper_round_trips_utf8(void **state)
 	char		 buf[256];
 	int		 fd, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"upper\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"upper\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	fd = tcp_open("127.0.0.1", port);
 	assert_true(fd >= 0);
 	assert_int_equal(tcp_sends(fd,
@@ -290,9 +244,8 @@ udp_upper_upper_cases_each_datagram(void **state)
 	char		 buf[256];
 	int		 port = harness_port();
 
-	harness_config(h, "services = ({ name = \"upper\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"upper\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	assert_int_equal(ask("127.0.0.1", port, "h\xc3\xa9llo \xd0\xbc\xd0\xb8"
 	    "\xd1\x80", 14, buf, sizeof(buf)), 14);
 	assert_string_equal(buf, "H\xc3\x89LLO \xd0\x9c\xd0\x98\xd0\xa0");
@@ -304,79 +257,35 @@ udp_upper_upper_cases_each_datagram(void **state)
 
 /* chat */
 
-/* Reads lines until one contains want; 1 found, 0 not within ms. */
-static int
-chat_expect(int fd, const char *want, int ms)
-{
-	char		 line[4096];
-	long long	 deadline = harness_now_ms() + harness_ms(ms);
-
-	while (harness_now_ms() < deadline) {
-		if (tcp_recv_line(fd, line, sizeof(line),
-		    (int)(deadline - harness_now_ms()) / (harness_valgrind() ? 6 : 1) +
-		    1) <= 0)
-			return 0;
-		if (strstr(line, want) != NULL)
-			return 1;
-	}
-	return 0;
-}
-
-/* Joins and reads the welcome until quiet; the nick the room gave. */
-static int
-chat_join(int port, char *nick, size_t size)
-{
-	char		 line[4096], *p;
-	int		 fd;
-
-	if ((fd = tcp_open("127.0.0.1", port)) == -1)
-		return -1;
-	*nick = '\0';
-	while (tcp_recv_line(fd, line, sizeof(line), 500) > 0)
-		if (*nick == '\0' && (p = strstr(line, "guest")) != NULL) {
-			size_t n = 5;
-
-			while (isdigit((unsigned char)p[n]))
-				n++;
-			snprintf(nick, size, "%.*s", (int)n, p);
-		}
-	return fd;
-}
-
 static void
 three_chat_clients_see_each_others_lines(void **state)
 {
 	struct harness	*h = *state;
-	char		 nick[3][32], want[128];
+	char		 nick[3][CHAT_NICK], want[128];
 	int		 c[3], i, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
-	    LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	for (i = 0; i < 3; i++) {
-		c[i] = chat_join(port, nick[i], sizeof(nick[i]));
-		assert_true(c[i] >= 0);
+	chat_start(h, port, LOOPBACK, 3, c, nick);
+	for (i = 0; i < 3; i++)
 		if (nick[i][0] == '\0')
 			fail_msg("client %d: no guest nick in the welcome", i);
-	}
 	assert_string_not_equal(nick[0], nick[1]);
 	assert_string_not_equal(nick[1], nick[2]);
 	/* The first two saw the third join. */
 	snprintf(want, sizeof(want), "* %s joined", nick[2]);
-	assert_true(chat_expect(c[0], want, 2000));
-	assert_true(chat_expect(c[1], want, 2000));
+	assert_true(tcp_expect(c[0], want, 2000));
+	assert_true(tcp_expect(c[1], want, 2000));
 
 	assert_int_equal(tcp_sends(c[1], "hello\n"), 0);
 	snprintf(want, sizeof(want), "<%s> hello", nick[1]);
-	assert_true(chat_expect(c[0], want, 2000));
-	assert_true(chat_expect(c[2], want, 2000));
+	assert_true(tcp_expect(c[0], want, 2000));
+	assert_true(tcp_expect(c[2], want, 2000));
 	/* Not echoed to the sender. */
 	assert_true(tcp_quiet(c[1], 300));
 
 	client_close(c[0]);
 	snprintf(want, sizeof(want), "* %s left", nick[0]);
-	assert_true(chat_expect(c[1], want, 2000));
-	assert_true(chat_expect(c[2], want, 2000));
+	assert_true(tcp_expect(c[1], want, 2000));
+	assert_true(tcp_expect(c[2], want, 2000));
 	for (i = 1; i < 3; i++)
 		client_close(c[i]);
 	harness_stop_clean(h);
@@ -386,19 +295,12 @@ static void
 chat_who_lists_the_nicks(void **state)
 {
 	struct harness	*h = *state;
-	char		 nick[3][32], line[4096];
+	char		 nick[3][CHAT_NICK], line[4096];
 	int		 c[3], i, seen, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
-	    LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	for (i = 0; i < 3; i++) {
-		c[i] = chat_join(port, nick[i], sizeof(nick[i]));
-		assert_true(c[i] >= 0);
-	}
+	chat_start(h, port, LOOPBACK, 3, c, nick);
 	for (i = 0; i < 3; i++)
-		while (tcp_recv_line(c[i], line, sizeof(line), 300) > 0)
-			continue;
+		tcp_skip_lines(c[i], 300);
 	assert_int_equal(tcp_sends(c[0], "/who\n"), 0);
 	seen = 0;
 	while (tcp_recv_line(c[0], line, sizeof(line), 500) > 0)
@@ -409,8 +311,7 @@ chat_who_lists_the_nicks(void **state)
 	/* Only the asker got the list. */
 	assert_true(tcp_quiet(c[1], 200));
 	assert_true(tcp_quiet(c[2], 10));
-	for (i = 0; i < 3; i++)
-		client_close(c[i]);
+	clients_close(c, 3);
 	harness_stop_clean(h);
 }
 
@@ -418,30 +319,22 @@ static void
 chat_nick_renames_and_is_announced(void **state)
 {
 	struct harness	*h = *state;
-	char		 nick[2][32], want[128];
-	int		 c[2], i, port = harness_port();
+	char		 nick[2][CHAT_NICK], want[128];
+	int		 c[2], port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
-	    LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	for (i = 0; i < 2; i++) {
-		c[i] = chat_join(port, nick[i], sizeof(nick[i]));
-		assert_true(c[i] >= 0);
-	}
+	chat_start(h, port, LOOPBACK, 2, c, nick);
 	assert_int_equal(tcp_sends(c[0], "/nick alice\n"), 0);
-	assert_true(chat_expect(c[1], "alice", 2000));
+	assert_true(tcp_expect(c[1], "alice", 2000));
 	assert_int_equal(tcp_sends(c[0], "hi bob\n"), 0);
-	assert_true(chat_expect(c[1], "<alice> hi bob", 2000));
+	assert_true(tcp_expect(c[1], "<alice> hi bob", 2000));
 	/* A taken nick is refused, to the asker only. */
-	while (tcp_recv_line(c[0], want, sizeof(want), 200) > 0)
-		continue;
+	tcp_skip_lines(c[0], 200);
 	assert_int_equal(tcp_sends(c[1], "/nick alice\n"), 0);
 	assert_true(tcp_quiet(c[0], 300));
 	assert_int_equal(tcp_sends(c[1], "still me\n"), 0);
 	snprintf(want, sizeof(want), "<%s> still me", nick[1]);
-	assert_true(chat_expect(c[0], want, 2000));
-	for (i = 0; i < 2; i++)
-		client_close(c[i]);
+	assert_true(tcp_expect(c[0], want, 2000));
+	clients_close(c, 2);
 	harness_stop_clean(h);
 }
 
@@ -469,22 +362,18 @@ chat_reader_that_stops_is_dropped_and_others_keep_up(void **state)
 	struct harness	*h = *state;
 	/* 8 MB: more than the kernel buffers (tcp_wmem max 4 MB) hold. */
 	enum { LINES = 8000, LEN = 1000 };
-	char		 nick[2][32], line[2048], pad[LEN];
+	char		 nick[2][CHAT_NICK], line[2048], pad[LEN];
 	long long	 t0;
 	long		 rss0, rss, maxrss = 0;
 	int		 c[2], slow, i, got, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chat\"; port = %d; "
 	    LOOPBACK " max_queue = 65536; options = { history = 0; }; });\n",
 	    port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	rss0 = harness_rss_kb(h);
 	slow = tcp_open_rcvbuf("127.0.0.1", port, 1024);
 	assert_true(slow >= 0);
-	for (i = 0; i < 2; i++) {
-		c[i] = chat_join(port, nick[i], sizeof(nick[i]));
-		assert_true(c[i] >= 0);
-	}
+	chat_join_all(port, 2, c, nick);
 	memset(pad, 'z', sizeof(pad));
 	pad[sizeof(pad) - 1] = '\0';
 	t0 = harness_now_ms();
@@ -516,9 +405,8 @@ chat_reader_that_stops_is_dropped_and_others_keep_up(void **state)
 	/* The room still works. */
 	assert_int_equal(tcp_sends(c[1], "done\n"), 0);
 	snprintf(line, sizeof(line), "<%s> done", nick[1]);
-	assert_true(chat_expect(c[0], line, 2000));
-	for (i = 0; i < 2; i++)
-		client_close(c[i]);
+	assert_true(tcp_expect(c[0], line, 2000));
+	clients_close(c, 2);
 	harness_stop_clean(h);
 }
 
@@ -526,18 +414,11 @@ static void
 chat_line_typed_in_pieces_is_relayed_as_one_line(void **state)
 {
 	struct harness	*h = *state;
-	char		 nick[2][32], want[128], line[4096];
-	int		 c[2], i, port = harness_port();
+	char		 nick[2][CHAT_NICK], want[128], line[4096];
+	int		 c[2], port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
-	    LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	for (i = 0; i < 2; i++) {
-		c[i] = chat_join(port, nick[i], sizeof(nick[i]));
-		assert_true(c[i] >= 0);
-	}
-	while (tcp_recv_line(c[1], line, sizeof(line), 200) > 0)
-		continue;
+	chat_start(h, port, LOOPBACK, 2, c, nick);
+	tcp_skip_lines(c[1], 200);
 	/* One line in three segments, closer than line_timeout (100 ms). */
 	assert_int_equal(tcp_sends(c[0], "hel"), 0);
 	usleep(30000);
@@ -547,8 +428,7 @@ chat_line_typed_in_pieces_is_relayed_as_one_line(void **state)
 	assert_true(tcp_recv_line(c[1], line, sizeof(line), 2000) > 0);
 	snprintf(want, sizeof(want), "<%s> hello world\r\n", nick[0]);
 	assert_string_equal(line, want);
-	for (i = 0; i < 2; i++)
-		client_close(c[i]);
+	clients_close(c, 2);
 	harness_stop_clean(h);
 }
 
@@ -556,24 +436,17 @@ static void
 chat_commands_me_quit_history_and_unknown(void **state)
 {
 	struct harness	*h = *state;
-	char		 nick[3][32], want[128], line[4096];
+	char		 nick[3][CHAT_NICK], want[128], line[4096];
 	int		 c[3], i, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
-	    LOOPBACK " quit = \"bye\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	for (i = 0; i < 2; i++) {
-		c[i] = chat_join(port, nick[i], sizeof(nick[i]));
-		assert_true(c[i] >= 0);
-	}
-	while (tcp_recv_line(c[0], line, sizeof(line), 200) > 0)
-		continue;
+	chat_start(h, port, LOOPBACK " quit = \"bye\";", 2, c, nick);
+	tcp_skip_lines(c[0], 200);
 	assert_int_equal(tcp_sends(c[0], "/me waves\n"), 0);
 	snprintf(want, sizeof(want), "* %s waves", nick[0]);
-	assert_true(chat_expect(c[1], want, 2000));
+	assert_true(tcp_expect(c[1], want, 2000));
 	/* An unknown command is answered to the sender only. */
 	assert_int_equal(tcp_sends(c[1], "/frobnicate\n"), 0);
-	assert_true(chat_expect(c[1], "frobnicate", 2000));
+	assert_true(tcp_expect(c[1], "frobnicate", 2000));
 	assert_true(tcp_quiet(c[0], 300));
 	/* Control characters and escape sequences never reach others. */
 	assert_int_equal(tcp_sends(c[1], "\x1b[2J\x1b]0;pwned\x07tab\there"
@@ -589,16 +462,15 @@ chat_commands_me_quit_history_and_unknown(void **state)
 	/* A newcomer gets the history. */
 	c[2] = tcp_open("::1", port);
 	assert_true(c[2] >= 0);
-	assert_true(chat_expect(c[2], "tab\there", 2000));
+	assert_true(tcp_expect(c[2], "tab\there", 2000));
 	/* /quit and the service's quit word both end the session. */
 	assert_int_equal(tcp_sends(c[2], "/quit\n"), 0);
 	assert_true(tcp_closed(c[2], 2000));
 	assert_int_equal(tcp_sends(c[1], "bye\r\n"), 0);
 	assert_true(tcp_closed(c[1], 2000));
 	snprintf(want, sizeof(want), "* %s left", nick[1]);
-	assert_true(chat_expect(c[0], want, 2000));
-	for (i = 0; i < 3; i++)
-		client_close(c[i]);
+	assert_true(tcp_expect(c[0], want, 2000));
+	clients_close(c, 3);
 	harness_stop_clean(h);
 }
 
@@ -639,9 +511,8 @@ chargen_sends_the_rotating_line_pattern(void **state)
 	char		 prev[80] = "";
 	int		 fd, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chargen\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chargen\"; port = %d; "
 	    LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	fd = tcp_open("::1", port);
 	assert_true(fd >= 0);
 	assert_int_equal(tcp_recv_n(fd, buf, sizeof(buf), 5000), sizeof(buf));
@@ -665,9 +536,8 @@ chargen_does_not_queue_for_a_client_that_does_not_read(void **state)
 	ssize_t		 n;
 	int		 slow, fast, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chargen\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chargen\"; port = %d; "
 	    LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	usleep(200000);
 	rss0 = harness_rss_kb(h);
 	assert_true(rss0 > 0);
@@ -702,9 +572,8 @@ udp_chargen_is_no_amplifier_by_default(void **state)
 	char		 buf[256], req[16];
 	int		 port = harness_port();
 
-	harness_config(h, "services = ({ name = \"chargen\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chargen\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	/* 74 bytes for 1 is more than 64 over: no reply. */
 	assert_int_equal(ask("127.0.0.1", port, "x", 1, buf, sizeof(buf)),
 	    -1);
@@ -738,9 +607,8 @@ time_over_tcp_is_within_2_s_of_the_clock(void **state)
 	char		 buf[16];
 	int		 fd, port = harness_port();
 
-	harness_config(h, "services = ({ name = \"time\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"time\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	fd = tcp_open("127.0.0.1", port);
 	assert_true(fd >= 0);
 	assert_int_equal(tcp_recv_eof(fd, buf, sizeof(buf), 3000), 4);
@@ -761,9 +629,8 @@ time_over_udp_is_within_2_s_of_the_clock(void **state)
 	char		 buf[16];
 	int		 port = harness_port();
 
-	harness_config(h, "services = ({ name = \"time\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"time\"; port = %d; "
 	    BOTH LOOPBACK " });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	assert_int_equal(ask("127.0.0.1", port, "", 0, buf, sizeof(buf)), 4);
 	assert_rfc868_now((unsigned char *)buf);
 	assert_int_equal(ask("::1", port, "what time is it?", 16, buf,
@@ -782,7 +649,7 @@ default_config_passes_the_check(void **state)
 
 	if (conf == NULL || *conf == '\0')
 		conf = "conf/sockd.conf";
-	assert_int_equal(harness_run(h, "-t", "-c", conf, NULL), 0);
+	assert_int_equal(harness_check(h, conf), 0);
 	assert_non_null(strstr(harness_stdout(h), "configuration OK"));
 	/* Unprivileged ports with -p, as the README shows. */
 	assert_int_equal(harness_run(h, "-t", "-p", "10000", "-c", conf,
@@ -790,8 +657,7 @@ default_config_passes_the_check(void **state)
 	harness_pass(h);
 }
 
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-		    harness_teardown)
+#define T(f)	HARNESS_TEST(f)
 
 int
 main(void)
@@ -819,6 +685,5 @@ main(void)
 		T(default_config_passes_the_check),
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

@@ -11,10 +11,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,74 +18,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-
-/* A TCP client bound to src first; -1 when refused at connect. */
-static int
-tcp_open_from(const char *src, int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET }, b = a;
-	int fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	inet_pton(AF_INET, src, &a.sin_addr);
-	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
-	b.sin_port = htons((uint16_t)port);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    connect(fd, (struct sockaddr *)&b, sizeof(b)) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
-/* A UDP socket from src (any port) connected to 127.0.0.1:port. */
-static int
-udp_open_from(const char *src, int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET }, b = a;
-	int fd;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
-		return -1;
-	inet_pton(AF_INET, src, &a.sin_addr);
-	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
-	b.sin_port = htons((uint16_t)port);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    connect(fd, (struct sockaddr *)&b, sizeof(b)) == -1) {
-		close(fd);
-		return -1;
-	}
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
-/* Echo round trip on an open connection: 1 when msg comes back intact. */
-static int
-echo_ok(int fd, const char *msg)
-{
-	char buf[256];
-	size_t n = strlen(msg);
-
-	if (fd == -1 || tcp_sends(fd, msg) != 0)
-		return 0;
-	return tcp_recv_n(fd, buf, n, 3000) == (ssize_t)n &&
-	    memcmp(buf, msg, n) == 0;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* The output of "ss ARGS" (a shell command line) into buf. */
 static const char *
@@ -112,28 +43,13 @@ ss(char *buf, size_t len, const char *fmt, ...)
 	return buf;
 }
 
-/* The daemon section for n workers, as the harness writes it. */
-static const char *
-workers_section(int n)
-{
-	static char buf[512];
-
-	snprintf(buf, sizeof(buf), "daemon: { log = \"stderr\"; "
-	    "log_level = \"info\"; workers = %d; drain_timeout = 3;%s };\n",
-	    n, geteuid() == 0 ? " user = \"root\";" : "");
-	return buf;
-}
-
 static void
 the_check_reports_bind_and_include_errors_with_file_and_line(void **state)
 {
 	struct harness *h = *state;
 	char sub[512], want[600];
-	const char *path, *err, *p;
-	int off = 0;
-
-	for (p = harness_daemon_section(); *p != '\0'; p++)
-		off += *p == '\n';
+	const char *path, *err;
+	int off = harness_daemon_lines();
 
 	/* Each used to pass "sockd -t" and then fail at start, or make
 	 * libconfig exit 2 without a line. */
@@ -143,7 +59,7 @@ the_check_reports_bind_and_include_errors_with_file_and_line(void **state)
 	    "{ name = \"upper\"; port = %d;\n"
 	    "  bind = \"::ffff:127.0.0.1\"; quit = \"\"; }\n"
 	    ");\n", harness_daemon_section(), harness_port(), harness_port());
-	assert_int_equal(harness_run(h, "-t", "-c", path, NULL), 1);
+	assert_int_equal(harness_check(h, path), 1);
 	err = harness_stderr(h);
 	snprintf(want, sizeof(want), "%s:%d: bind \"127.0.0.1\": listed twice",
 	    path, off + 3);
@@ -158,7 +74,7 @@ the_check_reports_bind_and_include_errors_with_file_and_line(void **state)
 	assert_int_equal(mkdir(sub, 0700), 0);
 	path = harness_write(h, "inc.conf", "%s@include \"d\"\n"
 	    "@include \"gone\"\nservices = ();\n", harness_daemon_section());
-	assert_int_equal(harness_run(h, "-t", "-c", path, NULL), 1);
+	assert_int_equal(harness_check(h, path), 1);
 	snprintf(want, sizeof(want), "cannot include \"%s\": Is a directory",
 	    sub);
 	assert_non_null(strstr(harness_stderr(h), want));
@@ -176,11 +92,10 @@ an_accepted_connection_has_keepalive_timers_unless_turned_off(void **state)
 	char out[4096];
 	const char *p;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; idle_timeout = 0; },\n"
 	    "{ name = \"off\"; handler = \"echo\"; port = %d; "
 	    "bind = \"127.0.0.1\"; keepalive = false; });\n", port, port2);
-	assert_int_equal(harness_start(h, NULL), 0);
 	fd = tcp_open("127.0.0.1", port);
 	fd2 = tcp_open("127.0.0.1", port2);
 	assert_true(echo_ok(fd, "hi\n"));
@@ -210,19 +125,14 @@ static void
 v6only_false_serves_ipv4_clients_on_the_ipv6_wildcard(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fd;
+	int port = harness_port();
 	char buf[64];
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = [\"tcp\", \"udp\"]; bind = \"::\"; v6only = false; "
 	    "});\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	fd = tcp_open("127.0.0.1", port);
-	assert_true(echo_ok(fd, "over ipv4\n"));
-	client_close(fd);
-	fd = tcp_open("::1", port);
-	assert_true(echo_ok(fd, "over ipv6\n"));
-	client_close(fd);
+	assert_true(echo_ok_from("127.0.0.1", port, "over ipv4\n"));
+	assert_true(echo_ok_from("::1", port, "over ipv6\n"));
 	assert_int_equal(udp_ask("127.0.0.1", port, "dgram4", 6, buf,
 	    sizeof(buf), 2000), 6);
 	assert_int_equal(udp_ask("::1", port, "dgram6", 6, buf, sizeof(buf),
@@ -250,12 +160,11 @@ rcvbuf_and_the_larger_udp_default_reach_the_sockets(void **state)
 	int port = harness_port(), port2 = harness_port();
 	long rb;
 
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = [\"tcp\", \"udp\"]; bind = \"127.0.0.1\"; "
 	    "rcvbuf = 100000; },\n"
 	    "{ name = \"dflt\"; handler = \"echo\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; });\n", port, port2);
-	assert_int_equal(harness_start(h, NULL), 0);
 	/* Linux doubles the value for its bookkeeping. */
 	rb = ss_rcvbuf("ul", port);
 	if (rb != 200000)
@@ -289,10 +198,8 @@ per_source_holds_across_workers_for_one_address(void **state)
 
 	if (!root_or_skip())
 		return;
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; bind = \"127.0.0.1\"; per_source = 3; rate = 0; });\n",
-	    workers_section(2), port);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 2, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; per_source = 3; rate = 0; });\n", port);
 	assert_true(harness_log_has(h, "2 workers"));
 	/* Spread over two workers by connection, 3 of 4 connections would
 	 * pass on each: the fourth would get through 7 times in 8. */
@@ -309,11 +216,10 @@ per_source_holds_across_workers_for_one_address(void **state)
 			    "address was served", round);
 		other = tcp_open_from("127.0.0.3", port);
 		assert_true(echo_ok(other, "someone else\n"));
-		for (i = 0; i < 4; i++)
-			client_close(fds[i]);
+		clients_close(fds, 4);
 		client_close(other);
 		/* Until the daemon has seen the closes, they still count. */
-		sleep_ms(harness_ms(500));
+		harness_sleep_ms(harness_ms(500));
 	}
 	assert_true(harness_log_has(h, "per_source (3) reached"));
 	harness_stop_clean(h);
@@ -330,15 +236,13 @@ per_source_holds_across_workers_over_ipv6_and_dual_stack(void **state)
 		return;
 	/* One dual-stack socket per worker: the program reads IPv6 and
 	 * IPv4 headers on it. */
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; bind = \"::\"; v6only = false; per_source = 3; "
-	    "rate = 0; });\n", workers_section(2), port);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 2, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"::\"; v6only = false; per_source = 3; rate = 0; });\n",
+	    port);
 	for (round = 0; round < 6; round++) {
 		src = round % 2 ? "127.0.0.2" : "::1";
 		for (i = 0; i < 4; i++)
-			fds[i] = round % 2 ? tcp_open_from(src, port) :
-			    tcp_open(src, port);
+			fds[i] = tcp_open_from(src, port);
 		for (i = 0; i < 3; i++)
 			if (!echo_ok(fds[i], "mine\n"))
 				fail_msg("round %d: connection %d from %s "
@@ -346,9 +250,8 @@ per_source_holds_across_workers_over_ipv6_and_dual_stack(void **state)
 		if (fds[3] != -1 && !tcp_closed(fds[3], 3000))
 			fail_msg("round %d: a fourth connection from %s was "
 			    "served", round, src);
-		for (i = 0; i < 4; i++)
-			client_close(fds[i]);
-		sleep_ms(harness_ms(500));
+		clients_close(fds, 4);
+		harness_sleep_ms(harness_ms(500));
 	}
 	harness_stop_clean(h);
 }
@@ -358,7 +261,7 @@ per_source_holds_across_workers_over_ipv6_and_dual_stack(void **state)
 static int
 udp_once(const char *src, int port, const char *msg)
 {
-	int fd = udp_open_from(src, port);
+	int fd = udp_open_from(src, 0, port);
 
 	if (fd != -1)
 		(void)udp_send(fd, msg, strlen(msg));
@@ -375,11 +278,9 @@ rate_holds_across_workers_for_one_address(void **state)
 
 	if (!root_or_skip())
 		return;
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; protocol = \"udp\"; bind = \"127.0.0.1\"; "
-	    "per_source = 0; rate = 5; burst = 5; });\n",
-	    workers_section(2), port);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 2, "services = ({ name = \"echo\"; port = %d; "
+	    "protocol = \"udp\"; bind = \"127.0.0.1\"; per_source = 0; "
+	    "rate = 5; burst = 5; });\n", port);
 	start = harness_now_ms();
 	for (i = 0; i < 20; i++)
 		assert_int_not_equal(fds[i] = udp_once("127.0.0.2", port,
@@ -391,8 +292,7 @@ rate_holds_across_workers_for_one_address(void **state)
 	for (i = 0; i < 20; i++)
 		if (udp_recv(fds[i], buf, sizeof(buf), 300) == 1)
 			answered++;
-	for (i = 0; i < 20; i++)
-		client_close(fds[i]);
+	clients_close(fds, 20);
 	if (answered < 5 || answered > most)
 		fail_msg("one source got %d answers, its burst is 5 (at most "
 		    "%d here)", answered, most);
@@ -412,7 +312,7 @@ flood(const char *src, int port, int ms)
 
 	alarm((unsigned int)(ms / 1000 + 5));
 	for (i = 0; i < 16; i++)
-		if ((fds[i] = udp_open_from(src, port)) == -1)
+		if ((fds[i] = udp_open_from(src, 0, port)) == -1)
 			_exit(1);
 	while (harness_now_ms() < end)
 		for (i = 0; i < 16; i++)
@@ -433,18 +333,17 @@ a_udp_flood_from_one_source_leaves_another_source_answered(void **state)
 		return;
 	/* 127.0.0.2 and .3 are consecutive: they land on different
 	 * workers of two. */
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; protocol = \"udp\"; bind = \"127.0.0.1\"; "
-	    "per_source = 0; rate = 0; });\n", workers_section(2), port);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 2, "services = ({ name = \"echo\"; port = %d; "
+	    "protocol = \"udp\"; bind = \"127.0.0.1\"; per_source = 0; "
+	    "rate = 0; });\n", port);
 	/* Two flooders: more than a worker can take on this machine. */
 	for (i = 0; i < 2; i++) {
 		if ((pid[i] = fork()) == 0)
 			flood("127.0.0.2", port, 2000);
 		assert_true(pid[i] > 0);
 	}
-	sleep_ms(200);
-	fd = udp_open_from("127.0.0.3", port);
+	harness_sleep_ms(200);
+	fd = udp_open_from("127.0.0.3", 0, port);
 	assert_int_not_equal(fd, -1);
 	end = harness_now_ms() + 1500;
 	while (harness_now_ms() < end) {
@@ -459,7 +358,7 @@ a_udp_flood_from_one_source_leaves_another_source_answered(void **state)
 				break;
 			}
 		}
-		sleep_ms(10);
+		harness_sleep_ms(10);
 	}
 	client_close(fd);
 	for (i = 0; i < 2; i++)
@@ -472,12 +371,12 @@ a_udp_flood_from_one_source_leaves_another_source_answered(void **state)
 	harness_stop_clean(h);
 }
 
+#define T(f)	HARNESS_TEST(f)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-	    harness_teardown)
 		T(the_check_reports_bind_and_include_errors_with_file_and_line),
 		T(an_accepted_connection_has_keepalive_timers_unless_turned_off),
 		T(v6only_false_serves_ipv4_clients_on_the_ipv6_wildcard),
@@ -486,9 +385,7 @@ main(void)
 		T(per_source_holds_across_workers_over_ipv6_and_dual_stack),
 		T(rate_holds_across_workers_for_one_address),
 		T(a_udp_flood_from_one_source_leaves_another_source_answered),
-#undef T
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

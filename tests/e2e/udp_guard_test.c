@@ -12,11 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,68 +20,26 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
-/* A UDP socket on src:sport (0: any); connected to 127.0.0.1:port unless
- * port is 0.  Non-blocking. */
-static int
-udp_socket_at(const char *src, int sport, int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET }, b = a;
-	int fd;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) == -1)
-		return -1;
-	inet_pton(AF_INET, src, &a.sin_addr);
-	a.sin_port = htons((uint16_t)sport);
-	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
-	b.sin_port = htons((uint16_t)port);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    (port != 0 && connect(fd, (struct sockaddr *)&b,
-	    sizeof(b)) == -1)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Reads every datagram arriving on the n sockets until ms pass without
- * one (or until want bytes, when want > 0); returns the bytes. */
-static size_t
-udp_drain(const int *fds, int n, int ms, size_t want)
-{
-	struct pollfd pfd[16];
-	char buf[2048];
-	size_t total = 0;
-	ssize_t r;
-	int i;
-
-	assert_true(n <= 16);
-	for (;;) {
-		for (i = 0; i < n; i++) {
-			pfd[i].fd = fds[i];
-			pfd[i].events = POLLIN;
-		}
-		if (want > 0 && total >= want)
-			return total;
-		if (poll(pfd, (nfds_t)n, harness_ms(ms)) <= 0)
-			return total;
-		for (i = 0; i < n; i++)
-			while ((r = recv(fds[i], buf, sizeof(buf), 0)) > 0)
-				total += (size_t)r;
-	}
-}
-
+/* Serves the amplifier plugin with the service settings, its victim on
+ * another port, and sends it 10 bytes: from fds[0], fds[1] the victim. */
 static void
-sleep_ms(int ms)
+amplify(struct harness *h, const char *settings, int *fds)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	int port = harness_port(), vport = harness_port();
 
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	harness_serve(h, "services = ({ name = \"amp\"; port = %d; "
+	    "protocol = \"udp\"; handler = \"amplifier\"; "
+	    "bind = \"127.0.0.1\"; %soptions = { also_to_port = %d; }; });\n",
+	    port, settings, vport);
+	assert_int_not_equal(fds[0] = udp_open_from("127.0.0.1", 0, port),
+	    -1);
+	assert_int_not_equal(fds[1] = udp_open_from("127.0.0.1", vport, 0),
+	    -1);
+	assert_int_equal(send(fds[0], "0123456789", 10, 0), 10);
 }
 
 static void
@@ -93,22 +47,13 @@ a_handler_sending_many_copies_sends_at_most_the_request_and_64_bytes(
     void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), vport = harness_port(), fds[2];
+	int fds[2];
 	size_t total;
 
-	harness_config(h, "services = ({ name = \"amp\"; port = %d; "
-	    "protocol = \"udp\"; handler = \"amplifier\"; "
-	    "bind = \"127.0.0.1\"; options = { also_to_port = %d; }; });\n",
-	    port, vport);
-	assert_int_equal(harness_start(h, NULL), 0);
-	assert_int_not_equal(fds[0] = udp_socket_at("127.0.0.1", 0, port),
-	    -1);
-	assert_int_not_equal(fds[1] = udp_socket_at("127.0.0.1", vport, 0),
-	    -1);
 	/* 10 bytes in: 100 copies to the sender and 100 to the victim
 	 * would be 2000 bytes out; the budget is 10 + 64. */
-	assert_int_equal(send(fds[0], "0123456789", 10, 0), 10);
-	total = udp_drain(fds, 2, 500, 0);
+	amplify(h, "", fds);
+	total = udp_drain(fds, 2, 500, 500, 0, NULL);
 	printf("# 10-byte datagram caused %zu bytes out\n", total);
 	assert_true(total > 0);
 	assert_true(total <= 10 + 64);
@@ -116,8 +61,7 @@ a_handler_sending_many_copies_sends_at_most_the_request_and_64_bytes(
 	harness_signal(h, SIGUSR1);
 	assert_true(harness_log_wait(h, "amp: connections", 2000));
 	assert_false(harness_log_has(h, " 0 dropped"));
-	close(fds[0]);
-	close(fds[1]);
+	clients_close(fds, 2);
 	harness_stop_clean(h);
 }
 
@@ -125,23 +69,13 @@ static void
 a_service_without_growth_limit_sends_every_copy(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), vport = harness_port(), fds[2];
+	int fds[2];
 	size_t total;
 
-	harness_config(h, "services = ({ name = \"amp\"; port = %d; "
-	    "protocol = \"udp\"; handler = \"amplifier\"; "
-	    "bind = \"127.0.0.1\"; max_reply_growth = -1; "
-	    "options = { also_to_port = %d; }; });\n", port, vport);
-	assert_int_equal(harness_start(h, NULL), 0);
-	assert_int_not_equal(fds[0] = udp_socket_at("127.0.0.1", 0, port),
-	    -1);
-	assert_int_not_equal(fds[1] = udp_socket_at("127.0.0.1", vport, 0),
-	    -1);
-	assert_int_equal(send(fds[0], "0123456789", 10, 0), 10);
-	total = udp_drain(fds, 2, 1000, 2000);
+	amplify(h, "max_reply_growth = -1; ", fds);
+	total = udp_drain(fds, 2, 1000, 1000, 2000, NULL);
 	assert_int_equal(total, 2000);
-	close(fds[0]);
-	close(fds[1]);
+	clients_close(fds, 2);
 	harness_stop_clean(h);
 }
 
@@ -154,25 +88,23 @@ one_chat_datagram_to_many_peers_costs_at_most_its_size_and_64_bytes(
 	char src[32];
 	size_t total;
 
-	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"chat\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; });\n", port);
-	assert_int_equal(harness_start(h, NULL), 0);
 	/* Eight peers on eight addresses join with an empty datagram. */
 	for (i = 0; i < 8; i++) {
 		snprintf(src, sizeof(src), "127.0.0.%d", i + 2);
-		assert_int_not_equal(fds[i] = udp_socket_at(src, 0, port), -1);
+		assert_int_not_equal(fds[i] = udp_open_from(src, 0, port), -1);
 		assert_int_equal(send(fds[i], "", 0, 0), 0);
 	}
-	sleep_ms(200);
-	assert_int_equal(udp_drain(fds, 8, 100, 0), 0);
+	harness_sleep_ms(200);
+	assert_int_equal(udp_drain(fds, 8, 100, 100, 0, NULL), 0);
 	/* One byte from one of them, relayed to seven. */
 	assert_int_equal(send(fds[0], "x", 1, 0), 1);
-	total = udp_drain(fds, 8, 500, 0);
+	total = udp_drain(fds, 8, 500, 500, 0, NULL);
 	printf("# 1-byte chat datagram caused %zu bytes out\n", total);
 	assert_true(total > 0);
 	assert_true(total <= 1 + 64);
-	for (i = 0; i < 8; i++)
-		close(fds[i]);
+	clients_close(fds, 8);
 	harness_stop_clean(h);
 }
 
@@ -189,7 +121,7 @@ udp_flooder(const char *src, int port, int ms)
 		return pid;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(1);
-	if ((fd = udp_socket_at(src, 0, port)) == -1)
+	if ((fd = udp_open_from(src, 0, port)) == -1)
 		_exit(1);
 	(void)fcntl(fd, F_SETFL, 0);
 	end = harness_now_ms() + ms;
@@ -200,26 +132,6 @@ udp_flooder(const char *src, int port, int ms)
 			(void)send(fd, "flood", 5, 0);
 	}
 	_exit(0);
-}
-
-/* utime + stime of pid in clock ticks. */
-static long
-cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	p = fgets(buf, sizeof(buf), fp);
-	fclose(fp);
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	    &ut, &st) != 2)
-		return -1;
-	return (long)(ut + st);
 }
 
 static void
@@ -238,14 +150,13 @@ a_udp_flood_from_one_source_leaves_another_answered(void **state)
 
 	/* rate 200: the flooder is over it at once, the good client (one
 	 * question at a time, at most 100 a second) never. */
-	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
 	    "protocol = \"udp\"; bind = \"127.0.0.1\"; rate = 200; });\n",
 	    port);
-	assert_int_equal(harness_start(h, NULL), 0);
-	assert_int_not_equal(good = udp_socket_at("127.0.0.7", 0, port), -1);
-	t0 = cpu_ticks(harness_pid(h));
+	assert_int_not_equal(good = udp_open_from("127.0.0.7", 0, port), -1);
+	t0 = harness_cpu_ticks(h);
 	assert_true((pid = udp_flooder("127.0.0.6", port, 2000)) > 0);
-	sleep_ms(200);
+	harness_sleep_ms(200);
 	/* One question at a time, every 10 ms at most, each given 200 ms,
 	 * while the flood lasts; late answers to earlier questions do not
 	 * count for the current one. */
@@ -255,18 +166,15 @@ a_udp_flood_from_one_source_leaves_another_answered(void **state)
 		long long deadline;
 
 		while (harness_now_ms() < start + 10 * i)
-			sleep_ms(1);
+			harness_sleep_ms(1);
 		n = snprintf(msg, sizeof(msg), "good %d", i);
 		if (send(good, msg, (size_t)n, 0) != n)
 			continue;
 		asked++;
 		deadline = harness_now_ms() + harness_ms(200);
 		while (harness_now_ms() < deadline) {
-			struct pollfd pfd = { good, POLLIN, 0 };
-			ssize_t r;
+			ssize_t r = udp_recv(good, buf, sizeof(buf), 20);
 
-			(void)poll(&pfd, 1, 20);
-			r = recv(good, buf, sizeof(buf), 0);
 			if (r == n && memcmp(buf, msg, (size_t)n) == 0) {
 				answered++;
 				break;
@@ -275,8 +183,8 @@ a_udp_flood_from_one_source_leaves_another_answered(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	sleep_ms(200);
-	t1 = cpu_ticks(harness_pid(h));
+	harness_sleep_ms(200);
+	t1 = harness_cpu_ticks(h);
 	harness_signal(h, SIGUSR1);
 	assert_true(harness_log_wait(h, "echo: connections", 2000));
 	line = harness_log_line(h, "echo: connections");
@@ -289,23 +197,21 @@ a_udp_flood_from_one_source_leaves_another_answered(void **state)
 	    (double)dgrams : 0.0);
 	assert_true(asked >= 5);
 	assert_true(answered * 100 >= asked * 80);
-	close(good);
+	client_close(good);
 	harness_stop_clean(h);
 }
+
+#define T(f)	HARNESS_TEST(f)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-	    harness_teardown)
 		T(a_handler_sending_many_copies_sends_at_most_the_request_and_64_bytes),
 		T(a_service_without_growth_limit_sends_every_copy),
 		T(one_chat_datagram_to_many_peers_costs_at_most_its_size_and_64_bytes),
 		T(a_udp_flood_from_one_source_leaves_another_answered),
-#undef T
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

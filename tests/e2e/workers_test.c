@@ -17,17 +17,9 @@
 
 #include "harness.h"
 
-static const char *
-workers_section(int n)
-{
-	static char buf[512];
-
-	snprintf(buf, sizeof(buf), "daemon: { log = \"stderr\"; "
-	    "log_level = \"info\"; workers = %d; drain_timeout = 3;%s };\n"
-	    "defaults: { bind = [\"127.0.0.1\", \"::1\"]; per_source = 0; "
-	    "rate = 0; };\n", n, geteuid() == 0 ? " user = \"root\";" : "");
-	return buf;
-}
+/* Both loopback addresses, no per-source limits. */
+#define DEFAULTS \
+	"defaults: { " LOOPBACK " per_source = 0; rate = 0; };\n"
 
 static void
 many_clients_are_spread_over_the_workers_and_answered(void **state)
@@ -37,10 +29,8 @@ many_clients_are_spread_over_the_workers_and_answered(void **state)
 	char msg[64], buf[64];
 	size_t n;
 
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; protocol = [\"tcp\", \"udp\"]; });\n",
-	    workers_section(2), port);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 2, DEFAULTS "services = ({ name = \"echo\"; "
+	    "port = %d; protocol = [\"tcp\", \"udp\"]; });\n", port);
 	assert_true(harness_log_has(h, "2 workers"));
 	for (i = 0; i < 200; i++)
 		assert_int_not_equal(fds[i] = tcp_open(i % 2 ? "::1" :
@@ -65,10 +55,8 @@ many_clients_are_spread_over_the_workers_and_answered(void **state)
 	/* 200 connections all hashed to one worker: 2^-199. */
 	assert_false(harness_log_has(h, "echo (worker 0): connections 0 "));
 	assert_false(harness_log_has(h, "echo (worker 1): connections 0 "));
-	for (i = 0; i < 200; i++)
-		client_close(fds[i]);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	clients_close(fds, 200);
+	harness_stop_clean(h);
 }
 
 static void
@@ -78,9 +66,8 @@ a_chat_room_is_one_room_whatever_the_workers(void **state)
 	int port = harness_port(), c[8], i;
 	char want[64];
 
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"chat\"; "
-	    "port = %d; });\n", workers_section(2), port);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 2, DEFAULTS "services = ({ name = \"chat\"; "
+	    "port = %d; });\n", port);
 	for (i = 0; i < 8; i++)
 		assert_int_not_equal(c[i] = tcp_open(i % 2 ? "::1" :
 		    "127.0.0.1", port), -1);
@@ -115,10 +102,8 @@ a_chat_room_is_one_room_whatever_the_workers(void **state)
 				fail_msg("client %d missed \"%s\"", i, want);
 		}
 	}
-	for (i = 0; i < 8; i++)
-		client_close(c[i]);
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	clients_close(c, 8);
+	harness_stop_clean(h);
 }
 
 static void
@@ -128,30 +113,21 @@ a_reload_reaches_every_worker_and_old_connections_go_on(void **state)
 	int port = harness_port(), dport = harness_port(), old, i;
 	char buf[64];
 
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; });\n", workers_section(2), port);
-	assert_int_equal(harness_start(h, NULL), 0);
+	harness_serve_quiet(h, 2, DEFAULTS "services = ({ name = \"echo\"; "
+	    "port = %d; });\n", port);
 	old = tcp_open("127.0.0.1", port);
 	assert_int_equal(tcp_sends(old, "before\n"), 0);
 	assert_int_equal(tcp_recv_n(old, buf, 7, 2000), 7);
-	harness_write(h, "sockd.conf", "%sservices = ({ name = \"echo\"; "
-	    "port = %d; }, { name = \"upper\"; port = %d; });\n",
-	    workers_section(2), port, dport);
+	harness_write(h, "sockd.conf", "%s" DEFAULTS "services = ({ "
+	    "name = \"echo\"; port = %d; }, { name = \"upper\"; port = %d; "
+	    "});\n", harness_quiet_section(2), port, dport);
 	harness_signal(h, SIGHUP);
 	assert_non_null(harness_notify(h, "READY=1", 10000));
 	assert_true(harness_log_has(h, "reload done: 2 services"));
 	/* Enough new connections that both workers' sockets take some. */
-	for (i = 0; i < 40; i++) {
-		int fd = tcp_open("127.0.0.1", dport);
-
-		assert_int_equal(tcp_sends(fd, "abc\n"), 0);
-		assert_int_equal(tcp_recv_n(fd, buf, 4, 2000), 4);
-		assert_memory_equal(buf, "ABC\n", 4);
-		client_close(fd);
-	}
-	assert_int_equal(tcp_sends(old, "after\n"), 0);
-	assert_int_equal(tcp_recv_n(old, buf, 6, 2000), 6);
-	assert_memory_equal(buf, "after\n", 6);
+	for (i = 0; i < 40; i++)
+		assert_tcp_reply("127.0.0.1", dport, "abc\n", "ABC\n", 2000);
+	assert_reply_on(old, "after\n", "after\n", 2000);
 	/* Open connections on a worker do not keep the exit from being 0. */
 	assert_int_equal(harness_stop(h), 0);
 	client_close(old);
@@ -168,28 +144,25 @@ auto_starts_one_worker_per_core(void **state)
 	harness_write(h, "sockd.conf", "daemon: { log = \"stderr\"; "
 	    "workers = \"auto\";%s };\nservices = ({ name = \"echo\"; "
 	    "port = %d; bind = \"127.0.0.1\"; });\n",
-	    geteuid() == 0 ? " user = \"root\";" : "", port);
+	    harness_user(), port);
 	assert_int_equal(harness_start(h, NULL), 0);
 	assert_true(harness_log_has(h, "ready: 1 services"));
 	assert_int_equal(udp_ask("127.0.0.1", port, "x", 1, buf, sizeof(buf),
 	    300), -1);	/* tcp only */
-	assert_int_equal(harness_stop(h), 0);
-	harness_pass(h);
+	harness_stop_clean(h);
 }
+
+#define T(f)	HARNESS_TEST(f)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, harness_setup, \
-	    harness_teardown)
 		T(many_clients_are_spread_over_the_workers_and_answered),
 		T(a_chat_room_is_one_room_whatever_the_workers),
 		T(a_reload_reaches_every_worker_and_old_connections_go_on),
 		T(auto_starts_one_worker_per_core),
-#undef T
 	};
 
-	harness_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return HARNESS_RUN(tests);
 }

@@ -17,6 +17,28 @@
 #include "conf_util.h"
 #include "opts.h"
 
+/* Loads text and fails the test unless it gives n errors and, for each of
+ * the n (int line, const char *text) pairs that follow, one of them is
+ * "file:line: ...text...". */
+static void
+assert_errors(const char *text, int n, ...)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(text, &e, 0);
+	va_list ap;
+	int i, line;
+
+	assert_int_equal(e.n, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++) {
+		line = va_arg(ap, int);
+		assert_true(has_error(&e, line, va_arg(ap, const char *)));
+	}
+	va_end(ap);
+	config_free(c);
+	errlist_free(&e);
+}
+
 static void
 a_minimal_service_gets_every_default(void **state)
 {
@@ -245,21 +267,16 @@ a_missing_file_is_one_clear_error(void **state)
 static void
 wildcard_and_specific_binds_on_one_port_conflict(void **state)
 {
-	struct errlist e = { 0 };
-	struct config *c = load_text(
+	(void)state;
+	assert_errors(
 	    "services = ( { name = \"a\"; port = 7001; protocol = \"udp\";\n"
 	    "  handler = \"echo\"; bind = \"0.0.0.0\"; },\n"
 	    "  { name = \"b\"; port = 7001; protocol = \"udp\";\n"
 	    "  bind = \"127.0.0.1\"; },\n"
 	    "  { name = \"c\"; port = 7001; protocol = \"tcp\"; },\n"
 	    "  { name = \"d\"; port = 7001; protocol = \"udp\";\n"
-	    "  bind = \"::1\"; } );\n", &e, 0);
-
-	(void)state;
-	assert_int_equal(e.n, 1);
-	assert_true(has_error(&e, 3, "udp port 7001 is already used"));
-	config_free(c);
-	errlist_free(&e);
+	    "  bind = \"::1\"; } );\n", 1,
+	    3, "udp port 7001 is already used");
 }
 
 static void
@@ -325,88 +342,60 @@ cidr_matching_follows_prefixes(void **state)
 static void
 an_address_listed_twice_in_bind_is_an_error_with_its_line(void **state)
 {
-	struct errlist e = { 0 };
-	struct config *c = load_text(
+	(void)state;
+	assert_errors(
 	    "services = ( { name = \"a\"; port = 7001;\n"
 	    "  bind = [\"127.0.0.1\",\n"
-	    "    \"127.0.0.1\"]; } );\n", &e, 0);
-
-	(void)state;
-	assert_int_equal(e.n, 1);
-	assert_true(has_error(&e, 3, "bind \"127.0.0.1\": listed twice"));
-	config_free(c);
-	errlist_free(&e);
+	    "    \"127.0.0.1\"]; } );\n", 1,
+	    3, "bind \"127.0.0.1\": listed twice");
 }
 
 static void
 an_ipv4_mapped_bind_is_an_error_that_names_the_ipv4_form(void **state)
 {
-	struct errlist e = { 0 };
-	struct config *c = load_text(
-	    "services = ( { name = \"a\"; port = 7001;\n"
-	    "  bind = \"::ffff:127.0.0.1\"; } );\n", &e, 0);
-
 	(void)state;
-	assert_int_equal(e.n, 1);
-	assert_true(has_error(&e, 2, "bind \"::ffff:127.0.0.1\": an "
-	    "IPv4-mapped address; write \"127.0.0.1\""));
-	config_free(c);
-	errlist_free(&e);
+	assert_errors(
+	    "services = ( { name = \"a\"; port = 7001;\n"
+	    "  bind = \"::ffff:127.0.0.1\"; } );\n", 1,
+	    2, "bind \"::ffff:127.0.0.1\": an IPv4-mapped address; write "
+	    "\"127.0.0.1\"");
 }
 
 static void
 a_wildcard_and_an_address_in_one_service_overlap(void **state)
 {
-	struct errlist e = { 0 };
-	struct config *c = load_text(
+	(void)state;
+	assert_errors(
 	    "services = ( { name = \"a\"; port = 7001;\n"
 	    "  bind = [\"0.0.0.0\", \"127.0.0.1\"]; },\n"
 	    "  { name = \"b\"; port = 7002;\n"
 	    "  bind = [\"::\", \"::1\"]; },\n"
 	    "  { name = \"c\"; port = 7003;\n"
-	    "  bind = [\"::1\", \"127.0.0.1\"]; } );\n", &e, 0);
-
-	(void)state;
-	assert_int_equal(e.n, 2);
-	assert_true(has_error(&e, 1, "service \"a\": bind \"0.0.0.0\" and "
-	    "\"127.0.0.1\" overlap"));
-	assert_true(has_error(&e, 3, "service \"b\": bind \"::\" and \"::1\" "
-	    "overlap"));
-	config_free(c);
-	errlist_free(&e);
+	    "  bind = [\"::1\", \"127.0.0.1\"]; } );\n", 2,
+	    1, "service \"a\": bind \"0.0.0.0\" and \"127.0.0.1\" overlap",
+	    3, "service \"b\": bind \"::\" and \"::1\" overlap");
 }
 
 static void
 two_services_on_one_address_name_both_and_both_addresses(void **state)
 {
-	struct errlist e = { 0 };
-	struct config *c = load_text(
-	    "services = ( { name = \"a\"; port = 7001; bind = \"::1\"; },\n"
-	    "  { name = \"b\"; port = 7001; bind = \"::\"; } );\n", &e, 0);
-
 	(void)state;
-	assert_int_equal(e.n, 1);
-	assert_true(has_error(&e, 2, "service \"b\": tcp port 7001 is already "
-	    "used by service \"a\" (line 1): \"::\" overlaps \"::1\""));
-	config_free(c);
-	errlist_free(&e);
+	assert_errors(
+	    "services = ( { name = \"a\"; port = 7001; bind = \"::1\"; },\n"
+	    "  { name = \"b\"; port = 7001; bind = \"::\"; } );\n", 1,
+	    2, "service \"b\": tcp port 7001 is already "
+	    "used by service \"a\" (line 1): \"::\" overlaps \"::1\"");
 }
 
 static void
 an_empty_quit_word_is_an_error_with_its_line(void **state)
 {
-	struct errlist e = { 0 };
-	struct config *c = load_text(
+	(void)state;
+	assert_errors(
 	    "defaults: { quit = \"q\"; };\n"
 	    "services = ( { name = \"a\"; port = 7001;\n"
-	    "  quit = \"\"; } );\n", &e, 0);
-
-	(void)state;
-	assert_int_equal(e.n, 1);
-	assert_true(has_error(&e, 3, "quit: the empty string would end every "
-	    "session"));
-	config_free(c);
-	errlist_free(&e);
+	    "  quit = \"\"; } );\n", 1,
+	    3, "quit: the empty string would end every session");
 }
 
 static void
@@ -435,43 +424,33 @@ socket_settings_have_defaults_ranges_and_inherit(void **state)
 	assert_string_equal(c->svc[1].bind[0].text, "::");
 	assert_false(svc_conf_equal(&c->svc[0], &c->svc[1]));
 	config_free(c);
-	c = load_text(
+	errlist_free(&e);
+	assert_errors(
 	    "services = ( { name = \"a\"; port = 7001;\n"
 	    "  rcvbuf = -1;\n"
 	    "  sndbuf = 2147483647;\n"
 	    "  keepalive = 1;\n"
-	    "  v6only = \"no\"; } );\n", &e, 0);
-	assert_int_equal(e.n, 4);
-	assert_true(has_error(&e, 2, "\"rcvbuf\": -1 is out of range"));
-	assert_true(has_error(&e, 3, "\"sndbuf\": 2147483647 is out of range"));
-	assert_true(has_error(&e, 4, "\"keepalive\": expected true or false"));
-	assert_true(has_error(&e, 5, "\"v6only\": expected true or false"));
-	config_free(c);
-	errlist_free(&e);
+	    "  v6only = \"no\"; } );\n", 4,
+	    2, "\"rcvbuf\": -1 is out of range",
+	    3, "\"sndbuf\": 2147483647 is out of range",
+	    4, "\"keepalive\": expected true or false",
+	    5, "\"v6only\": expected true or false");
 }
 
 static void
 with_v6only_off_the_ipv6_wildcard_overlaps_ipv4(void **state)
 {
-	struct errlist e = { 0 };
-	struct config *c = load_text(
+	(void)state;
+	assert_errors(
 	    "services = ( { name = \"a\"; port = 7001; v6only = false;\n"
 	    "  bind = [\"::\", \"0.0.0.0\"]; },\n"
 	    "  { name = \"b\"; port = 7002; v6only = false; bind = \"::\"; },\n"
 	    "  { name = \"c\"; port = 7002; bind = \"127.0.0.1\"; },\n"
 	    "  { name = \"d\"; port = 7003; v6only = false;\n"
 	    "    bind = \"::1\"; },\n"
-	    "  { name = \"e\"; port = 7003; bind = \"0.0.0.0\"; } );\n", &e,
-	    0);
-
-	(void)state;
-	assert_int_equal(e.n, 2);
-	assert_true(has_error(&e, 1, "bind \"::\" and \"0.0.0.0\" overlap "
-	    "(with v6only = false"));
-	assert_true(has_error(&e, 4, "service \"c\": tcp port 7002 is already "
-	    "used by service \"b\""));
-	config_free(c);
-	errlist_free(&e);
+	    "  { name = \"e\"; port = 7003; bind = \"0.0.0.0\"; } );\n", 2,
+	    1, "bind \"::\" and \"0.0.0.0\" overlap (with v6only = false",
+	    4, "service \"c\": tcp port 7002 is already used by service \"b\"");
 }
 
 static void

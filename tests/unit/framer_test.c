@@ -30,6 +30,13 @@ record(void *arg, const char *line, size_t len)
 	return o->stop_after != 0 && o->nlines >= o->stop_after;
 }
 
+/* framer_feed() of the string s, into o. */
+static int
+feed(struct framer *f, size_t max_line, const char *s, struct out *o)
+{
+	return framer_feed(f, max_line, s, strlen(s), record, o);
+}
+
 static void
 whole_lines_in_one_read_come_out_one_by_one(void **state)
 {
@@ -37,8 +44,7 @@ whole_lines_in_one_read_come_out_one_by_one(void **state)
 	struct out o = { 0 };
 
 	(void)state;
-	assert_int_equal(framer_feed(&f, 100, "a\nbb\r\nccc\n", 10, record,
-	    &o), 0);
+	assert_int_equal(feed(&f, 100, "a\nbb\r\nccc\n", &o), 0);
 	assert_string_equal(o.text, "[a\n][bb\r\n][ccc\n]");
 	assert_null(f.buf);
 }
@@ -50,10 +56,10 @@ a_line_cut_by_reads_is_joined(void **state)
 	struct out o = { 0 };
 
 	(void)state;
-	framer_feed(&f, 100, "hel", 3, record, &o);
-	framer_feed(&f, 100, "lo wo", 5, record, &o);
+	feed(&f, 100, "hel", &o);
+	feed(&f, 100, "lo wo", &o);
 	assert_string_equal(o.text, "");
-	framer_feed(&f, 100, "rld\nnext", 8, record, &o);
+	feed(&f, 100, "rld\nnext", &o);
 	assert_string_equal(o.text, "[hello world\n]");
 	assert_int_equal(f.len, 4);
 	framer_free(&f);
@@ -66,11 +72,11 @@ an_overlong_line_comes_in_max_line_pieces(void **state)
 	struct out o = { 0 };
 
 	(void)state;
-	framer_feed(&f, 4, "abcdefghij\n", 11, record, &o);
+	feed(&f, 4, "abcdefghij\n", &o);
 	assert_string_equal(o.text, "[abcd][efgh][ij\n]");
 	memset(&o, 0, sizeof(o));
-	framer_feed(&f, 4, "ab", 2, record, &o);
-	framer_feed(&f, 4, "cdef", 4, record, &o);
+	feed(&f, 4, "ab", &o);
+	feed(&f, 4, "cdef", &o);
 	assert_string_equal(o.text, "[abcd]");
 	assert_int_equal(f.len, 2);
 	framer_free(&f);
@@ -83,9 +89,9 @@ a_line_of_exactly_max_line_keeps_its_newline(void **state)
 	struct out o = { 0 };
 
 	(void)state;
-	framer_feed(&f, 4, "abc\n", 4, record, &o);
-	framer_feed(&f, 4, "de", 2, record, &o);
-	framer_feed(&f, 4, "f\n", 2, record, &o);
+	feed(&f, 4, "abc\n", &o);
+	feed(&f, 4, "de", &o);
+	feed(&f, 4, "f\n", &o);
 	assert_string_equal(o.text, "[abc\n][def\n]");
 }
 
@@ -96,7 +102,7 @@ the_unfinished_line_comes_out_at_end_of_file(void **state)
 	struct out o = { 0 };
 
 	(void)state;
-	framer_feed(&f, 100, "x\nlast words", 12, record, &o);
+	feed(&f, 100, "x\nlast words", &o);
 	assert_int_equal(framer_flush(&f, record, &o), 0);
 	assert_string_equal(o.text, "[x\n][last words]");
 	assert_int_equal(framer_flush(&f, record, &o), 0);
@@ -110,8 +116,7 @@ a_stop_drops_the_rest(void **state)
 	struct out o = { .stop_after = 1 };
 
 	(void)state;
-	assert_int_equal(framer_feed(&f, 100, "q\nmore\nand", 10, record,
-	    &o), 1);
+	assert_int_equal(feed(&f, 100, "q\nmore\nand", &o), 1);
 	assert_string_equal(o.text, "[q\n]");
 	assert_int_equal(f.len, 0);
 }
@@ -123,7 +128,7 @@ empty_lines_are_lines(void **state)
 	struct out o = { 0 };
 
 	(void)state;
-	framer_feed(&f, 100, "\n\n", 2, record, &o);
+	feed(&f, 100, "\n\n", &o);
 	assert_string_equal(o.text, "[\n][\n]");
 }
 
@@ -134,7 +139,7 @@ a_short_unfinished_line_holds_a_small_buffer(void **state)
 	struct out o = { 0 };
 
 	(void)state;
-	assert_int_equal(framer_feed(&f, 1 << 20, "x", 1, record, &o), 0);
+	assert_int_equal(feed(&f, 1 << 20, "x", &o), 0);
 	assert_int_equal(f.len, 1);
 	assert_non_null(f.buf);
 	assert_true(f.cap <= 64);
@@ -160,7 +165,7 @@ the_buffer_grows_with_the_line_and_goes_when_it_ends(void **state)
 	assert_int_equal(o.nlines, 1);
 	assert_int_equal(f.len, 200);
 	assert_true(f.cap <= 256);
-	framer_feed(&f, 1000, "\n", 1, record, &o);
+	feed(&f, 1000, "\n", &o);
 	assert_int_equal(o.nlines, 2);
 	assert_null(f.buf);
 	assert_int_equal(f.cap, 0);
@@ -194,7 +199,7 @@ a_stop_on_a_joined_line_counts_its_tail_as_taken(void **state)
 	size_t used;
 
 	(void)state;
-	framer_feed(&f, 100, "he", 2, record, &o);
+	feed(&f, 100, "he", &o);
 	assert_int_equal(framer_feed_some(&f, 100, "llo\nrest\n", 10,
 	    record, &o, &used), 1);
 	assert_int_equal(used, 4);
