@@ -550,14 +550,22 @@ conn_queue_add(struct conn *c, size_t len)
 	}
 }
 
-/* Closes c for a queue past max_queue: it does not read. */
+/* Closes c for a queue past max_queue: it does not read.  With a reset,
+ * not a FIN behind what the kernel still holds for it: a reader that
+ * stopped would otherwise keep that buffer (up to tcp_wmem) alive for as
+ * long as it likes. */
 static void
 conn_slow(struct conn *c)
 {
+	struct linger lg = { 1, 0 };
+	uv_os_fd_t fd;
+
 	conn_local(c)->st.closed_slow++;
 	service_logx(c->svc, conn_local(c), "%s: output queue past max_queue "
 	    "(%lld bytes): slow reader, closing", conn_peer(c),
 	    c->svc->conf.max_queue);
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	conn_abort(c);
 }
 
