@@ -1,6 +1,9 @@
 /*
- * Operations: what an administrator reads.  "sockd -h" prints the
- * synopsis of sockd(8).
+ * Operations: what an administrator reads.  Under systemd (JOURNAL_STREAM
+ * names the file stderr goes to) every log line starts with its priority
+ * ("<3>" for a failed reload) and not with "sockd:", which the journal adds
+ * itself; elsewhere lines stay "sockd: ...".
+ * "sockd -h" prints the synopsis of sockd(8).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +24,142 @@
 #include <unistd.h>
 
 #include "harness.h"
+
+/* A TCP socket listening on 127.0.0.1:port, without SO_REUSEADDR or
+ * SO_REUSEPORT, so that sockd cannot bind the port beside it. */
+static int
+squat_port(int port)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	return fd;
+}
+
+/* Serves echo, then reloads onto a port someone else holds: the reload
+ * fails, and echo keeps serving. */
+static void
+reload_onto_a_taken_port(struct harness *h)
+{
+	int port = harness_port(), taken = harness_port(), squat;
+	int fd;
+
+	assert_true(port > 0 && taken > 0);
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; });\n", port);
+	squat = squat_port(taken);
+	harness_config(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; },\n{ name = \"clash\"; handler = \"echo\"; "
+	    "port = %d; bind = \"127.0.0.1\"; });\n", port, taken);
+	assert_int_equal(harness_signal(h, SIGHUP), 0);
+	if (!harness_log_wait(h, "reload failed", 15000))
+		fail_msg("no \"reload failed\" in:\n%s", harness_log(h));
+	fd = tcp_open("127.0.0.1", port);
+	assert_true(echo_ok(fd, "still here\n"));
+	client_close(fd);
+	close(squat);
+}
+
+/* 1 when some line of log starts with prefix. */
+static int
+a_line_starts_with(const char *log, const char *prefix)
+{
+	const char *p;
+
+	for (p = log; p != NULL && *p != '\0'; p = strchr(p, '\n'),
+	    p = p != NULL ? p + 1 : NULL)
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+under_the_journal_lines_carry_their_priority_and_no_name(void **state)
+{
+	struct harness *h = *state;
+	const char *line;
+	struct stat st;
+	char stream[64];
+	int fd;
+
+	/* The file exists before sockd starts, so that its inode is known. */
+	fd = open(harness_log_path(h), O_WRONLY | O_CREAT | O_APPEND, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	snprintf(stream, sizeof(stream), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", stream, 1);
+	reload_onto_a_taken_port(h);
+	unsetenv("JOURNAL_STREAM");
+
+	line = harness_log_line(h, "reload failed");
+	if (line == NULL || strncmp(line, "<3>reload failed", 16) != 0)
+		fail_msg("want \"<3>reload failed\", got: %s", line);
+	line = harness_log_line(h, "cannot listen");
+	if (line == NULL || strncmp(line, "<3>", 3) != 0)
+		fail_msg("want an error line \"<3>...cannot listen...\", got: "
+		    "%s", line);
+	line = harness_log_line(h, "ready: ");
+	if (line == NULL || strncmp(line, "<6>ready: ", 10) != 0)
+		fail_msg("want \"<6>ready: ...\", got: %s", line);
+	line = harness_log_line(h, "reloading ");
+	if (line == NULL || strncmp(line, "<6>reloading ", 13) != 0)
+		fail_msg("want \"<6>reloading ...\", got: %s", line);
+	if (a_line_starts_with(harness_log(h), "sockd"))
+		fail_msg("a line names the program, which the journal does "
+		    "itself:\n%s", harness_log(h));
+	harness_stop_clean(h);
+}
+
+static void
+without_the_journal_lines_start_with_the_name(void **state)
+{
+	struct harness *h = *state;
+	const char *line;
+
+	unsetenv("JOURNAL_STREAM");
+	reload_onto_a_taken_port(h);
+	line = harness_log_line(h, "reload failed");
+	if (line == NULL || strncmp(line, "sockd: reload failed", 20) != 0)
+		fail_msg("want \"sockd: reload failed\", got: %s", line);
+	line = harness_log_line(h, "ready: ");
+	if (line == NULL || strncmp(line, "sockd: ready: ", 14) != 0)
+		fail_msg("want \"sockd: ready: ...\", got: %s", line);
+	if (a_line_starts_with(harness_log(h), "<"))
+		fail_msg("a line has a journal priority:\n%s", harness_log(h));
+	harness_stop_clean(h);
+}
+
+/* A journal stream that is not where stderr goes (a variable inherited
+ * by a process whose stderr was redirected) changes nothing. */
+static void
+a_journal_stream_of_another_file_changes_nothing(void **state)
+{
+	struct harness *h = *state;
+	struct stat st;
+	char stream[64];
+	int port = harness_port();
+
+	assert_int_equal(stat(harness_dir(h), &st), 0);
+	snprintf(stream, sizeof(stream), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", stream, 1);
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; });\n", port);
+	unsetenv("JOURNAL_STREAM");
+	if (harness_log_line(h, "sockd: ready: ") == NULL)
+		fail_msg("want \"sockd: ready: ...\" in:\n%s", harness_log(h));
+	harness_stop_clean(h);
+}
 
 /* The synopsis of man/sockd.8 as mandoc renders it, one line, into buf;
  * 0, or -1 when the page or mandoc is not there. */
@@ -77,6 +216,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(under_the_journal_lines_carry_their_priority_and_no_name),
+		T(without_the_journal_lines_start_with_the_name),
+		T(a_journal_stream_of_another_file_changes_nothing),
 		T(help_prints_the_synopsis_of_the_manual),
 	};
 	return HARNESS_RUN(tests);
