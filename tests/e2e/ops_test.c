@@ -2,8 +2,9 @@
  * Operations: what an administrator reads.  Under systemd (JOURNAL_STREAM
  * names the file stderr goes to) every log line starts with its priority
  * ("<3>" for a failed reload) and not with "sockd:", which the journal adds
- * itself; elsewhere lines stay "sockd: ...".
- * "sockd -h" prints the synopsis of sockd(8).
+ * itself; elsewhere lines stay "sockd: ...".  A reload that finds a loaded
+ * plugin's file replaced on disk warns that only a restart loads the new
+ * code.  "sockd -h" prints the synopsis of sockd(8).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,6 +162,82 @@ a_journal_stream_of_another_file_changes_nothing(void **state)
 	harness_stop_clean(h);
 }
 
+/* Copies the file from to to (created or truncated) with mode 0644;
+ * 0 on success. */
+static int
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out, rc = 0;
+
+	if ((in = open(from, O_RDONLY)) == -1)
+		return -1;
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			rc = -1;
+	if (n < 0)
+		rc = -1;
+	close(in);
+	close(out);
+	return rc == 0 ? chmod(to, 0644) : -1;
+}
+
+static void
+a_reload_warns_that_a_replaced_plugin_needs_a_restart(void **state)
+{
+	struct harness *h = *state;
+	char dir[PATH_MAX], so[PATH_MAX + 16], from[PATH_MAX + 16];
+	char next[PATH_MAX + 16];
+	const char *line;
+	int port = harness_port(), fd;
+
+	snprintf(dir, sizeof(dir), "%s/plugins", harness_dir(h));
+	snprintf(so, sizeof(so), "%s/rot13.so", dir);
+	snprintf(next, sizeof(next), "%s/rot13.so.new", dir);
+	snprintf(from, sizeof(from), "%s/rot13.so", harness_plugins());
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(copy_file(from, so), 0);
+	harness_write(h, "sockd.conf", "daemon: { log = \"stderr\"; "
+	    "handler_dir = \"%s\";%s };\nservices = ({ name = \"rot13\"; "
+	    "port = %d; bind = \"127.0.0.1\"; });\n", dir, harness_user(),
+	    port);
+	assert_int_equal(harness_start(h, NULL), 0);
+
+	/* Unchanged: a reload says nothing about it. */
+	assert_int_equal(harness_signal(h, SIGHUP), 0);
+	assert_true(harness_log_wait(h, "reload done", 15000));
+	assert_int_equal(harness_log_count(h, "changed on disk"), 0);
+
+	/* Replaced as a package upgrade does it: a new file, renamed over
+	 * the old one (a new inode). */
+	assert_int_equal(copy_file(from, next), 0);
+	assert_int_equal(rename(next, so), 0);
+	assert_int_equal(harness_signal(h, SIGHUP), 0);
+	if (!harness_log_wait(h, "changed on disk", 15000))
+		fail_msg("no warning about %s in:\n%s", so, harness_log(h));
+	line = harness_log_line(h, "changed on disk");
+	assert_non_null(strstr(line, so));
+	assert_non_null(strstr(line, "restart"));
+	assert_true(harness_log_wait(h, "reload done: 1 services", 15000));
+	assert_int_equal(harness_log_count(h, "reload done"), 2);
+	/* The old code still serves. */
+	fd = tcp_open("127.0.0.1", port);
+	assert_reply_on(fd, "Hello\n", "Uryyb\n", 3000);
+	client_close(fd);
+
+	/* Each reload says it again, once. */
+	assert_int_equal(harness_signal(h, SIGHUP), 0);
+	while (harness_log_count(h, "reload done") < 3)
+		assert_true(harness_log_wait(h, "reload done", 15000));
+	assert_int_equal(harness_log_count(h, "changed on disk"), 2);
+	harness_stop_clean(h);
+}
+
 /* The synopsis of man/sockd.8 as mandoc renders it, one line, into buf;
  * 0, or -1 when the page or mandoc is not there. */
 static int
@@ -219,6 +296,7 @@ main(void)
 		T(under_the_journal_lines_carry_their_priority_and_no_name),
 		T(without_the_journal_lines_start_with_the_name),
 		T(a_journal_stream_of_another_file_changes_nothing),
+		T(a_reload_warns_that_a_replaced_plugin_needs_a_restart),
 		T(help_prints_the_synopsis_of_the_manual),
 	};
 	return HARNESS_RUN(tests);
