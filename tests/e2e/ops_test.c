@@ -4,7 +4,8 @@
  * ("<3>" for a failed reload) and not with "sockd:", which the journal adds
  * itself; elsewhere lines stay "sockd: ...".  A reload that finds a loaded
  * plugin's file replaced on disk warns that only a restart loads the new
- * code.  "sockd -h" prints the synopsis of sockd(8).
+ * code.  "sockd -h" prints the synopsis of sockd(8).  The configurations
+ * the package ships as examples pass "sockd -t".
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -287,6 +289,29 @@ help_prints_the_synopsis_of_the_manual(void **state)
 	harness_pass(h);
 }
 
+static void
+the_shipped_configurations_pass_the_check(void **state)
+{
+	struct harness *h = *state;
+	glob_t g;
+	size_t i;
+
+	if (glob("conf/examples/*.conf", 0, NULL, &g) != 0)
+		skip();
+	assert_true(g.gl_pathc >= 2);
+	for (i = 0; i <= g.gl_pathc; i++) {
+		const char *f = i < g.gl_pathc ? g.gl_pathv[i] :
+		    "conf/sockd.conf";
+
+		if (harness_check(h, f) != 0 ||
+		    strcmp(harness_stdout(h), "configuration OK\n") != 0)
+			fail_msg("sockd -t -c %s:\n%s%s", f, harness_stdout(h),
+			    harness_stderr(h));
+	}
+	globfree(&g);
+	harness_pass(h);
+}
+
 #define T(f)	HARNESS_TEST(f)
 
 int
@@ -298,6 +323,7 @@ main(void)
 		T(a_journal_stream_of_another_file_changes_nothing),
 		T(a_reload_warns_that_a_replaced_plugin_needs_a_restart),
 		T(help_prints_the_synopsis_of_the_manual),
+		T(the_shipped_configurations_pass_the_check),
 	};
 	return HARNESS_RUN(tests);
 }
