@@ -6,8 +6,9 @@
  * priority as sd-daemon(3) has it ("<3>" for an error) and without the
  * program's name, which the journal adds itself; on a terminal or in a file
  * it starts with "sockd: ".  A newline inside a message becomes a space, so
- * that no text a client sent can start a line of its own.  Events that remote peers can cause at will go through
- * a ratelimit, and nothing is logged per datagram at the default level.
+ * that no text a client sent can start a line of its own.  Events that
+ * remote peers can cause at will go through a ratelimit, and nothing is
+ * logged per datagram at the default level.
  * fatal() is for what sockd cannot go on without: one line, whatever the
  * level, then exit 1.
  */

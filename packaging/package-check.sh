@@ -115,7 +115,8 @@ for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
     /usr/share/man/man5/sockd.conf.5.gz /usr/include/sockd/handler.h \
     /usr/share/man/man3/sockd-handler.3.gz \
     "/usr/lib/$MA/pkgconfig/sockd.pc" \
-    /usr/share/doc/sockd/README.Debian /usr/share/doc/sockd/examples/sockd.conf \
+    /usr/share/doc/sockd/README.Debian \
+    /usr/share/doc/sockd/examples/sockd.conf \
     /usr/share/doc/sockd/examples/minimal.conf \
     /usr/share/doc/sockd/examples/lan.conf; do
 	run "installed: $f" test -f "$f"
