@@ -388,6 +388,7 @@ supervisor_reload(struct supervisor *sup)
 	char status[256];
 	int workers;
 
+	registry_check_files();
 	if ((c = config_load(sup->opt.file, sup->opt.port_offset,
 	    &errs)) == NULL || errs.n > 0 || services_create(sup, c,
 	    sup->nworkers, &errs, &v, &n) == -1)
