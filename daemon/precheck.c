@@ -169,7 +169,10 @@ precheck_start(struct supervisor *sup,
 	if ((rc = uv_spawn(loop, &pc->proc, &po)) < 0) {
 		snprintf(why, whylen, "the configuration check cannot run "
 		    "(%s -t): %s", sup->opt.self, uv_strerror(rc));
-		pc->closing = 2;
+		/* A failed uv_spawn() leaves the handle initialised: it too
+		 * must be closed before pc is freed. */
+		pc->closing = 3;
+		uv_close((uv_handle_t *)&pc->proc, on_pc_close);
 		uv_close((uv_handle_t *)&pc->out, on_pc_close);
 		uv_close((uv_handle_t *)&pc->timer, on_pc_close);
 		return NULL;
