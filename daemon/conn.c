@@ -89,18 +89,6 @@ conn_vlog(const struct conn *c, int pri, int limited, const char *fmt,
 }
 
 void
-conn_log(const struct conn *c, int pri, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (pri > log_get_level())
-		return;
-	va_start(ap, fmt);
-	conn_vlog(c, pri, 0, fmt, ap);
-	va_end(ap);
-}
-
-void
 conn_logx(const struct conn *c, const char *fmt, ...)
 {
 	va_list ap;

@@ -79,11 +79,10 @@ void	conn_schedule(struct conn *);
 void	conn_resume(struct conn *);
 /* c made progress: stamps it, and keeps the idle list in order. */
 void	conn_touch(struct conn *);
-/* "SERVICE PEER: message": conn_log() at pri, unless the level is off;
- * conn_logx() a warning a peer can cause, rate limited per service and
- * worker. */
-void	conn_log(const struct conn *, int pri, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
+/* "SERVICE PEER: message": conn_log() at pri, unless the level is off
+ * (the handlers' sockd_conn_log()); conn_logx() a warning a peer can
+ * cause, rate limited per service and worker. */
+#define conn_log(c, ...)	sockd_conn_log(ABI(c), __VA_ARGS__)
 void	conn_logx(const struct conn *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Closes c when memory for its input or output ran out. */
