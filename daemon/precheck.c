@@ -9,7 +9,9 @@
  * removed the binary, no descriptor is left) the caller refuses the
  * reload: loading the file in-process unchecked would let a crashing
  * configure() take the daemon down.  Stopping the daemon cancels a check
- * in progress: the child is killed and reaped before the loop ends.
+ * in progress: the child is killed and reaped before the loop ends.  It
+ * is given the binary, the file, the port offset and a callback with its
+ * argument, and knows nothing of who asks.
  */
 #include <signal.h>
 #include <stdio.h>

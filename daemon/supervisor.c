@@ -1,23 +1,27 @@
 /*
- * supervisor: owns the loop and the running configuration.  Start: load,
- * create the services (handlers configured), bind every listener, drop
- * privileges, tell systemd READY=1.  SIGHUP: the same steps on the new
- * file, into a new set; only when all of it worked is it swapped in, so a
- * broken file or a port that cannot be bound leaves the old configuration
- * serving.  A service whose settings did not change is kept as it is,
- * with its connections and its handler state (a chat room); a listener
- * whose address did not change keeps its socket.  SIGTERM/SIGINT: close
- * the listeners, let connections finish for drain_timeout, then close the
- * rest and return.  With several workers the supervisor binds every
- * socket itself, then sends each worker a plan (plan.c) of the addresses
- * it is to serve, kept or new, which the worker applies to its own
- * listeners on its own thread (worker.c); the supervisor keeps its own
- * record of what each worker serves and never looks at a worker's
- * listeners.  As root
- * one SO_REUSEPORT socket per worker, as any other user one socket they
- * all share, so that no other process can join the group; services
- * that keep state across connections (SOCKD_ONE_LOOP: a chat room) listen
- * on worker 0 only, so their connections always share one thread.
+ * supervisor: owns the main loop and the running configuration.  Start
+ * (supervisor_run): load the file and start the log, raise the open file
+ * limit, make the workers' loops, create the services (handlers
+ * configured) and bind every socket, drop privileges, have each worker
+ * start its sockets, catch the signals, tell systemd READY=1 and serve.
+ * SIGHUP: the same steps on the new file, into a new set; only when all
+ * of it worked is it swapped in, so a broken file or a port that cannot
+ * be bound leaves the old configuration serving.  A service whose
+ * settings did not change is kept as it is, with its connections and its
+ * handler state (a chat room); an address that did not change keeps its
+ * socket.  SIGTERM/SIGINT: the workers close their listeners, let
+ * connections finish for drain_timeout, then close the rest and return.
+ *
+ * The supervisor binds every socket itself, then sends each worker a plan
+ * (plan.c) of the addresses it is to serve, kept or new, which the worker
+ * applies to its own listeners on its own thread (worker.c); it keeps its
+ * own record of what each worker serves and never touches a worker's
+ * listeners.  As root one SO_REUSEPORT socket per worker, as any other
+ * user one socket they all share, so that no other process can join the
+ * group; services that keep state across connections (SOCKD_ONE_LOOP: a
+ * chat room) listen on worker 0 only, so their connections always share
+ * one thread.  Workers learn of the supervisor only a done callback and
+ * the shared counters (struct worker_env).
  */
 #include <sys/resource.h>
 
