@@ -29,17 +29,11 @@ void
 plan_add(struct plan *p, unsigned int proto, const struct sockaddr *sa,
     struct service *svc, int fd)
 {
-	struct plan_entry *v, *e;
-	size_t cap;
+	struct plan_entry *e;
 
 	if (p->n == p->cap) {
-		cap = p->cap > 0 ? 2 * p->cap : 16;
-		v = xcalloc(cap, sizeof(*v));
-		if (p->n > 0)
-			memcpy(v, p->v, p->n * sizeof(*v));
-		free(p->v);
-		p->v = v;
-		p->cap = cap;
+		p->cap = p->cap > 0 ? 2 * p->cap : 16;
+		p->v = xreallocarray(p->v, p->cap, sizeof(*p->v));
 	}
 	e = &p->v[p->n++];
 	memset(e, 0, sizeof(*e));
