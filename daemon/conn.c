@@ -365,7 +365,7 @@ conn_reap(struct conn_ctx *ctx)
  * first entry listed within idle_timeout and sends live ones it passes
  * to the tail, so an idle connection is closed at most one idle_timeout
  * late. */
-static void
+void
 conn_list_tail(struct conn *c, uint64_t now)
 {
 	struct svc_local *l = conn_local(c);
@@ -373,14 +373,6 @@ conn_list_tail(struct conn *c, uint64_t now)
 	c->listed = now;
 	TAILQ_REMOVE(&l->conns, c, link);
 	TAILQ_INSERT_TAIL(&l->conns, c, link);
-}
-
-void
-conn_touch(struct conn *c)
-{
-	c->active = uv_now(c->ctx->loop);
-	if (c->active >= c->listed + 1000)
-		conn_list_tail(c, c->active);
 }
 
 void

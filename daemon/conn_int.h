@@ -77,8 +77,18 @@ void	conn_close(struct conn *);
 void	conn_schedule(struct conn *);
 /* Reads from c again, unless something still holds it back. */
 void	conn_resume(struct conn *);
-/* c made progress: stamps it, and keeps the idle list in order. */
-void	conn_touch(struct conn *);
+/* Moves c to the tail of its idle list, listed at now. */
+void	conn_list_tail(struct conn *, uint64_t now);
+
+/* c made progress: stamps it, and keeps the idle list in order (see
+ * conn_sweep()).  Inline: it runs on every read and write. */
+static inline void
+conn_touch(struct conn *c)
+{
+	c->active = uv_now(c->tcp.loop);
+	if (c->active >= c->listed + 1000)
+		conn_list_tail(c, c->active);
+}
 /* "SERVICE PEER: message": conn_log() at pri, unless the level is off
  * (the handlers' sockd_conn_log()); conn_logx() a warning a peer can
  * cause, rate limited per service and worker. */
