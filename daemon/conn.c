@@ -182,10 +182,10 @@ on_close_refused(uv_handle_t *h)
 }
 
 /*
- * Unfinished lines: a binary heap on ctx->partial keyed by partial_due, so
- * that services with different line_timeouts share one worker timer, set
- * for the earliest entry.  The timer may fire early (its entry moved
- * later or went away); it then only sets itself again.
+ * Unfinished lines: a binary heap on ctx->partial keyed by partial_due,
+ * so that services with different line_timeouts share the context's one
+ * timer, set for the earliest entry.  The timer may fire early (its entry
+ * moved later or went away); it then only sets itself again.
  */
 static void	on_partial_timer(uv_timer_t *);
 
@@ -447,7 +447,7 @@ conn_line(void *arg, const char *line, size_t len)
 /*
  * Classic clients send a line without its "\n" and wait for the answer.
  * An unfinished line that sees no more input for line_timeout ms is
- * handed over as it is; the worker's timer runs only while some
+ * handed over as it is; the context's timer runs only while some
  * connection has one.
  */
 static void

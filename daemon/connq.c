@@ -81,7 +81,7 @@ conn_write_failed(struct conn *c, int rc)
 
 /*
  * A generator's write that the kernel took at once completes no write
- * request, so tcp_drain is called from the worker's idle handle on the
+ * request, so tcp_drain is called from the context's idle handle on the
  * next loop turn instead: one batch per turn, between other clients.
  */
 static void
