@@ -75,7 +75,8 @@ a_burst_to_a_big_room_leaves_the_worker_responsive(void **state)
 	int i, e, ready;
 
 	harness_serve_quiet(h, 0, "defaults: { bind = \"127.0.0.1\"; "
-	    "per_source = 0; rate = 0; max_connections = 2000; };\n"
+	    "per_source = 0; rate = 0; max_connections = 2000; "
+	    "backlog = 1024; };\n"
 	    "services = ({ name = \"chat\"; port = %d; protocol = \"tcp\"; "
 	    "options = { history = 0; }; }, { name = \"echo\"; port = %d; "
 	    "protocol = \"tcp\"; });\n", cport, eport);
