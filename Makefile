@@ -192,6 +192,8 @@ install: $(SOCKD)
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 0755 $(SOCKD) $(DESTDIR)$(SBINDIR)/sockd
 	install -m 0644 conf/sockd.conf $(DESTDIR)$(CONF_FILE)
+	install -d $(DESTDIR)$(SYSCONFDIR)/sockd.d
+	install -m 0644 conf/sockd.d.README $(DESTDIR)$(SYSCONFDIR)/sockd.d/README
 	install -m 0644 include/sockd/handler.h $(DESTDIR)$(INCLUDEDIR)/sockd/
 	for p in $(MANPAGES); do s=$${p##*.}; \
 	    install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done

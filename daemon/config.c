@@ -10,9 +10,14 @@
  * freeing and comparing a service's settings walk the same table.  Every
  * error is collected as "file:line: text" and loading goes on, so that
  * "sockd -t" reports them all; only a syntax error stops early, since
- * libconfig stops there.
+ * libconfig stops there.  Drop-in files (daemon.include_dir) are read
+ * after the main file, one libconfig parse each, in C-locale order; they
+ * add services, which start from the main file's defaults, to the same
+ * list, so that a duplicate name or a clashing address is found across
+ * files as within one, each error naming its own file and line.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -43,10 +48,12 @@ proto_name(unsigned int p)
 }
 
 struct ctx {
-	const char	*file;		/* the main file */
+	const char	*file;		/* the file read: main or drop-in */
 	struct errlist	*errs;
 	int		 port_offset;
 	int		 port_line;	/* of "port" in the service read */
+	const char	*idir_file;	/* where include_dir is set */
+	int		 idir_line;
 };
 
 /* The type of the field a setting fills: T_OTHER when its function
@@ -540,6 +547,24 @@ set_log_level(struct ctx *x, config_setting_t *s, const struct setting *st,
 }
 
 static void
+set_include_dir(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	const char *v;
+
+	if ((v = get_str(x, s)) == NULL)
+		return;
+	if (*v == '\0') {
+		ERR(x, s, "include_dir: the empty string names no directory; "
+		    "leave \"include_dir\" out instead");
+		return;
+	}
+	store_string(st, base, v);
+	x->idir_file = setting_file(x, s);
+	x->idir_line = config_setting_source_line(s);
+}
+
+static void
 set_workers(struct ctx *x, config_setting_t *s, const struct setting *st,
     void *base)
 {
@@ -559,6 +584,7 @@ static const struct setting daemon_settings[] = {
 	OTHER("log", set_log, 0),
 	OTHER("log_level", set_log_level, 0),
 	STRING(config, handler_dir, set_string, 0),
+	STRING(config, include_dir, set_include_dir, 0),
 	STRING(config, user, set_string, 0),
 	STRING(config, group, set_string, 0),
 	{ "workers", T_OTHER, 0, 1, 256, set_workers, 0 },
@@ -901,8 +927,10 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 		ERR(x, list, "services: expected a list ( { ... }, ... )");
 		return;
 	}
+	/* Drop-in files append to the main file's services. */
 	n = config_setting_length(list);
-	c->svc = xcalloc(n > 0 ? n : 1, sizeof(*c->svc));
+	c->svc = xreallocarray(c->svc, c->nsvc + (n > 0 ? n : 1),
+	    sizeof(*c->svc));
 	for (i = 0; i < n; i++) {
 		g = config_setting_get_elem(list, i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -926,9 +954,15 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 		for (k = 0; k < c->nsvc; k++)
 			if (strcmp(c->svc[k].name, sc->name) == 0)
 				break;
-		if (k < c->nsvc) {
+		if (k < c->nsvc && strcmp(c->svc[k].file, sc->file) == 0) {
 			ERR(x, g, "service \"%s\" is already defined at line %d",
 			    sc->name, c->svc[k].line);
+			svc_conf_clear(sc);
+			continue;
+		}
+		if (k < c->nsvc) {
+			ERR(x, g, "service \"%s\" is already defined at %s:%d",
+			    sc->name, c->svc[k].file, c->svc[k].line);
 			svc_conf_clear(sc);
 			continue;
 		}
@@ -939,7 +973,6 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 		}
 		c->nsvc++;
 	}
-	check_conflicts(x, c);
 }
 
 /*
@@ -948,8 +981,9 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
  * reads any of it: libconfig's scanner gives no line for an include it
  * cannot open, and its string scanning is quadratic, so a huge value would
  * stall a reload.  Paths resolve as libconfig 1.5 resolves them: every
- * @include, at any depth, is relative to the main file's directory.
- * The main file's text goes to *textp (to free), so that it is read once.
+ * @include, at any depth, is relative to dir, the directory of the main
+ * file (or, for a drop-in file and its includes, include_dir).  The
+ * top file's text goes to *textp (to free), so that it is read once.
  */
 static int
 includes_check(struct ctx *x, const char *dir, const char *file,
@@ -1006,8 +1040,8 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 		return -1;
 	}
 	if ((*total += n) > CONFIG_TOTAL_MAX) {
-		errlist_add(x->errs, file, 0, "the configuration and its "
-		    "includes pass the limit of %d KiB together",
+		errlist_add(x->errs, file, 0, "the configuration, its includes "
+		    "and drop-in files pass the limit of %d KiB together",
 		    CONFIG_TOTAL_MAX >> 10);
 		free(text);
 		return -1;
@@ -1084,39 +1118,170 @@ includes_check(struct ctx *x, const char *dir, const char *file,
 #undef INCERR
 }
 
+/*
+ * Reads file, whose @includes are relative to dir, into cfg (to destroy);
+ * -1, with the error in x->errs, when it could not be read or parsed.
+ */
+static int
+conf_parse(struct ctx *x, const char *dir, const char *file, size_t *total,
+    config_t *cfg)
+{
+	char *text = NULL;
+	int ok;
+
+	if (includes_check(x, dir, file, NULL, 0, 0, total, &text) == -1) {
+		free(text);
+		return -1;
+	}
+	config_init(cfg);
+	config_set_include_dir(cfg, dir);
+	ok = config_read_string(cfg, text);
+	free(text);
+	if (!ok) {
+		errlist_add(x->errs, config_error_file(cfg) != NULL ?
+		    config_error_file(cfg) : file, config_error_line(cfg),
+		    "%s", config_error_text(cfg));
+		config_destroy(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the drop-in file path, whose @includes are relative to dir. */
+static void
+dropin_read(struct ctx *x, struct config *c, const char *dir,
+    const char *path, const struct svc_conf *tmpl, size_t *total)
+{
+	config_setting_t *root, *s;
+	const char *main_file = x->file, *name;
+	config_t cfg;
+	int i;
+
+	x->file = path;
+	if (conf_parse(x, dir, path, total, &cfg) == -1) {
+		x->file = main_file;
+		return;
+	}
+	root = config_root_setting(&cfg);
+	for (i = 0; i < config_setting_length(root); i++) {
+		s = config_setting_get_elem(root, i);
+		name = config_setting_name(s);
+		if (strcmp(name, "services") == 0)
+			load_services(x, c, s, tmpl);
+		else if (strcmp(name, "daemon") == 0 ||
+		    strcmp(name, "defaults") == 0)
+			ERR(x, s, "\"%s\" belongs in the main file %s; a "
+			    "drop-in file holds only \"services\"", name,
+			    main_file);
+		else
+			ERR(x, s, "unknown setting \"%s\"; a drop-in file "
+			    "holds only \"services\"", name);
+	}
+	config_destroy(&cfg);
+	x->file = main_file;
+}
+
+/* 1 for the names of drop-in files: "*.conf", but no dotfile; leftovers
+ * of package managers and editors ("x.conf.dpkg-old", "x.conf~") end
+ * otherwise. */
+static int
+dropin_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Reads every drop-in file of c->include_dir in C-locale order, the main
+ * file (st_main) excepted, should the directory hold it.  A missing
+ * directory is only a warning: the setting may name one that a package
+ * creates, or that an admin has not made yet.
+ */
+static void
+dropins_read(struct ctx *x, struct config *c, const struct stat *st_main,
+    const struct svc_conf *tmpl, size_t *total)
+{
+	const char *dir = c->include_dir;
+	struct dirent *de;
+	struct stat st;
+	char **names = NULL, *path;
+	size_t n = 0, i;
+	DIR *d;
+
+	if (stat(dir, &st) == -1 && errno == ENOENT) {
+		log_warnx("%s:%d: include_dir \"%s\": no such directory; no "
+		    "drop-in files read", x->idir_file, x->idir_line, dir);
+		return;
+	}
+	if (stat(dir, &st) == -1 || (!S_ISDIR(st.st_mode) &&
+	    (errno = ENOTDIR) != 0) || (d = opendir(dir)) == NULL) {
+		errlist_add(x->errs, x->idir_file, x->idir_line,
+		    "include_dir \"%s\": %s", dir, strerror(errno));
+		return;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (!dropin_name(de->d_name))
+			continue;
+		if (n == CONFIG_DROPIN_MAX) {
+			errlist_add(x->errs, x->idir_file, x->idir_line,
+			    "include_dir \"%s\": more than %d drop-in files",
+			    dir, CONFIG_DROPIN_MAX);
+			break;
+		}
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = xstrdup(de->d_name);
+	}
+	if (de == NULL && errno != 0)
+		errlist_add(x->errs, x->idir_file, x->idir_line,
+		    "include_dir \"%s\": %s", dir, strerror(errno));
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		path = xasprintf("%s/%s", dir, names[i]);
+		/* Looked at before it is opened: a FIFO would block. */
+		if (stat(path, &st) == -1)
+			log_warnx("%s: ignored: %s", path, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			log_warnx("%s: ignored: not a regular file", path);
+		else if (st_main == NULL || st.st_dev != st_main->st_dev ||
+		    st.st_ino != st_main->st_ino)
+			dropin_read(x, c, dir, path, tmpl, total);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+}
+
 struct config *
 config_load(const char *file, int port_offset, struct errlist *errs)
 {
-	struct ctx x = { file, errs, port_offset, 0 };
+	struct ctx x = { file, errs, port_offset, 0, NULL, 0 };
 	struct svc_conf tmpl;
 	struct config *c;
+	struct stat st_main;
 	config_t cfg;
 	config_setting_t *root, *s, *services = NULL, *defaults = NULL;
-	char *dir, *text = NULL;
-	const char *idir;
-	int i, ok;
+	char *dir, *idir;
+	int i, have_st;
 	size_t total = 0;
 
 	/* dirname() may return its argument cut short, or a static "." */
 	dir = xstrdup(file);
-	idir = dirname(dir);
-	if (includes_check(&x, idir, file, NULL, 0, 0, &total, &text) == -1) {
-		free(text);
-		free(dir);
-		return NULL;
-	}
-	config_init(&cfg);
-	config_set_include_dir(&cfg, idir);
-	ok = config_read_string(&cfg, text);
-	free(text);
+	idir = xstrdup(dirname(dir));
 	free(dir);
-	if (!ok) {
-		errlist_add(errs, config_error_file(&cfg) != NULL ?
-		    config_error_file(&cfg) : file, config_error_line(&cfg),
-		    "%s", config_error_text(&cfg));
-		config_destroy(&cfg);
+	if (conf_parse(&x, idir, file, &total, &cfg) == -1) {
+		free(idir);
 		return NULL;
 	}
+	have_st = stat(file, &st_main) == 0;
 	c = xcalloc(1, sizeof(*c));
 	c->file = xstrdup(file);
 	c->log_level = LOG_INFO;
@@ -1144,12 +1309,24 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 		else
 			svc_read(&x, defaults, G_DEFAULTS, &tmpl);
 	}
-	if (services == NULL)
-		errlist_add(errs, file, 0, "no \"services\" list");
-	else
+	if (services != NULL)
 		load_services(&x, c, services, &tmpl);
+	else if (c->include_dir == NULL)
+		errlist_add(errs, file, 0, "no \"services\" list");
+	if (c->include_dir != NULL) {
+		/* Relative to the main file, as its @includes are. */
+		if (c->include_dir[0] != '/' && strcmp(idir, ".") != 0) {
+			dir = xasprintf("%s/%s", idir, c->include_dir);
+			free(c->include_dir);
+			c->include_dir = dir;
+		}
+		dropins_read(&x, c, have_st ? &st_main : NULL, &tmpl, &total);
+	}
+	check_conflicts(&x, c);
 	svc_conf_clear(&tmpl);
+	/* x.idir_file lies in cfg. */
 	config_destroy(&cfg);
+	free(idir);
 	return c;
 }
 
@@ -1165,6 +1342,7 @@ config_free(struct config *c)
 	free(c->svc);
 	free(c->file);
 	free(c->handler_dir);
+	free(c->include_dir);
 	free(c->user);
 	free(c->group);
 	free(c);

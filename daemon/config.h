@@ -56,6 +56,7 @@ struct config {
 	int		 log_stderr;
 	int		 log_level;
 	char		*handler_dir;
+	char		*include_dir;	/* as read from, relative ones resolved */
 	char		*user;
 	char		*group;
 	int		 workers;
@@ -66,11 +67,13 @@ struct config {
 };
 
 /*
- * Parses and checks file; port_offset is added to ports below 1024 (-p).
- * Every error found goes to errs.  Returns the config with the services
- * that had no error (so that "sockd -t" can go on to check their
- * handlers), to free with config_free(); NULL only when the file could
- * not be read or parsed at all.  Usable only when errs stayed empty.
+ * Parses and checks file and, when it sets daemon.include_dir, every
+ * drop-in file there; port_offset is added to ports below 1024 (-p).
+ * Every error found goes to errs; a missing include_dir is only logged
+ * as a warning.  Returns the config with the services that had no error
+ * (so that "sockd -t" can go on to check their handlers), to free with
+ * config_free(); NULL only when the main file could not be read or parsed
+ * at all.  Usable only when errs stayed empty.
  */
 struct config	*config_load(const char *file, int port_offset,
 		    struct errlist *errs);
@@ -79,6 +82,8 @@ struct config	*config_load(const char *file, int port_offset,
 #define CONFIG_TOTAL_MAX	(4 << 20)
 /* How deep @include may nest (libconfig's own limit is 10). */
 #define CONFIG_INCLUDE_DEPTH	8
+/* How many drop-in files include_dir may hold. */
+#define CONFIG_DROPIN_MAX	1024
 void		 config_free(struct config *);
 /* 1 when two service configs would behave the same (reload keeps it). */
 int		 svc_conf_equal(const struct svc_conf *, const struct svc_conf *);

@@ -11,7 +11,8 @@
 #   4. the sockd-handler(3) example built with pkg-config, installed in its
 #      handler_dir and loaded
 #   5. sockd -f as _sockd with CAP_NET_BIND_SERVICE only, in a private
-#      network namespace: sd_notify, echo, daytime (UDP), upper, reload, stop
+#      network namespace: sd_notify, echo, daytime (UDP), upper, reload,
+#      a service added and removed through a file in /etc/sockd.d, stop
 #   6. dpkg --purge: nothing of the package is left
 # SKIP_BUILD=1 reuses the packages already built; DEB_DIR (default build/)
 # is where they are.  Exit 0 = all passed.
@@ -111,6 +112,7 @@ run "apt-get install ./sockd_${V}_$A.deb ./sockd-dev_${V}_$A.deb" \
     apt-get install -y -qq "$DEB" "$DEV"
 
 for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
+    /etc/sockd.d/README \
     /usr/lib/sysusers.d/sockd.conf /usr/share/man/man8/sockd.8.gz \
     /usr/share/man/man5/sockd.conf.5.gz /usr/include/sockd/handler.h \
     /usr/share/man/man3/sockd-handler.3.gz \
@@ -135,6 +137,11 @@ run "mode 0755 /usr/sbin/sockd" \
     test "$(stat -c %a /usr/sbin/sockd)" = 755
 run "conffile /etc/sockd.conf" \
     sh -c "dpkg-query -W -f='\${Conffiles}' sockd | grep -q ' /etc/sockd.conf '"
+run "conffile /etc/sockd.d/README" \
+    sh -c "dpkg-query -W -f='\${Conffiles}' sockd |
+    grep -q ' /etc/sockd.d/README '"
+run "/etc/sockd.conf reads drop-in files from /etc/sockd.d" \
+    grep -q '^[[:space:]]*include_dir = "/etc/sockd.d";' /etc/sockd.conf
 run "user _sockd: $(getent passwd _sockd)" getent passwd _sockd
 run "systemctl is-enabled sockd: enabled" \
     test "$(systemctl is-enabled sockd 2>&1)" = enabled
@@ -191,10 +198,12 @@ chmod 0644 "$plug"/*
 run "sockd -t loads the plugin" /usr/sbin/sockd -t -c "$plug/rot13.conf"
 
 echo "== 5. run sockd as sockd.service does, in a private network namespace"
-# probe [--rot13] SOCKD-ARGS...: probe.py's PASS/FAIL lines, indented.
+# probe [--rot13 | --dropin DIR] SOCKD-ARGS...: probe.py's PASS/FAIL
+# lines, indented.
 probe() {
 	opt=""
 	[ "${1:-}" = --rot13 ] && { opt=$1; shift; }
+	[ "${1:-}" = --dropin ] && { opt="$1 $2"; shift 2; }
 	unshare -n sh -c "ip link set lo up && /usr/bin/python3 \
 	    $top/packaging/probe.py $opt -- $asunit /usr/sbin/sockd -f $*" \
 	    > "$plug/probe.out" 2>&1
@@ -202,7 +211,7 @@ probe() {
 	sed 's/^/    /' "$plug/probe.out"
 	return $rc
 }
-probe && pass "sockd -f with /etc/sockd.conf" ||
+probe --dropin /etc/sockd.d && pass "sockd -f with /etc/sockd.conf" ||
     bad "sockd -f with /etc/sockd.conf"
 probe --rot13 -c "$plug/rot13.conf" && pass "sockd -f with the rot13 plugin" ||
     bad "sockd -f with the rot13 plugin"
@@ -211,6 +220,7 @@ rm -rf "$plug"
 echo "== 6. purge"
 run "dpkg --purge sockd-dev sockd" dpkg --purge sockd-dev sockd
 for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
+    /etc/sockd.d \
     /etc/systemd/system/multi-user.target.wants/sockd.service \
     /usr/lib/sysusers.d/sockd.conf "/usr/lib/$MA/sockd" /usr/include/sockd \
     "/usr/lib/$MA/pkgconfig/sockd.pc" /usr/share/doc/sockd; do

@@ -8,7 +8,10 @@ only service probed is the sockd-handler(3) example plugin on port 7013.
 COMMAND starts sockd in the foreground; NOTIFY_SOCKET is set for it, and
 the script checks what systemd would see: READY=1 once listening,
 RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 and exit status 0 on
-SIGTERM.  It prints PASS/FAIL lines and exits 1 if any check failed.
+SIGTERM.  With --dropin DIR (before --) it also drops a service file
+into DIR, checks it with COMMAND's sockd -t, reloads and probes the
+service, then removes the file, reloads and checks the service is gone.
+It prints PASS/FAIL lines and exits 1 if any check failed.
 """
 
 import os
@@ -72,6 +75,47 @@ def udp_roundtrip(host, port, data, timeout=3.0):
         return s.recv(65536)
 
 
+def reload(proc, ns, what):
+    proc.send_signal(signal.SIGHUP)
+    ok, seen = notify_wait(ns, ["READY=1"])
+    ok = ok and not any("failed" in m for m in seen)
+    report(ok, "sd_notify READY=1 after " + what, "got %r" % seen)
+
+
+def probe_dropin(proc, ns, args, dropin):
+    """A service added and removed through a drop-in file in dropin."""
+    path = os.path.join(dropin, "50-probe.conf")
+    # The check the unit's ExecReload runs: the same user, -t for -f.
+    check = [a for a in args if a != "-f"] + ["-t"]
+    try:
+        with open(path, "w") as f:
+            f.write('services = (\n  { name = "probe-upper"; '
+                    'handler = "upper"; port = 7681;\n'
+                    '    bind = ["127.0.0.1"]; }\n);\n')
+        os.chmod(path, 0o644)
+        r = subprocess.run(check, capture_output=True, text=True,
+                           timeout=30)
+        report(r.returncode == 0 and r.stdout == "configuration OK\n",
+               "sockd -t with %s" % path, r.stdout + r.stderr)
+        reload(proc, ns, "adding " + path)
+        try_check("drop-in service tcp 127.0.0.1:7681",
+                  lambda: tcp_roundtrip("127.0.0.1", 7681, b"drop-in\n"),
+                  b"DROP-IN\n")
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    reload(proc, ns, "removing " + path)
+    try:
+        tcp_roundtrip("127.0.0.1", 7681, b"x\n")
+        report(False, "drop-in service gone after its file is removed",
+               "port 7681 still answers")
+    except ConnectionRefusedError:
+        report(True, "drop-in service gone after its file is removed")
+    except OSError as e:
+        report(False, "drop-in service gone after its file is removed",
+               str(e))
+
+
 def try_check(what, fn, want):
     try:
         got = fn()
@@ -85,6 +129,10 @@ def main():
     rot13 = args[:1] == ["--rot13"]
     if rot13:
         args = args[1:]
+    dropin = None
+    if args[:1] == ["--dropin"] and len(args) > 1:
+        dropin = args[1]
+        args = args[2:]
     if args[:1] == ["--"]:
         args = args[1:]
 
@@ -119,6 +167,8 @@ def main():
                   b"Hello")
     else:
         probe_services(proc, ns)
+    if dropin is not None and proc.poll() is None:
+        probe_dropin(proc, ns, args, dropin)
     stop(proc, ns)
     log.seek(0)
     text = log.read()

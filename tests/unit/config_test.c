@@ -594,6 +594,359 @@ a_nul_byte_is_an_error_with_its_line_not_an_exit(void **state)
 	conf_dir_free();
 }
 
+/* 1 when some error is "<conf_dir>/<file>:<line>: ...needle..." (line 0:
+ * "<conf_dir>/<file>: ...needle..."). */
+static int
+has_error_in(const struct errlist *errs, const char *file, int line,
+    const char *needle)
+{
+	char prefix[200];
+	size_t i;
+
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s/%s:%d: ", conf_dir, file,
+		    line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s/%s: ", conf_dir, file);
+	for (i = 0; i < errs->n; i++)
+		if (strncmp(errs->msg[i], prefix, strlen(prefix)) == 0 &&
+		    strstr(errs->msg[i], needle) != NULL)
+			return 1;
+	fprintf(stderr, "  wanted: %s...%s\n", prefix, needle);
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "  got: %s\n", errs->msg[i]);
+	return 0;
+}
+
+/* What sockd logs on stderr while loading conf_dir/name. */
+static struct config *
+conf_dir_load_logged(const char *name, struct errlist *errs, char *log,
+    size_t size)
+{
+	struct config *c;
+	FILE *tmp = tmpfile();
+	int saved;
+	size_t n;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_int_equal(dup2(fileno(tmp), STDERR_FILENO), STDERR_FILENO);
+	c = conf_dir_load(name, errs);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(log, 1, size - 1, tmp);
+	log[n] = '\0';
+	fclose(tmp);
+	return c;
+}
+
+static void
+drop_in_files_are_read_in_c_locale_order_and_leftovers_are_ignored(
+    void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+	char link[160], log[2048];
+	static const char *const want[] = { "main", "big", "alpha", "beta",
+	    "linked" };
+	size_t i;
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("main.conf", "daemon: { include_dir = \"d\"; };\n"
+	    "defaults: { bind = \"127.0.0.1\"; idle_timeout = 9; };\n"
+	    "services = ( { name = \"main\"; port = 7001; handler = \"echo\";"
+	    " } );\n");
+	conf_dir_write("d", NULL);
+	conf_dir_write("other.inc", "services = ( { name = \"linked\"; "
+	    "port = 7005; handler = \"echo\"; } );\n");
+	conf_dir_write("d/b.conf", "services = ( { name = \"beta\"; "
+	    "port = 7004; handler = \"echo\"; } );\n");
+	conf_dir_write("d/a.conf", "services = ( { name = \"alpha\"; "
+	    "port = 7003; handler = \"echo\"; } );\n");
+	/* Upper case sorts first in the C locale, whatever LANG says. */
+	conf_dir_write("d/B.conf", "services = ( { name = \"big\"; "
+	    "port = 7002; handler = \"echo\"; } );\n");
+	conf_dir_write("d/.hidden.conf", "garbage");
+	conf_dir_write("d/x.conf.dpkg-old", "garbage");
+	conf_dir_write("d/x.conf.dpkg-dist", "garbage");
+	conf_dir_write("d/x.conf~", "garbage");
+	conf_dir_write("d/README", "garbage");
+	conf_dir_write("d/.conf", "garbage");
+	conf_dir_write("d/sub.conf", NULL);
+	snprintf(link, sizeof(link), "%s/d/l.conf", conf_dir);
+	assert_int_equal(symlink("../other.inc", link), 0);
+	c = conf_dir_load_logged("main.conf", &e, log, sizeof(log));
+	(void)unlink(link);
+	assert_int_equal(e.n, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nsvc, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_string_equal(c->svc[i].name, want[i]);
+		/* The main file's defaults hold in every file. */
+		assert_int_equal(c->svc[i].idle_timeout, 9);
+		assert_int_equal(c->svc[i].nbind, 1);
+	}
+	assert_non_null(strstr(c->svc[1].file, "/d/B.conf"));
+	assert_non_null(strstr(log, "/d/sub.conf: ignored: not a regular "
+	    "file"));
+	config_free(c);
+	conf_dir_free();
+}
+
+static void
+errors_in_a_drop_in_name_that_file_and_line(void **state)
+{
+	static const char nul[] = "services = ();\n\n# \0\n";
+	struct errlist e = { 0 };
+	struct config *c;
+	char want[200], *big;
+	const char *path;
+	FILE *fp;
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("main.conf", "daemon: { include_dir = \"d\"; };\n"
+	    "services = ( { name = \"echo\"; port = 7001; } );\n");
+	conf_dir_write("d", NULL);
+	conf_dir_write("d/a.conf", "services = (\n"
+	    "  { name = \"a\";\n"
+	    "    port = 70000; } );\n");
+	conf_dir_write("d/b.conf", "services = (\n  { name = = \"b\"; } );\n");
+	conf_dir_write("d/c.conf", "services = (\n@include \"gone.inc\"\n);\n");
+	path = conf_dir_write("d/d.conf", "");
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, fp), sizeof(nul) - 1);
+	assert_int_equal(fclose(fp), 0);
+	big = malloc((2u << 20) + 1);
+	assert_non_null(big);
+	memset(big, ' ', 2u << 20);
+	big[2u << 20] = '\0';
+	conf_dir_write("d/e.conf", big);
+	free(big);
+	c = conf_dir_load("main.conf", &e);
+	assert_non_null(c);
+	/* The main file's service and those of the other files stay, for
+	 * "sockd -t" to check their handlers. */
+	assert_int_equal(c->nsvc, 1);
+	assert_int_equal(e.n, 5);
+	assert_true(has_error_in(&e, "d/a.conf", 3, "\"port\": 70000 is out "
+	    "of range"));
+	assert_true(has_error_in(&e, "d/b.conf", 2, "syntax error"));
+	/* An @include in a drop-in is relative to include_dir. */
+	snprintf(want, sizeof(want), "cannot include \"%s/d/gone.inc\": No "
+	    "such file or directory", conf_dir);
+	assert_true(has_error_in(&e, "d/c.conf", 2, want));
+	assert_true(has_error_in(&e, "d/d.conf", 3, "a NUL byte"));
+	assert_true(has_error_in(&e, "d/e.conf", 0, "larger than the limit "
+	    "of 1024 KiB"));
+	config_free(c);
+	errlist_free(&e);
+	/* The include, once there, is read from include_dir. */
+	conf_dir_write("d/gone.inc", "{ name = \"c\"; port = 7003; "
+	    "handler = \"echo\"; }\n");
+	(void)remove(path);
+	(void)remove(conf_made[6]);	/* d/e.conf */
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 2);
+	assert_int_equal(c->nsvc, 2);
+	assert_string_equal(c->svc[1].name, "c");
+	config_free(c);
+	errlist_free(&e);
+	conf_dir_free();
+}
+
+static void
+a_service_defined_in_two_files_names_both_places(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+	char want[200];
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("main.conf", "daemon: { include_dir = \"d\"; };\n"
+	    "services = (\n"
+	    "  { name = \"echo\"; port = 7001; bind = \"::1\"; } );\n");
+	conf_dir_write("d", NULL);
+	conf_dir_write("d/a.conf", "services = (\n"
+	    "  { name = \"b\"; port = 7002; handler = \"echo\"; },\n"
+	    "  { name = \"echo\"; port = 7009; } );\n");
+	conf_dir_write("d/b.conf", "services = (\n\n"
+	    "  { name = \"c\"; port = 7002; handler = \"echo\"; },\n"
+	    "  { name = \"d\"; port = 7001; handler = \"echo\"; } );\n");
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 3);
+	snprintf(want, sizeof(want), "service \"echo\" is already defined at "
+	    "%s/main.conf:3", conf_dir);
+	assert_true(has_error_in(&e, "d/a.conf", 3, want));
+	snprintf(want, sizeof(want), "service \"c\": tcp port 7002 is already "
+	    "used by service \"b\" (%s/d/a.conf:2)", conf_dir);
+	assert_true(has_error_in(&e, "d/b.conf", 3, want));
+	snprintf(want, sizeof(want), "service \"d\": tcp port 7001 is already "
+	    "used by service \"echo\" (%s/main.conf:3): \"::\" overlaps "
+	    "\"::1\"", conf_dir);
+	assert_true(has_error_in(&e, "d/b.conf", 4, want));
+	config_free(c);
+	errlist_free(&e);
+	conf_dir_free();
+}
+
+static void
+daemon_and_defaults_in_a_drop_in_are_refused_with_file_and_line(
+    void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("main.conf", "daemon: { include_dir = \"d\"; };\n"
+	    "services = ();\n");
+	conf_dir_write("d", NULL);
+	conf_dir_write("d/a.conf", "# a service\n"
+	    "daemon: { workers = 2; };\n"
+	    "defaults: { rate = 0; };\n"
+	    "services = ( { name = \"echo\"; port = 7001; } );\n"
+	    "colour = 1;\n");
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 3);
+	assert_true(has_error_in(&e, "d/a.conf", 2, "\"daemon\" belongs in "
+	    "the main file"));
+	assert_true(has_error_in(&e, "d/a.conf", 3, "\"defaults\" belongs in "
+	    "the main file"));
+	assert_true(has_error_in(&e, "d/a.conf", 5, "unknown setting "
+	    "\"colour\"; a drop-in file holds only \"services\""));
+	/* Nothing of them was applied. */
+	assert_int_equal(c->workers, 1);
+	assert_int_equal(c->svc[0].rate, 50);
+	config_free(c);
+	errlist_free(&e);
+	conf_dir_free();
+}
+
+static void
+a_missing_include_dir_is_a_warning_not_an_error(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+	char log[2048], want[200];
+
+	(void)state;
+	conf_dir_new();
+	/* No services in the main file: they may all be drop-ins. */
+	conf_dir_write("main.conf", "daemon: {\n"
+	    "  include_dir = \"sockd.d\"; };\n");
+	c = conf_dir_load_logged("main.conf", &e, log, sizeof(log));
+	assert_int_equal(e.n, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nsvc, 0);
+	snprintf(want, sizeof(want), "%s/main.conf:2: include_dir "
+	    "\"%s/sockd.d\": no such directory", conf_dir, conf_dir);
+	assert_non_null(strstr(log, want));
+	config_free(c);
+	conf_dir_free();
+}
+
+static void
+an_include_dir_that_is_no_directory_is_an_error_naming_it(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+	char want[200];
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("main.conf", "daemon: {\n"
+	    "  include_dir = \"file\"; };\nservices = ();\n");
+	conf_dir_write("file", "services = ();\n");
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 1);
+	snprintf(want, sizeof(want), "include_dir \"%s/file\": Not a "
+	    "directory", conf_dir);
+	assert_true(has_error_in(&e, "main.conf", 2, want));
+	config_free(c);
+	errlist_free(&e);
+	conf_dir_write("main.conf", "daemon: {\n"
+	    "  include_dir = \"\"; };\nservices = ();\n");
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 1);
+	assert_true(has_error_in(&e, "main.conf", 2, "include_dir: the empty "
+	    "string"));
+	config_free(c);
+	errlist_free(&e);
+	/* Root reads any directory: only others see it unreadable. */
+	if (geteuid() != 0) {
+		conf_dir_write("d", NULL);
+		assert_int_equal(chmod(conf_made[conf_nmade - 1], 0), 0);
+		conf_dir_write("main.conf", "daemon: {\n"
+		    "  include_dir = \"d\"; };\nservices = ();\n");
+		c = conf_dir_load("main.conf", &e);
+		assert_int_equal(e.n, 1);
+		assert_true(has_error_in(&e, "main.conf", 2, "Permission "
+		    "denied"));
+		config_free(c);
+		errlist_free(&e);
+	}
+	conf_dir_free();
+}
+
+static void
+a_relative_include_dir_is_relative_to_the_main_file(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+	char want[200], text[300];
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("etc", NULL);
+	conf_dir_write("etc/sockd.d", NULL);
+	conf_dir_write("etc/sockd.d/a.conf", "services = ( { name = \"echo\"; "
+	    "port = 7001; } );\n");
+	conf_dir_write("etc/main.conf", "daemon: { include_dir = \"sockd.d\"; "
+	    "};\n");
+	/* The working directory is not conf_dir/etc. */
+	c = conf_dir_load("etc/main.conf", &e);
+	assert_int_equal(e.n, 0);
+	snprintf(want, sizeof(want), "%s/etc/sockd.d", conf_dir);
+	assert_string_equal(c->include_dir, want);
+	assert_int_equal(c->nsvc, 1);
+	config_free(c);
+	/* An absolute one is taken as it is. */
+	snprintf(text, sizeof(text), "daemon: { include_dir = \"%s\"; };\n",
+	    want);
+	conf_dir_write("main.conf", text);
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 0);
+	assert_string_equal(c->include_dir, want);
+	assert_int_equal(c->nsvc, 1);
+	config_free(c);
+	conf_dir_free();
+}
+
+static void
+the_main_file_in_its_own_include_dir_is_read_once(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c;
+
+	(void)state;
+	conf_dir_new();
+	conf_dir_write("main.conf", "daemon: { include_dir = \".\"; };\n"
+	    "services = ( { name = \"echo\"; port = 7001; } );\n");
+	conf_dir_write("z.conf", "services = ( { name = \"upper\"; "
+	    "port = 7002; } );\n");
+	c = conf_dir_load("main.conf", &e);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(c->nsvc, 2);
+	config_free(c);
+	conf_dir_free();
+}
+
 int
 main(void)
 {
@@ -621,6 +974,14 @@ main(void)
 		cmocka_unit_test(an_include_loop_is_cut_at_the_depth_limit),
 		cmocka_unit_test(a_huge_file_is_refused_before_it_is_parsed),
 		cmocka_unit_test(a_nul_byte_is_an_error_with_its_line_not_an_exit),
+		cmocka_unit_test(drop_in_files_are_read_in_c_locale_order_and_leftovers_are_ignored),
+		cmocka_unit_test(errors_in_a_drop_in_name_that_file_and_line),
+		cmocka_unit_test(a_service_defined_in_two_files_names_both_places),
+		cmocka_unit_test(daemon_and_defaults_in_a_drop_in_are_refused_with_file_and_line),
+		cmocka_unit_test(a_missing_include_dir_is_a_warning_not_an_error),
+		cmocka_unit_test(an_include_dir_that_is_no_directory_is_an_error_naming_it),
+		cmocka_unit_test(a_relative_include_dir_is_relative_to_the_main_file),
+		cmocka_unit_test(the_main_file_in_its_own_include_dir_is_read_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
