@@ -2,9 +2,10 @@
  * Access records, against the real daemon at its default level (info):
  * with log_connections, every connection that ends leaves exactly one
  * line, "SERVICE PEER: closed: reason=... duration=...s in=N out=N", with
- * why it ended (end of file, quit word, idle, slow reader, drain, reset)
- * and the bytes read and written; a refused one leaves "refused:
- * reason=..." in the same shape.  Without log_connections nothing is
+ * why it ended (end of file, quit word, idle, slow reader, drain, stop,
+ * reset) and the bytes read and written; a refused one leaves "refused:
+ * reason=..." in the same shape, and what the log budget held back is
+ * told, not lost.  Without log_connections nothing is
  * logged per connection at info; a service's log_level hides its own
  * records, or shows its debug lines, without touching the others.
  */
@@ -241,6 +242,30 @@ a_connection_cut_by_drain_timeout_is_recorded_as_drain(void **state)
 }
 
 static void
+a_connection_closed_at_a_second_sigterm_is_recorded_as_stop(void **state)
+{
+	struct harness *h = *state;
+	struct record r;
+	int port = harness_port(), fd, cport;
+
+	harness_drain_timeout(30);
+	harness_serve_quiet(h, 0, ECHO "});\n", port);
+	assert_int_not_equal(fd = tcp_open("127.0.0.1", port), -1);
+	cport = client_port(fd);
+	echo_bytes(fd, 3);
+	assert_int_equal(harness_signal(h, SIGTERM), 0);
+	assert_true(harness_log_wait(h, "waiting up to", harness_ms(5000)));
+	assert_int_equal(harness_signal(h, SIGTERM), 0);
+	assert_int_equal(harness_wait_exit(h, harness_ms(10000)), 0);
+	record_get(h, "echo", cport, "closed", &r);
+	assert_string_equal(r.reason, "stop");
+	assert_int_equal(r.in, 3);
+	assert_int_equal(r.out, 3);
+	client_close(fd);
+	harness_pass(h);
+}
+
+static void
 a_refused_connection_has_a_record_of_the_same_shape(void **state)
 {
 	struct harness *h = *state;
@@ -381,6 +406,7 @@ main(void)
 		T(a_reset_is_recorded_as_an_error_that_names_it),
 		T(a_chat_member_that_stops_reading_is_recorded_as_a_slow_reader),
 		T(a_connection_cut_by_drain_timeout_is_recorded_as_drain),
+		T(a_connection_closed_at_a_second_sigterm_is_recorded_as_stop),
 		T(a_refused_connection_has_a_record_of_the_same_shape),
 		T(without_log_connections_nothing_is_logged_per_connection_at_info),
 		T(a_service_log_level_hides_or_shows_its_own_lines_only),
