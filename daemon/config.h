@@ -50,7 +50,7 @@ struct svc_conf {
 	struct acl	 acl;		/* allow, deny */
 	struct opts	*opts;
 	int		 log_connections; /* an access record per conn */
-	long long	 log_level;	/* peer-caused lines; -1: the daemon's */
+	long long	 log_level;	/* its peers' lines; -1: daemon's */
 };
 
 struct config {
