@@ -153,9 +153,10 @@ an_idle_connection_is_recorded_as_idle_after_its_timeout(void **state)
 	assert_string_equal(r.reason, "idle");
 	assert_int_equal(r.in, 100);
 	assert_int_equal(r.out, 100);
-	/* Closed at most one idle_timeout late, give or take a tick. */
+	/* Closed at most one idle_timeout late, give or take a tick (and
+	 * a loaded machine). */
 	assert_true(r.secs >= 0.99);
-	assert_true(r.secs < harness_ms(4000) / 1000.0);
+	assert_true(r.secs < harness_ms(10000) / 1000.0);
 	client_close(fd);
 	harness_stop_clean(h);
 }
@@ -359,8 +360,9 @@ a_service_log_level_hides_or_shows_its_own_lines_only(void **state)
 	record_get(h, "close", dcport, "closed", &r);
 	assert_string_equal(r.reason, "eof");
 	assert_int_equal(r.in, 7);
-	assert_true(harness_log_has(h, "close 127.0.0.1:") &&
-	    harness_log_has(h, ": open"));
+	assert_int_equal(harness_log_count(h, ": open"), 1);
+	assert_non_null(strstr(harness_log_line(h, ": open"),
+	    "close 127.0.0.1:"));
 	assert_int_equal(harness_stop(h), 0);
 	assert_int_equal(harness_log_count(h, "loud 127.0.0.1:"), 1);
 	assert_int_equal(harness_log_count(h, ": closed: "), 2);
