@@ -467,6 +467,23 @@ set_options(struct ctx *x, config_setting_t *s, const struct setting *st,
 	sc->opts = options_read(x, s, setting_file(x, s));
 }
 
+/* A service's log_level: a level name, kept as its syslog priority. */
+static void
+set_svc_log_level(struct ctx *x, config_setting_t *s,
+    const struct setting *st, void *base)
+{
+	const char *v;
+	int lvl;
+
+	if ((v = get_str(x, s)) == NULL)
+		return;
+	if ((lvl = log_level_parse(v)) == -1)
+		ERR(x, s, "log_level \"%s\": expected error, warning, notice, "
+		    "info or debug", v);
+	else
+		*FIELD(long long, base, st) = lvl;
+}
+
 /* Rows of the tables.  NUMBER, FLAG and STRING fill the field of struct
  * st named as the setting: a number in [lo, hi] through set_int(), a
  * boolean through set_bool(), a string through fn (set_string(), or one
@@ -510,6 +527,9 @@ static const struct setting svc_settings[] = {
 	FLAG(svc_conf, v6only),
 	OTHER("allow", set_allow, 0),
 	OTHER("deny", set_deny, 0),
+	FLAG(svc_conf, log_connections),
+	{ "log_level", T_INT, offsetof(struct svc_conf, log_level), 0, 0,
+	    set_svc_log_level, 0 },
 };
 
 static void
@@ -725,6 +745,7 @@ static const struct svc_conf svc_builtin = {
 	.drop_low_ports = 1,
 	.keepalive = 1,
 	.v6only = 1,
+	.log_level = -1,
 };
 
 static int

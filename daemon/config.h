@@ -49,6 +49,8 @@ struct svc_conf {
 	int		 v6only;	/* IPV6_V6ONLY on IPv6 sockets */
 	struct acl	 acl;		/* allow, deny */
 	struct opts	*opts;
+	int		 log_connections; /* an access record per conn */
+	long long	 log_level;	/* its peers' lines; -1: daemon's */
 };
 
 struct config {

@@ -30,7 +30,14 @@
  * and logged, and reloads, plugins and listeners still find descriptors.
  *
  * Every line about a connection, the daemon's and the handler's
- * (sockd_conn_log), starts with "SERVICE PEER: ".
+ * (sockd_conn_log), starts with "SERVICE PEER: ", and is written up to
+ * its service's log_level.  When a connection ends, its access record
+ * says why (the first cause named, conn_end(); one word each in
+ * end_words[]), how long it lasted, the bytes read and the bytes the
+ * kernel took: at info with log_connections, else at debug.  Records
+ * have a budget of their own per service and worker, and what a burst
+ * held back is told by the next line or by the sweep once its interval
+ * is over, never dropped silently.
  */
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -68,24 +75,50 @@ static void	backlog_schedule(struct conn *);
 static void	on_backlog_idle(uv_idle_t *);
 static void	conn_reap(struct conn_ctx *);
 
-/* "SERVICE PEER: line" at pri; limited: rate limited per service and
- * worker, for lines a peer can cause. */
+#define RECORD_BUDGET	1000		/* access records per 10 s */
+
+/* The words of enum conn_end, in access records ("reason=idle"). */
+static const char *const end_words[] = {
+	[END_NONE] = "other",
+	[END_EOF] = "eof",
+	[END_ERROR] = "error",
+	[END_QUIT] = "quit",
+	[END_HANDLER] = "handler",
+	[END_IDLE] = "idle",
+	[END_SLOW] = "slow_reader",
+	[END_NOMEM] = "no_memory",
+	[END_DRAIN] = "drain",
+	[END_STOP] = "stop",
+	[END_BUSY] = "busy",
+	[END_ACL] = "acl",
+	[END_NO_FDS] = "no_fds",
+	[END_PER_SOURCE] = "per_source",
+	[END_RATE] = "rate",
+};
+
+/* "SERVICE PEER: line" at pri, unless the service's log_level hides it;
+ * with rl, within its budget of max lines per 10 s (lines a peer can
+ * cause, per service and worker), and the next line written says how
+ * many were held back. */
 static void
-conn_vlog(const struct conn *c, int pri, int limited, const char *fmt,
-    va_list ap)
+conn_vlog(const struct conn *c, int pri, struct ratelimit *rl,
+    unsigned int max, const char *fmt, va_list ap)
 {
 	char line[768], peer[64];
 	unsigned int suppressed = 0;
 
-	if (limited && !log_ratelimit(&conn_local(c)->rl, &suppressed))
+	/* Checked first: a hidden line costs no share of the budget. */
+	if (!service_logs(c->svc, pri))
+		return;
+	if (rl != NULL && !log_ratelimit_n(rl, max, &suppressed))
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	(void)sockaddr_fmt(&c->peer.sa, peer, sizeof(peer));
 	if (suppressed > 0)
-		log_msg(pri, "%s %s: %s (%u similar lines suppressed)",
+		log_line(pri, "%s %s: %s (%u similar lines suppressed)",
 		    c->svc->conf.name, peer, line, suppressed);
 	else
-		log_msg(pri, "%s %s: %s", c->svc->conf.name, peer, line);
+		log_line(pri, "%s %s: %s", c->svc->conf.name, peer, line);
 }
 
 void
@@ -94,8 +127,63 @@ conn_logx(const struct conn *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	conn_vlog(c, LOG_WARNING, 1, fmt, ap);
+	conn_vlog(c, LOG_WARNING, &conn_local(c)->rl, 10, fmt, ap);
 	va_end(ap);
+}
+
+/* An access record at pri: with a budget of its own at info, so that a
+ * flood of records does not silence the warnings, nor these. */
+static void __attribute__((format(printf, 3, 4)))
+conn_logr(const struct conn *c, int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vlog(c, pri, pri < LOG_DEBUG ? &conn_local(c)->arl : NULL,
+	    RECORD_BUDGET, fmt, ap);
+	va_end(ap);
+}
+
+void
+conn_end(struct conn *c, enum conn_end why)
+{
+	if (c->why == END_NONE)
+		c->why = why;
+}
+
+void
+conn_failed(struct conn *c, const char *what, int rc)
+{
+	conn_log(c, LOG_DEBUG, "%s: %s", what, uv_strerror(rc));
+	if (c->why == END_NONE) {
+		c->why = END_ERROR;
+		c->err = rc;
+	}
+	conn_abort(c);
+}
+
+/*
+ * c's access record, once it is over: "closed: reason=idle
+ * duration=12.345s in=120 out=4096", bytes read and bytes the kernel
+ * took, at info with log_connections, else at debug (-d).  A cause
+ * nobody named is the peer's end of file when there was one.
+ */
+static void
+conn_record(const struct conn *c)
+{
+	enum conn_end why = c->why;
+	uint64_t ms = uv_now(c->ctx->loop) - c->start;
+	char err[48] = "";
+
+	if (why == END_NONE && (c->flags & C_EOF))
+		why = END_EOF;
+	if (why == END_ERROR && c->err != 0)
+		snprintf(err, sizeof(err), " error=%s", uv_err_name(c->err));
+	conn_logr(c, c->svc->conf.log_connections ? LOG_INFO : LOG_DEBUG,
+	    "closed: reason=%s duration=%llu.%03llus in=%llu out=%llu%s",
+	    end_words[why], (unsigned long long)(ms / 1000),
+	    (unsigned long long)(ms % 1000), (unsigned long long)c->nin,
+	    (unsigned long long)c->nout, err);
 }
 
 
@@ -341,7 +429,7 @@ conn_destroy(struct conn *c)
 		srctab_release(&l->src, key, c->flags & C_SRCOVF);
 	}
 	framer_free(&c->fr);
-	conn_log(c, LOG_DEBUG, "closed");
+	conn_record(c);
 	uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
@@ -381,7 +469,16 @@ conn_sweep(struct conn_ctx *ctx, struct service *s, uint64_t now)
 	struct svc_local *l = &s->local[ctx->id];
 	struct conn *c, *next;
 	uint64_t idle = (uint64_t)s->conf.idle_timeout * 1000;
+	unsigned int n;
 
+	/* Lines held back by a burst that nothing followed are told, not
+	 * lost: they would have been written, at their level. */
+	if ((n = log_ratelimit_flush(&l->rl)) > 0)
+		log_line(LOG_WARNING, "%s: %u similar lines suppressed",
+		    s->conf.name, n);
+	if ((n = log_ratelimit_flush(&l->arl)) > 0)
+		log_line(LOG_INFO, "%s: %u access records suppressed",
+		    s->conf.name, n);
 	if (idle == 0)
 		return;
 	for (c = TAILQ_FIRST(&l->conns); c != NULL; c = next) {
@@ -397,6 +494,7 @@ conn_sweep(struct conn_ctx *ctx, struct service *s, uint64_t now)
 		l->st.closed_idle++;
 		conn_log(c, LOG_DEBUG, "idle for %llds, closing",
 		    s->conf.idle_timeout);
+		conn_end(c, END_IDLE);
 		conn_abort(c);
 	}
 }
@@ -405,6 +503,7 @@ void
 conn_nomem(struct conn *c)
 {
 	conn_logx(c, "out of memory, closing");
+	conn_end(c, END_NOMEM);
 	conn_abort(c);
 }
 
@@ -434,6 +533,7 @@ conn_line(void *arg, const char *line, size_t len)
 	struct conn *c = arg;
 
 	if (conn_is_quit(c, line, len)) {
+		conn_end(c, END_QUIT);
 		conn_close(c);
 		return 1;
 	}
@@ -600,6 +700,7 @@ conn_input(struct conn *c, const char *p, size_t len)
 		return;
 	}
 	if (conn_is_quit(c, p, len)) {
+		conn_end(c, END_QUIT);
 		conn_close(c);
 		return;
 	}
@@ -627,6 +728,7 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	if (n > 0) {
 		if (c->flags & C_CLOSING)
 			return;
+		c->nin += (uint64_t)n;
 		conn_touch(c);
 		c->ctx->reading = c;
 		conn_input(c, buf->base, (size_t)n);
@@ -652,22 +754,25 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 			conn_cork_flush(c->ctx);
 		conn_close(c);
 	} else if (n < 0) {
-		conn_log(c, LOG_DEBUG, "read: %s", uv_strerror((int)n));
-		conn_abort(c);
+		conn_failed(c, "read", (int)n);
 	}
 }
 
-/* Turns a connection away at once, after the busy line if there is one. */
-static void
+/* Turns a connection away at once, after the busy line if there is one;
+ * returns how much of the line the kernel took. */
+static int
 conn_refuse(uv_tcp_t *t, const char *line)
 {
 	uv_buf_t b;
+	int n = 0;
 
 	if (line != NULL) {
 		b = uv_buf_init((char *)line, (unsigned int)strlen(line));
-		(void)uv_try_write((uv_stream_t *)t, &b, 1);
+		if ((n = uv_try_write((uv_stream_t *)t, &b, 1)) < 0)
+			n = 0;
 	}
 	uv_close((uv_handle_t *)t, on_close_refused);
+	return n;
 }
 
 /* Out of memory for a new connection: still take it off the backlog, or
@@ -684,7 +789,7 @@ conn_accept_nomem(struct conn_ctx *ctx, uv_stream_t *server,
 		return;
 	if (uv_tcp_init(ctx->loop, t) == 0 && uv_accept(server,
 	    (uv_stream_t *)t) == 0)
-		conn_refuse(t, NULL);
+		(void)conn_refuse(t, NULL);
 	else
 		uv_close((uv_handle_t *)t, on_close_refused);
 }
@@ -766,42 +871,57 @@ conn_admit(struct conn *c, uint64_t now)
 	return REFUSE_NONE;
 }
 
-/* Counts, logs and turns away c, refused for why. */
+/* Counts, logs and turns away c, refused for why; with log_connections
+ * the line is an access record ("refused: reason=per_source ..."). */
 static void
 conn_refused(struct conn *c, enum refusal why)
 {
 	const struct svc_conf *sc = &c->svc->conf;
 	struct svc_stats *st = &conn_local(c)->st;
 	const char *busy = sc->busy;
+	enum conn_end end = END_BUSY;
+	char text[128] = "";
+	int out;
 
 	switch (why) {
 	case REFUSE_BUSY:
 		st->refused_busy++;
-		conn_logx(c, "refused: max_connections reached");
+		snprintf(text, sizeof(text), "refused: max_connections "
+		    "reached");
 		break;
 	case REFUSE_ACL:
 		st->refused_acl++;
-		conn_logx(c, "refused by allow/deny");
+		end = END_ACL;
+		snprintf(text, sizeof(text), "refused by allow/deny");
 		busy = NULL;
 		break;
 	case REFUSE_NO_FDS:
 		st->refused_nofds++;
-		conn_logx(c, "refused: out of file descriptors (limit %lu)",
-		    nofile_max);
+		end = END_NO_FDS;
+		snprintf(text, sizeof(text), "refused: out of file descriptors "
+		    "(limit %lu)", nofile_max);
 		break;
 	case REFUSE_PER_SOURCE:
 		st->refused_source++;
-		conn_logx(c, "refused: per_source (%lld) reached",
-		    sc->per_source);
+		end = END_PER_SOURCE;
+		snprintf(text, sizeof(text), "refused: per_source (%lld) "
+		    "reached", sc->per_source);
 		break;
 	case REFUSE_RATE:
 		st->refused_rate++;
-		conn_logx(c, "refused: over rate (%lld/s)", sc->rate);
+		end = END_RATE;
+		snprintf(text, sizeof(text), "refused: over rate (%lld/s)",
+		    sc->rate);
 		break;
 	case REFUSE_NONE:
 		break;
 	}
-	conn_refuse(&c->tcp, busy);
+	out = conn_refuse(&c->tcp, busy);
+	if (sc->log_connections)
+		conn_logx(c, "refused: reason=%s duration=0.000s in=0 out=%d",
+		    end_words[end], out);
+	else
+		conn_logx(c, "%s", text);
 }
 
 /* c is admitted: counted and listed, read from, greeted, and handed to
@@ -814,6 +934,7 @@ conn_open(struct conn *c, uint64_t now)
 
 	service_ref(s);
 	c->active = c->listed = now;
+	c->start = now;
 	TAILQ_INSERT_TAIL(&l->conns, c, link);
 	l->nconns++;
 	c->ctx->nconns++;
@@ -830,6 +951,7 @@ conn_open(struct conn *c, uint64_t now)
 	if (c->flags & C_CLOSING)
 		return;
 	if (s->h->tcp_connect != NULL && s->h->tcp_connect(ABI(c)) == -1) {
+		conn_end(c, END_HANDLER);
 		conn_abort(c);
 		return;
 	}
@@ -963,20 +1085,37 @@ conn_ctx_drain(struct conn_ctx *ctx)
 	return ctx->nconns;
 }
 
+struct abort_arg {
+	struct conn_ctx		*ctx;
+	enum conn_end		 why;
+};
+
 static void
 abort_one(struct service *s, void *arg)
 {
-	struct conn_ctx *ctx = arg;
+	struct abort_arg *a = arg;
 	struct conn *c;
 
-	TAILQ_FOREACH(c, &s->local[ctx->id].conns, link)
+	TAILQ_FOREACH(c, &s->local[a->ctx->id].conns, link) {
+		conn_end(c, a->why);
 		conn_abort(c);
+	}
 }
 
 void
 conn_ctx_abort_all(struct conn_ctx *ctx)
 {
-	service_foreach(abort_one, ctx);
+	struct abort_arg a = { ctx, END_STOP };
+
+	service_foreach(abort_one, &a);
+}
+
+void
+conn_ctx_cut(struct conn_ctx *ctx)
+{
+	struct abort_arg a = { ctx, END_DRAIN };
+
+	service_foreach(abort_one, &a);
 }
 
 /* The ABI side. */
@@ -984,6 +1123,7 @@ conn_ctx_abort_all(struct conn_ctx *ctx)
 void
 sockd_conn_close(struct sockd_conn *sc)
 {
+	conn_end((struct conn *)sc, END_HANDLER);
 	conn_close((struct conn *)sc);
 }
 
@@ -1038,9 +1178,7 @@ sockd_conn_log(const struct sockd_conn *sc, int pri, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (pri > log_get_level())
-		return;
 	va_start(ap, fmt);
-	conn_vlog((const struct conn *)sc, pri, 0, fmt, ap);
+	conn_vlog((const struct conn *)sc, pri, NULL, 0, fmt, ap);
 	va_end(ap);
 }

@@ -79,8 +79,10 @@ unsigned int conn_ctx_count(const struct conn_ctx *);
 /* From now on the last connection to go calls the empty callback;
  * returns how many are open (0: it will not be called). */
 unsigned int conn_ctx_drain(struct conn_ctx *);
-/* Closes every connection of ctx at once, without flushing. */
+/* Closes every connection of ctx at once, without flushing (at stop). */
 void	conn_ctx_abort_all(struct conn_ctx *);
+/* The same when drain_timeout ran out: their records say "drain". */
+void	conn_ctx_cut(struct conn_ctx *);
 /* Idle sweep of service s on ctx: closes what idled past idle_timeout. */
 void	conn_sweep(struct conn_ctx *, struct service *, uint64_t now);
 

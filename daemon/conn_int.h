@@ -34,6 +34,27 @@ struct svc_local;
 #define C_BACKLOG	0x800	/* has c->rest: reading stopped */
 #define C_BACKLOGQ	0x1000	/* on ctx->backlog */
 
+/* Why a connection ended, for its access record; the first cause
+ * named wins (conn_end()).  Their words are in conn.c's end_words[]. */
+enum conn_end {
+	END_NONE,		/* none named: see conn_record() */
+	END_EOF,		/* the peer closed its side */
+	END_ERROR,		/* a read or write failed (reset) */
+	END_QUIT,		/* the quit word */
+	END_HANDLER,		/* sockd_conn_close(), tcp_connect() said no */
+	END_IDLE,		/* idle_timeout */
+	END_SLOW,		/* output past max_queue */
+	END_NOMEM,
+	END_DRAIN,		/* still open when drain_timeout ran out */
+	END_STOP,		/* closed at once at stop */
+	/* Refused at accept, before it was served. */
+	END_BUSY,		/* max_connections */
+	END_ACL,		/* allow/deny */
+	END_NO_FDS,		/* descriptors near RLIMIT_NOFILE */
+	END_PER_SOURCE,
+	END_RATE,
+};
+
 /* The handler's view of a conn: the same object, behind an opaque type. */
 #define ABI(c)		((struct sockd_conn *)(c))
 
@@ -67,6 +88,11 @@ struct conn {
 		struct sockaddr_in6	sin6;
 	}			 peer;
 	unsigned int		 flags;
+	uint64_t		 start;		/* uv_now() when admitted */
+	uint64_t		 nin;		/* bytes read */
+	uint64_t		 nout;		/* bytes the kernel took */
+	enum conn_end		 why;		/* see conn_end() */
+	int			 err;		/* the libuv error, END_ERROR */
 };
 
 /* conn.c */
@@ -75,6 +101,10 @@ struct svc_local *conn_local(const struct conn *);
  * close itself for the end of the loop turn. */
 void	conn_close(struct conn *);
 void	conn_schedule(struct conn *);
+/* Names why c ends, unless a cause was named before: the first wins. */
+void	conn_end(struct conn *, enum conn_end);
+/* A read or write of c failed with the libuv error rc: it costs c. */
+void	conn_failed(struct conn *, const char *what, int rc);
 /* Reads from c again, unless something still holds it back. */
 void	conn_resume(struct conn *);
 /* Moves c to the tail of its idle list, listed at now. */

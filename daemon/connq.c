@@ -75,8 +75,7 @@ conn_low(const struct conn *c)
 static void
 conn_write_failed(struct conn *c, int rc)
 {
-	conn_log(c, LOG_DEBUG, "write: %s", uv_strerror(rc));
-	conn_abort(c);
+	conn_failed(c, "write", rc);
 }
 
 /*
@@ -158,6 +157,8 @@ static void
 conn_wrote(struct conn *c, size_t len, int status)
 {
 	c->queued -= len;
+	if (status == 0)
+		c->nout += len;
 	if (c->flags & C_DEAD)
 		return;
 	if (status < 0) {
@@ -206,6 +207,7 @@ conn_slow(struct conn *c)
 	    "closing", c->svc->conf.max_queue);
 	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_end(c, END_SLOW);
 	conn_abort(c);
 }
 
@@ -230,6 +232,7 @@ cork_send(struct conn *c, struct sockd_msg **m, unsigned int n)
 			conn_write_failed(c, rc);
 		else if (rc > 0) {
 			/* Drop what went out; cut into the first piece left. */
+			c->nout += (uint64_t)rc;
 			skip = (size_t)rc;
 			total -= skip;
 			while (first < n && skip >= b[first].len) {
@@ -451,6 +454,7 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		b = uv_buf_init((char *)p, (unsigned int)len);
 		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 		if (n >= 0) {
+			c->nout += (uint64_t)n;
 			p += n;
 			len -= (size_t)n;
 			if (len == 0) {

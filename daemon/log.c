@@ -100,15 +100,17 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+/* Writes the line when pri is up to level (the daemon's, or a service's
+ * its caller went by). */
 static void
-log_vmsg(int pri, const char *fmt, va_list ap, const char *err)
+log_vmsg(int level, int pri, const char *fmt, va_list ap, const char *err)
 {
 	char line[1024], *p;
 	int n, start;
 
 	/* A plugin may pass a facility too: the level alone counts. */
 	pri = LOG_PRI(pri);
-	if (pri > log_level)
+	if (pri > level)
 		return;
 	if (log_journal)
 		n = snprintf(line, sizeof(line), "<%d>", pri);
@@ -142,7 +144,17 @@ log_msg(int pri, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(pri, fmt, ap, NULL);
+	log_vmsg(log_level, pri, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_line(int pri, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_DEBUG, pri, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -152,7 +164,7 @@ log_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(LOG_ERR, fmt, ap, NULL);
+	log_vmsg(log_level, LOG_ERR, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -163,7 +175,7 @@ log_warn(const char *fmt, ...)
 	int saved = errno;
 
 	va_start(ap, fmt);
-	log_vmsg(LOG_WARNING, fmt, ap, strerror(saved));
+	log_vmsg(log_level, LOG_WARNING, fmt, ap, strerror(saved));
 	va_end(ap);
 	errno = saved;
 }
@@ -174,7 +186,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(LOG_WARNING, fmt, ap, NULL);
+	log_vmsg(log_level, LOG_WARNING, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -184,7 +196,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(LOG_INFO, fmt, ap, NULL);
+	log_vmsg(log_level, LOG_INFO, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -196,7 +208,7 @@ log_debug(const char *fmt, ...)
 	if (log_level < LOG_DEBUG)
 		return;
 	va_start(ap, fmt);
-	log_vmsg(LOG_DEBUG, fmt, ap, NULL);
+	log_vmsg(log_level, LOG_DEBUG, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -206,7 +218,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(LOG_CRIT, fmt, ap, NULL);
+	log_vmsg(log_level, LOG_CRIT, fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
 }
@@ -215,13 +227,20 @@ fatal(const char *fmt, ...)
 int
 log_ratelimit(struct ratelimit *rl, unsigned int *suppressed)
 {
+	return log_ratelimit_n(rl, 10, suppressed);
+}
+
+int
+log_ratelimit_n(struct ratelimit *rl, unsigned int max,
+    unsigned int *suppressed)
+{
 	time_t now = time(NULL);
 
 	if (now - rl->start >= 10) {
 		rl->start = now;
 		rl->count = 0;
 	}
-	if (rl->count >= 10) {
+	if (rl->count >= max) {
 		rl->suppressed++;
 		return 0;
 	}
@@ -231,6 +250,17 @@ log_ratelimit(struct ratelimit *rl, unsigned int *suppressed)
 	return 1;
 }
 
+unsigned int
+log_ratelimit_flush(struct ratelimit *rl)
+{
+	unsigned int n = rl->suppressed;
+
+	if (n == 0 || time(NULL) - rl->start < 10)
+		return 0;
+	rl->suppressed = 0;
+	return n;
+}
+
 /* The ABI side: handlers log through the daemon's sink. */
 void
 sockd_log(int pri, const char *fmt, ...)
@@ -238,6 +268,6 @@ sockd_log(int pri, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(pri, fmt, ap, NULL);
+	log_vmsg(log_level, pri, fmt, ap, NULL);
 	va_end(ap);
 }

@@ -12,6 +12,9 @@ void	log_set_level(int);
 int	log_get_level(void);
 int	log_level_parse(const char *);
 void	log_msg(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* log_msg() whatever the daemon's level, for a line its caller checked
+ * against a level of its own (a service's log_level). */
+void	log_line(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 void	log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -31,5 +34,11 @@ struct ratelimit {
 	unsigned int	 suppressed;
 };
 int	log_ratelimit(struct ratelimit *, unsigned int *suppressed);
+/* The same with a budget of max lines per 10 seconds. */
+int	log_ratelimit_n(struct ratelimit *, unsigned int max,
+	    unsigned int *suppressed);
+/* How many lines rl held back in an interval that is over, forgotten
+ * then (0 while it lasts): to tell of a burst that no line followed. */
+unsigned int log_ratelimit_flush(struct ratelimit *);
 
 #endif

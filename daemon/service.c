@@ -3,7 +3,10 @@
  * where the handler is looked up and its configure() runs, so "sockd -t"
  * and a reload both go through here and report the same errors.  Options
  * a handler does not list, and options of the wrong type that its getters
- * met, are errors naming file and line.
+ * met, are errors naming file and line.  Lines its peers cause are
+ * logged up to the service's own log_level when it has one
+ * (service_logs()), so that one service can be quieted, or followed
+ * closely, without the others.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,6 +173,20 @@ service_log_stats(const struct service *s, int worker)
 	    (unsigned long long)st->dropped);
 }
 
+int
+service_log_level(const struct service *s)
+{
+	return s->conf.log_level >= 0 ? (int)s->conf.log_level :
+	    log_get_level();
+}
+
+int
+service_logs(const struct service *s, int pri)
+{
+	/* A plugin may pass a facility too: the level alone counts. */
+	return LOG_PRI(pri) <= service_log_level(s);
+}
+
 void
 service_logx(struct service *s, struct svc_local *l, const char *fmt, ...)
 {
@@ -177,14 +194,16 @@ service_logx(struct service *s, struct svc_local *l, const char *fmt, ...)
 	unsigned int suppressed;
 	va_list ap;
 
-	if (!log_ratelimit(&l->rl, &suppressed))
+	/* Checked first: a hidden line costs no share of the budget. */
+	if (!service_logs(s, LOG_WARNING) ||
+	    !log_ratelimit(&l->rl, &suppressed))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (suppressed > 0)
-		log_warnx("%s: %s (%u similar lines suppressed)", s->conf.name,
-		    line, suppressed);
+		log_line(LOG_WARNING, "%s: %s (%u similar lines suppressed)",
+		    s->conf.name, line, suppressed);
 	else
-		log_warnx("%s: %s", s->conf.name, line);
+		log_line(LOG_WARNING, "%s: %s", s->conf.name, line);
 }

@@ -34,6 +34,7 @@ struct svc_local {
 	struct srctab		 src;	/* per_source and rate, this worker */
 	struct svc_stats	 st;
 	struct ratelimit	 rl;	/* for log lines peers can cause */
+	struct ratelimit	 arl;	/* for access records */
 };
 
 /*
@@ -71,8 +72,13 @@ void		 service_ref(struct service *);
 void		 service_unref(struct service *);
 /* Logs one worker's counters (worker -1: the only one). */
 void		 service_log_stats(const struct service *, int worker);
-/* Logs a line a peer caused, at most 10 per 10 s per service and
- * worker. */
+/* The level s logs its peers' lines up to: its log_level, else the
+ * daemon's. */
+int		 service_log_level(const struct service *);
+/* 1 when a line of s at priority pri is written. */
+int		 service_logs(const struct service *, int pri);
+/* Logs a line a peer caused, a warning, unless s's log_level hides it;
+ * at most 10 per 10 s per service and worker. */
 void		 service_logx(struct service *, struct svc_local *,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 

@@ -177,7 +177,7 @@ on_drain_timeout(uv_timer_t *t)
 
 	log_info("drain_timeout: closing %u connections",
 	    conn_ctx_count(&w->cc));
-	conn_ctx_abort_all(&w->cc);
+	conn_ctx_cut(&w->cc);
 }
 
 void

@@ -947,6 +947,50 @@ the_main_file_in_its_own_include_dir_is_read_once(void **state)
 	conf_dir_free();
 }
 
+static void
+log_connections_and_log_level_are_read_inherited_and_checked(void **state)
+{
+	const char *text = "defaults: { log_connections = true;\n"
+	    "  log_level = \"warning\"; };\n"
+	    "services = ( { name = \"a\"; port = 7001; },\n"
+	    "  { name = \"b\"; port = 7002; log_connections = false;\n"
+	    "    log_level = \"DEBUG\"; } );\n";
+	struct errlist e = { 0 };
+	struct config *c, *c2;
+
+	(void)state;
+	/* Off, and the daemon's level, unless set. */
+	c = load_text("services = ( { name = \"a\"; port = 7001; } );\n", &e,
+	    0);
+	assert_int_equal(e.n, 0);
+	assert_false(c->svc[0].log_connections);
+	assert_int_equal(c->svc[0].log_level, -1);
+	config_free(c);
+	c = load_text(text, &e, 0);
+	assert_int_equal(e.n, 0);
+	assert_true(c->svc[0].log_connections);
+	assert_int_equal(c->svc[0].log_level, LOG_WARNING);
+	assert_false(c->svc[1].log_connections);
+	assert_int_equal(c->svc[1].log_level, LOG_DEBUG);
+	/* A reload that changes either one changes the service. */
+	c2 = load_text(text, &e, 0);
+	assert_true(svc_conf_equal(&c->svc[1], &c2->svc[1]));
+	c2->svc[1].log_level = LOG_INFO;
+	assert_false(svc_conf_equal(&c->svc[1], &c2->svc[1]));
+	c2->svc[1].log_level = LOG_DEBUG;
+	c2->svc[1].log_connections = 1;
+	assert_false(svc_conf_equal(&c->svc[1], &c2->svc[1]));
+	config_free(c2);
+	config_free(c);
+	assert_errors("services = ( { name = \"a\"; port = 7001;\n"
+	    "  log_level = \"loud\";\n"
+	    "  log_connections = \"yes\"; },\n"
+	    "  { name = \"b\"; port = 7002; log_level = 6; } );\n", 3,
+	    2, "log_level \"loud\": expected error, warning, notice, info or "
+	    "debug", 3, "\"log_connections\": expected true or false",
+	    4, "\"log_level\": expected a string");
+}
+
 int
 main(void)
 {
@@ -982,6 +1026,7 @@ main(void)
 		cmocka_unit_test(an_include_dir_that_is_no_directory_is_an_error_naming_it),
 		cmocka_unit_test(a_relative_include_dir_is_relative_to_the_main_file),
 		cmocka_unit_test(the_main_file_in_its_own_include_dir_is_read_once),
+		cmocka_unit_test(log_connections_and_log_level_are_read_inherited_and_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
