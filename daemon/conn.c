@@ -394,7 +394,7 @@ conn_sweep(struct conn_ctx *ctx, struct service *s, uint64_t now)
 			conn_list_tail(c, now);
 			continue;
 		}
-		l->st.closed_idle++;
+		stat_inc(&l->st.closed_idle);
 		conn_log(c, LOG_DEBUG, "idle for %llds, closing",
 		    s->conf.idle_timeout);
 		conn_abort(c);
@@ -628,6 +628,7 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		if (c->flags & C_CLOSING)
 			return;
 		conn_touch(c);
+		stat_add(&conn_local(c)->st.tcp_in, (uint64_t)n);
 		c->ctx->reading = c;
 		conn_input(c, buf->base, (size_t)n);
 		c->ctx->reading = NULL;
@@ -776,26 +777,26 @@ conn_refused(struct conn *c, enum refusal why)
 
 	switch (why) {
 	case REFUSE_BUSY:
-		st->refused_busy++;
+		stat_inc(&st->refused_busy);
 		conn_logx(c, "refused: max_connections reached");
 		break;
 	case REFUSE_ACL:
-		st->refused_acl++;
+		stat_inc(&st->refused_acl);
 		conn_logx(c, "refused by allow/deny");
 		busy = NULL;
 		break;
 	case REFUSE_NO_FDS:
-		st->refused_nofds++;
+		stat_inc(&st->refused_nofds);
 		conn_logx(c, "refused: out of file descriptors (limit %lu)",
 		    nofile_max);
 		break;
 	case REFUSE_PER_SOURCE:
-		st->refused_source++;
+		stat_inc(&st->refused_source);
 		conn_logx(c, "refused: per_source (%lld) reached",
 		    sc->per_source);
 		break;
 	case REFUSE_RATE:
-		st->refused_rate++;
+		stat_inc(&st->refused_rate);
 		conn_logx(c, "refused: over rate (%lld/s)", sc->rate);
 		break;
 	case REFUSE_NONE:
@@ -819,7 +820,7 @@ conn_open(struct conn *c, uint64_t now)
 	c->ctx->nconns++;
 	atomic_fetch_add_explicit(&s->nconns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(c->ctx->total, 1, memory_order_relaxed);
-	l->st.accepted++;
+	stat_inc(&l->st.accepted);
 	(void)uv_tcp_nodelay(&c->tcp, 1);
 	conn_log(c, LOG_DEBUG, "open");
 	(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);

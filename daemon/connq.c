@@ -164,6 +164,7 @@ conn_wrote(struct conn *c, size_t len, int status)
 		conn_write_failed(c, status);
 		return;
 	}
+	stat_add(&conn_local(c)->st.tcp_out, len);
 	conn_touch(c);
 	if (c->queued == 0) {
 		if (c->flags & C_CLOSING) {
@@ -201,7 +202,7 @@ conn_slow(struct conn *c)
 	struct linger lg = { 1, 0 };
 	uv_os_fd_t fd;
 
-	conn_local(c)->st.closed_slow++;
+	stat_inc(&conn_local(c)->st.closed_slow);
 	conn_logx(c, "output queue past max_queue (%lld bytes): slow reader, "
 	    "closing", c->svc->conf.max_queue);
 	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
@@ -229,6 +230,7 @@ cork_send(struct conn *c, struct sockd_msg **m, unsigned int n)
 		if (rc < 0 && rc != UV_EAGAIN)
 			conn_write_failed(c, rc);
 		else if (rc > 0) {
+			stat_add(&conn_local(c)->st.tcp_out, (uint64_t)rc);
 			/* Drop what went out; cut into the first piece left. */
 			skip = (size_t)rc;
 			total -= skip;
@@ -451,6 +453,7 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		b = uv_buf_init((char *)p, (unsigned int)len);
 		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 		if (n >= 0) {
+			stat_add(&conn_local(c)->st.tcp_out, (uint64_t)n);
 			p += n;
 			len -= (size_t)n;
 			if (len == 0) {
