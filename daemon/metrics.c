@@ -385,7 +385,8 @@ respond(struct sockd_conn *c, char *p, size_t off, size_t blen, int s,
 	    "Connection: %s\r\n\r\n", status_text[s],
 	    s == 0 ? "text/plain; version=0.0.4; charset=utf-8" :
 	    "text/plain; charset=utf-8", blen,
-	    s == 3 ? "Allow: GET, HEAD\r\n" : "", keep ? "keep-alive" : "close");
+	    s == 3 ? "Allow: GET, HEAD\r\n" : "",
+	    keep ? "keep-alive" : "close");
 	/* The head goes right before the body: one write. */
 	memcpy(p + off - (size_t)n, head, (size_t)n);
 	(void)sockd_conn_write(c, p + off - (size_t)n,

@@ -351,7 +351,7 @@ one_connection_gets_404_head_405_then_400_and_a_close(void **state)
 }
 
 static void
-http_1_0_closes_unless_keep_alive_and_1_1_on_connection_close(void **state)
+http_1_0_closes_unless_keep_alive_1_1_on_connection_close(void **state)
 {
 	struct harness *h = *state;
 	static char body[65536];
@@ -437,7 +437,7 @@ main(void)
 		HARNESS_TEST(
 		    one_connection_gets_404_head_405_then_400_and_a_close),
 		HARNESS_TEST(
-		    http_1_0_closes_unless_keep_alive_and_1_1_on_connection_close),
+		    http_1_0_closes_unless_keep_alive_1_1_on_connection_close),
 		HARNESS_TEST(pipelined_requests_are_answered_in_order),
 		HARNESS_TEST(a_head_over_8_kib_gets_400_and_a_close),
 	};

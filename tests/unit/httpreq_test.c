@@ -19,7 +19,7 @@ parse(const char *s, struct httpreq *r)
 }
 
 static void
-a_get_for_http_1_1_is_whole_at_its_blank_line_and_keeps_alive(void **state)
+a_get_is_whole_at_its_blank_line_and_1_1_keeps_alive(void **state)
 {
 	const char *s = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET";
 	struct httpreq r;
@@ -181,7 +181,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
-		    a_get_for_http_1_1_is_whole_at_its_blank_line_and_keeps_alive),
+		    a_get_is_whole_at_its_blank_line_and_1_1_keeps_alive),
 		cmocka_unit_test(lines_may_end_in_a_bare_newline),
 		cmocka_unit_test(
 		    connection_options_decide_whether_the_connection_stays),
@@ -190,9 +190,11 @@ main(void)
 		cmocka_unit_test(
 		    malformed_request_lines_are_refused_at_their_newline),
 		cmocka_unit_test(malformed_header_fields_are_refused),
-		cmocka_unit_test(a_nul_byte_is_refused_even_before_its_line_ends),
+		cmocka_unit_test(
+		    a_nul_byte_is_refused_even_before_its_line_ends),
 		cmocka_unit_test(a_head_without_end_within_8_kib_is_refused),
-		cmocka_unit_test(empty_lines_before_the_request_line_are_skipped),
+		cmocka_unit_test(
+		    empty_lines_before_the_request_line_are_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
