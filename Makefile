@@ -151,9 +151,11 @@ e2e: deps $(SOCKD) $(TEST_PLUGINS) $(E2E_BINS)
 	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins timeout 300 $$t \
 	    || fail=1; done; exit $$fail
 
-# The metrics suite checks its scrapes with promtool (package prometheus).
+# The metrics suite checks its scrapes with promtool (package prometheus),
+# and says so when it cannot (a package build without it).
 check: deps
-	@sh .ci/install-deps prometheus
+	@sh .ci/install-deps prometheus || echo "promtool not installed: the" \
+	    "metrics suite skips its format check"
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) e2e

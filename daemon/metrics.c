@@ -360,20 +360,22 @@ metrics_render(size_t room, size_t *off, size_t *len)
 
 /* The handler. */
 
+enum status { ST_OK, ST_BAD, ST_NOT_FOUND, ST_METHOD, ST_UNAVAILABLE };
+
 static const char *const status_text[] = {
-	[0] = "200 OK",
-	[1] = "400 Bad Request",
-	[2] = "404 Not Found",
-	[3] = "405 Method Not Allowed",
-	[4] = "503 Service Unavailable",
+	[ST_OK] = "200 OK",
+	[ST_BAD] = "400 Bad Request",
+	[ST_NOT_FOUND] = "404 Not Found",
+	[ST_METHOD] = "405 Method Not Allowed",
+	[ST_UNAVAILABLE] = "503 Service Unavailable",
 };
 
-/* Sends the head for status s (index of status_text) and, unless only
+/* Sends the head for status s and, unless only
  * the head was asked for, the body of blen bytes that follows HEAD_ROOM
  * bytes of room in p. */
 static void
-respond(struct sockd_conn *c, char *p, size_t off, size_t blen, int s,
-    int head_only, int keep)
+respond(struct sockd_conn *c, char *p, size_t off, size_t blen,
+    enum status s, int head_only, int keep)
 {
 	char head[HEAD_ROOM];
 	int n;
@@ -383,9 +385,9 @@ respond(struct sockd_conn *c, char *p, size_t off, size_t blen, int s,
 	    "Content-Length: %zu\r\n"
 	    "%s"
 	    "Connection: %s\r\n\r\n", status_text[s],
-	    s == 0 ? "text/plain; version=0.0.4; charset=utf-8" :
+	    s == ST_OK ? "text/plain; version=0.0.4; charset=utf-8" :
 	    "text/plain; charset=utf-8", blen,
-	    s == 3 ? "Allow: GET, HEAD\r\n" : "",
+	    s == ST_METHOD ? "Allow: GET, HEAD\r\n" : "",
 	    keep ? "keep-alive" : "close");
 	/* The head goes right before the body: one write. */
 	memcpy(p + off - (size_t)n, head, (size_t)n);
@@ -395,7 +397,7 @@ respond(struct sockd_conn *c, char *p, size_t off, size_t blen, int s,
 
 /* A short error answer; the connection closes after it unless keep. */
 static void
-respond_error(struct sockd_conn *c, int s, int head_only, int keep)
+respond_error(struct sockd_conn *c, enum status s, int head_only, int keep)
 {
 	char buf[HEAD_ROOM + 64];
 	const char *t = status_text[s];
@@ -422,19 +424,19 @@ metrics_answer(struct sockd_conn *c, const struct httpreq *r)
 	char *p;
 
 	if (!is_metrics_path(r)) {
-		respond_error(c, 2, head_only, r->keepalive);
+		respond_error(c, ST_NOT_FOUND, head_only, r->keepalive);
 		return r->keepalive ? 0 : -1;
 	}
 	if (r->method == HTTPREQ_OTHER) {
-		respond_error(c, 3, 0, r->keepalive);
+		respond_error(c, ST_METHOD, 0, r->keepalive);
 		return r->keepalive ? 0 : -1;
 	}
 	if ((p = metrics_render(HEAD_ROOM, &off, &len)) == NULL) {
 		sockd_conn_log(c, LOG_WARNING, "out of memory for the metrics");
-		respond_error(c, 4, head_only, 0);
+		respond_error(c, ST_UNAVAILABLE, head_only, 0);
 		return -1;
 	}
-	respond(c, p, off, len, 0, head_only, r->keepalive);
+	respond(c, p, off, len, ST_OK, head_only, r->keepalive);
 	free(p);
 	return r->keepalive ? 0 : -1;
 }
@@ -455,7 +457,7 @@ metrics_serve(struct sockd_conn *c, struct mconn *m)
 			return;
 		if (n < 0) {
 			sockd_conn_log(c, LOG_DEBUG, "bad request");
-			respond_error(c, 1, 0, 0);
+			respond_error(c, ST_BAD, 0, 0);
 			m->closing = 1;
 		} else {
 			if (metrics_answer(c, &r) == -1)
@@ -490,7 +492,7 @@ metrics_data(struct sockd_conn *c, const char *p, size_t len)
 			/* Requests sent ahead passed what may wait. */
 			sockd_conn_log(c, LOG_DEBUG, "requests over %d bytes",
 			    HTTPREQ_MAX);
-			respond_error(c, 1, 0, 0);
+			respond_error(c, ST_BAD, 0, 0);
 			m->closing = 1;
 			sockd_conn_close(c);
 			return;
