@@ -3,7 +3,8 @@
  * here before trying handler_dir/NAME.so; each handler's .c file can be
  * built either way since its symbol is named after it.  The table lives on
  * the daemon's side so that handlers/ never includes a daemon header: a
- * handler knows only include/sockd/handler.h.
+ * handler knows only include/sockd/handler.h.  metrics (daemon/metrics.c)
+ * is the daemon's own: it reads the services' counters.
  */
 #include <stddef.h>
 
@@ -18,6 +19,7 @@ extern const struct sockd_handler sockd_handler_chargen;
 extern const struct sockd_handler sockd_handler_time;
 extern const struct sockd_handler sockd_handler_upper;
 extern const struct sockd_handler sockd_handler_chat;
+extern const struct sockd_handler sockd_handler_metrics;
 
 const struct sockd_handler *const builtin_handlers[] = {
 	&sockd_handler_echo,
@@ -27,5 +29,6 @@ const struct sockd_handler *const builtin_handlers[] = {
 	&sockd_handler_time,
 	&sockd_handler_upper,
 	&sockd_handler_chat,
+	&sockd_handler_metrics,
 	NULL
 };

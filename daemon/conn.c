@@ -491,7 +491,7 @@ conn_sweep(struct conn_ctx *ctx, struct service *s, uint64_t now)
 			conn_list_tail(c, now);
 			continue;
 		}
-		l->st.closed_idle++;
+		stat_inc(&l->st.closed_idle);
 		conn_log(c, LOG_DEBUG, "idle for %llds, closing",
 		    s->conf.idle_timeout);
 		conn_end(c, END_IDLE);
@@ -730,6 +730,7 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 			return;
 		c->nin += (uint64_t)n;
 		conn_touch(c);
+		stat_add(&conn_local(c)->st.tcp_in, (uint64_t)n);
 		c->ctx->reading = c;
 		conn_input(c, buf->base, (size_t)n);
 		c->ctx->reading = NULL;
@@ -885,30 +886,30 @@ conn_refused(struct conn *c, enum refusal why)
 
 	switch (why) {
 	case REFUSE_BUSY:
-		st->refused_busy++;
+		stat_inc(&st->refused_busy);
 		snprintf(text, sizeof(text), "refused: max_connections "
 		    "reached");
 		break;
 	case REFUSE_ACL:
-		st->refused_acl++;
+		stat_inc(&st->refused_acl);
 		end = END_ACL;
 		snprintf(text, sizeof(text), "refused by allow/deny");
 		busy = NULL;
 		break;
 	case REFUSE_NO_FDS:
-		st->refused_nofds++;
+		stat_inc(&st->refused_nofds);
 		end = END_NO_FDS;
 		snprintf(text, sizeof(text), "refused: out of file descriptors "
 		    "(limit %lu)", nofile_max);
 		break;
 	case REFUSE_PER_SOURCE:
-		st->refused_source++;
+		stat_inc(&st->refused_source);
 		end = END_PER_SOURCE;
 		snprintf(text, sizeof(text), "refused: per_source (%lld) "
 		    "reached", sc->per_source);
 		break;
 	case REFUSE_RATE:
-		st->refused_rate++;
+		stat_inc(&st->refused_rate);
 		end = END_RATE;
 		snprintf(text, sizeof(text), "refused: over rate (%lld/s)",
 		    sc->rate);
@@ -940,7 +941,7 @@ conn_open(struct conn *c, uint64_t now)
 	c->ctx->nconns++;
 	atomic_fetch_add_explicit(&s->nconns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(c->ctx->total, 1, memory_order_relaxed);
-	l->st.accepted++;
+	stat_inc(&l->st.accepted);
 	(void)uv_tcp_nodelay(&c->tcp, 1);
 	conn_log(c, LOG_DEBUG, "open");
 	(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);

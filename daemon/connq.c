@@ -165,6 +165,7 @@ conn_wrote(struct conn *c, size_t len, int status)
 		conn_write_failed(c, status);
 		return;
 	}
+	stat_add(&conn_local(c)->st.tcp_out, len);
 	conn_touch(c);
 	if (c->queued == 0) {
 		if (c->flags & C_CLOSING) {
@@ -202,7 +203,7 @@ conn_slow(struct conn *c)
 	struct linger lg = { 1, 0 };
 	uv_os_fd_t fd;
 
-	conn_local(c)->st.closed_slow++;
+	stat_inc(&conn_local(c)->st.closed_slow);
 	conn_logx(c, "output queue past max_queue (%lld bytes): slow reader, "
 	    "closing", c->svc->conf.max_queue);
 	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
@@ -231,6 +232,7 @@ cork_send(struct conn *c, struct sockd_msg **m, unsigned int n)
 		if (rc < 0 && rc != UV_EAGAIN)
 			conn_write_failed(c, rc);
 		else if (rc > 0) {
+			stat_add(&conn_local(c)->st.tcp_out, (uint64_t)rc);
 			/* Drop what went out; cut into the first piece left. */
 			c->nout += (uint64_t)rc;
 			skip = (size_t)rc;
@@ -455,6 +457,7 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 		if (n >= 0) {
 			c->nout += (uint64_t)n;
+			stat_add(&conn_local(c)->st.tcp_out, (uint64_t)n);
 			p += n;
 			len -= (size_t)n;
 			if (len == 0) {

@@ -108,11 +108,18 @@ on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 			    uv_strerror((int)n));
 		return;
 	}
-	loc->st.dgrams++;
-	if (n < 0 || (flags & UV_UDP_PARTIAL) ||
-	    dgram_bad_source(from, sc->drop_low_ports) ||
-	    !acl_allowed(&sc->acl, from)) {
-		loc->st.dropped++;
+	stat_inc(&loc->st.dgrams);
+	if (n < 0 || (flags & UV_UDP_PARTIAL)) {
+		stat_inc(&loc->st.dropped_truncated);
+		return;
+	}
+	stat_add(&loc->st.udp_in, (uint64_t)n);
+	if (dgram_bad_source(from, sc->drop_low_ports)) {
+		stat_inc(&loc->st.dropped_source);
+		return;
+	}
+	if (!acl_allowed(&sc->acl, from)) {
+		stat_inc(&loc->st.dropped_acl);
 		return;
 	}
 	if (sc->rate > 0) {
@@ -121,7 +128,7 @@ on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 		e = srctab_get(&loc->src, key, (double)sc->burst, now);
 		if (!srcent_take(e, (double)sc->rate, (double)sc->burst,
 		    now)) {
-			loc->st.dropped++;
+			stat_inc(&loc->st.dropped_rate);
 			return;
 		}
 	}
@@ -163,12 +170,12 @@ sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
 	int rc;
 
 	if (len > sockd_dgram_reply_max(d)) {
-		dgram_stats(d)->dropped++;
+		stat_inc(&dgram_stats(d)->dropped_budget);
 		return -1;
 	}
 	b = uv_buf_init((char *)p, (unsigned int)len);
 	if ((rc = uv_udp_try_send(d->l->udp, &b, 1, to)) < 0) {
-		dgram_stats(d)->dropped++;
+		stat_inc(&dgram_stats(d)->dropped_send);
 		if (log_get_level() >= LOG_DEBUG)
 			log_debug("%s: %s: send: %s", s->conf.name,
 			    d->l->name, uv_strerror(rc));
@@ -176,7 +183,8 @@ sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
 	}
 	if (d->budget != DGRAM_NO_BUDGET)
 		d->budget -= len;
-	dgram_stats(d)->replies++;
+	stat_inc(&dgram_stats(d)->replies);
+	stat_add(&dgram_stats(d)->udp_out, len);
 	return 0;
 }
 
@@ -189,7 +197,7 @@ sockd_dgram_reply(struct sockd_dgram *d, const void *p, size_t len)
 void
 sockd_dgram_drop(struct sockd_dgram *d)
 {
-	dgram_stats(d)->dropped++;
+	stat_inc(&dgram_stats(d)->dropped_handler);
 }
 
 void *

@@ -174,7 +174,7 @@ on_connection(uv_stream_t *server, int status)
 		 * the pending connections, closed without a word; count
 		 * the event, log once per burst and go on. */
 		if (status == UV_EMFILE || status == UV_ENFILE)
-			loc->st.refused_nofds++;
+			stat_inc(&loc->st.refused_nofds);
 		if (log_ratelimit(&l->rl, &suppressed))
 			log_warnx("%s: %s: accept: %s", l->svc->conf.name,
 			    l->text, uv_strerror(status));

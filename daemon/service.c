@@ -146,31 +146,53 @@ service_unref(struct service *s)
 }
 
 void
+service_totals(const struct service *s, struct svc_totals *t)
+{
+	const struct svc_stats *st;
+	int i;
+
+	for (i = 0; i < s->nlocal; i++) {
+		st = &s->local[i].st;
+#define SVC_TOTAL_ADD(n)	t->n += stat_get(&st->n);
+		SVC_COUNTERS(SVC_TOTAL_ADD)
+#undef SVC_TOTAL_ADD
+	}
+	t->open += atomic_load_explicit(&((struct service *)s)->nconns,
+	    memory_order_relaxed);
+}
+
+void
 service_log_stats(const struct service *s, int worker)
 {
 	const struct svc_local *l = &s->local[worker < 0 ? 0 : worker];
 	const struct svc_stats *st = &l->st;
 	char name[96];
+	uint64_t dropped;
 
 	if (worker < 0)
 		snprintf(name, sizeof(name), "%s", s->conf.name);
 	else
 		snprintf(name, sizeof(name), "%s (worker %d)", s->conf.name,
 		    worker);
+	dropped = stat_get(&st->dropped_source) +
+	    stat_get(&st->dropped_truncated) + stat_get(&st->dropped_acl) +
+	    stat_get(&st->dropped_rate) + stat_get(&st->dropped_budget) +
+	    stat_get(&st->dropped_send) + stat_get(&st->dropped_handler);
 	log_info("%s: connections %llu accepted, %u open, refused %llu "
 	    "busy %llu acl %llu per_source %llu rate %llu no_fds; closed "
 	    "%llu idle %llu slow; datagrams %llu in, %llu replies, "
 	    "%llu dropped",
-	    name, (unsigned long long)st->accepted, l->nconns,
-	    (unsigned long long)st->refused_busy,
-	    (unsigned long long)st->refused_acl,
-	    (unsigned long long)st->refused_source,
-	    (unsigned long long)st->refused_rate,
-	    (unsigned long long)st->refused_nofds,
-	    (unsigned long long)st->closed_idle,
-	    (unsigned long long)st->closed_slow,
-	    (unsigned long long)st->dgrams, (unsigned long long)st->replies,
-	    (unsigned long long)st->dropped);
+	    name, (unsigned long long)stat_get(&st->accepted), l->nconns,
+	    (unsigned long long)stat_get(&st->refused_busy),
+	    (unsigned long long)stat_get(&st->refused_acl),
+	    (unsigned long long)stat_get(&st->refused_source),
+	    (unsigned long long)stat_get(&st->refused_rate),
+	    (unsigned long long)stat_get(&st->refused_nofds),
+	    (unsigned long long)stat_get(&st->closed_idle),
+	    (unsigned long long)stat_get(&st->closed_slow),
+	    (unsigned long long)stat_get(&st->dgrams),
+	    (unsigned long long)stat_get(&st->replies),
+	    (unsigned long long)dropped);
 }
 
 int

@@ -7,23 +7,52 @@
 
 #include "config.h"
 #include "sources.h"
+#include "stats.h"
 #include "log.h"
 
 struct conn;
 TAILQ_HEAD(connq, conn);
 
+/*
+ * The counters of one service on one worker, as X(name) for whoever needs
+ * the list (the sum of a scrape, the SIGUSR1 line).  Written by that
+ * worker's thread only, with stat_inc()/stat_add() (stats.h), read by any.
+ */
+#define SVC_COUNTERS(X) \
+	X(accepted) \
+	X(refused_busy)		/* max_connections */ \
+	X(refused_acl) \
+	X(refused_source)	/* per_source */ \
+	X(refused_rate) \
+	X(refused_nofds)	/* descriptors near RLIMIT_NOFILE */ \
+	X(closed_idle) \
+	X(closed_slow)		/* max_queue */ \
+	X(dgrams) \
+	X(replies) \
+	X(dropped_source)	/* broadcast, multicast, port < 1024 */ \
+	X(dropped_truncated)	/* truncated, or a receive error */ \
+	X(dropped_acl) \
+	X(dropped_rate) \
+	X(dropped_budget)	/* past max_reply or max_reply_growth */ \
+	X(dropped_send)		/* the kernel did not take the reply */ \
+	X(dropped_handler)	/* sockd_dgram_drop() */ \
+	X(tcp_in)		/* bytes */ \
+	X(tcp_out) \
+	X(udp_in) \
+	X(udp_out)
+
 struct svc_stats {
-	uint64_t	 accepted;
-	uint64_t	 refused_busy;	/* max_connections */
-	uint64_t	 refused_acl;
-	uint64_t	 refused_source;	/* per_source */
-	uint64_t	 refused_rate;
-	uint64_t	 refused_nofds;	/* descriptors near RLIMIT_NOFILE */
-	uint64_t	 closed_idle;
-	uint64_t	 closed_slow;	/* max_queue */
-	uint64_t	 dgrams;
-	uint64_t	 replies;
-	uint64_t	 dropped;	/* screened, refused or unanswered */
+#define SVC_COUNTER_FIELD(n)	atomic_uint_least64_t n;
+	SVC_COUNTERS(SVC_COUNTER_FIELD)
+#undef SVC_COUNTER_FIELD
+};
+
+/* A service's counters summed over its workers, at one moment. */
+struct svc_totals {
+#define SVC_TOTAL_FIELD(n)	uint64_t n;
+	SVC_COUNTERS(SVC_TOTAL_FIELD)
+#undef SVC_TOTAL_FIELD
+	uint64_t	 open;		/* connections open now */
 };
 
 /* What one worker knows of a service; only that worker's thread touches
@@ -70,6 +99,8 @@ void		 service_foreach(void (*fn)(struct service *, void *), void *);
 void		 service_ref(struct service *);
 /* Drops a reference; the last one unconfigures and frees the service. */
 void		 service_unref(struct service *);
+/* Adds s's counters of every worker to *t (any thread). */
+void		 service_totals(const struct service *, struct svc_totals *t);
 /* Logs one worker's counters (worker -1: the only one). */
 void		 service_log_stats(const struct service *, int worker);
 /* The level s logs its peers' lines up to: its log_level, else the

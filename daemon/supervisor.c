@@ -47,6 +47,7 @@
 #include "precheck.h"
 #include "registry.h"
 #include "service.h"
+#include "stats.h"
 #include "supervisor.h"
 #include "util.h"
 #include "worker.h"
@@ -436,10 +437,12 @@ supervisor_reload(struct supervisor *sup)
 	atomic_store(&sup->drain_timeout, (unsigned int)c->drain_timeout);
 	config_free(sup->conf);
 	sup->conf = c;
+	stats_reload(1);
 	log_info("reload done: %zu services", n);
 	notify("READY=1\nSTATUS=serving %zu services", n);
 	return;
 fail:
+	stats_reload(0);
 	errs_log(&errs);
 	snprintf(status, sizeof(status), "reload failed: %s; still serving "
 	    "the previous configuration", errs.n > 0 ? errs.msg[0] : "?");
@@ -464,6 +467,7 @@ reload_checked(void *arg, int ok, const char *why)
 		else {
 			snprintf(status, sizeof(status), "reload failed: %s; "
 			    "still serving the previous configuration", why);
+			stats_reload(0);
 			log_err("%s", status);
 			notify("READY=1\nSTATUS=%s", status);
 		}
