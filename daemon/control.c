@@ -52,7 +52,7 @@ struct control {
 	void			(*reload)(void *);
 	void			*arg;
 	char			 pidfile[4096];
-	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char			 path[108];	/* sun_path */
 	int			 nclients;
 	int			 closing;
 	LIST_HEAD(, ctl_client)	 clients;

@@ -121,7 +121,7 @@ control_ask(const char *path, const char *msg, char *buf, size_t size,
 }
 
 static void
-reload_command_exits_0_after_a_good_reload_and_the_new_service_answers(
+reload_command_exits_0_once_the_new_service_answers(
     void **state)
 {
 	struct harness *h = *state;
@@ -145,7 +145,7 @@ reload_command_exits_0_after_a_good_reload_and_the_new_service_answers(
 }
 
 static void
-reload_command_exits_1_with_the_reason_when_a_port_is_busy(void **state)
+reload_command_exits_1_with_the_reason_for_a_busy_port(void **state)
 {
 	struct harness *h = *state;
 	int port = harness_port(), busy = harness_port(), fd;
@@ -302,7 +302,7 @@ monotonic_of(const char *msg)
 }
 
 static void
-sighup_and_reload_command_tell_systemd_reloading_then_ready(void **state)
+reloads_tell_systemd_reloading_then_ready(void **state)
 {
 	struct harness *h = *state;
 	int port = harness_port(), nport = harness_port();
@@ -358,7 +358,7 @@ low_port(void)
 }
 
 static void
-a_reload_onto_a_low_port_after_the_drop_says_how_to_bind_it(void **state)
+a_low_port_after_the_drop_says_how_to_bind_it(void **state)
 {
 	struct harness *h = *state;
 	int port = harness_port(), low = low_port();
@@ -474,7 +474,7 @@ start_activated(struct harness *h, const char **wrap, int udp, int port)
 }
 
 static void
-inherited_tcp_sockets_are_served_and_the_rest_bound(void **state)
+inherited_tcp_sockets_are_served_the_rest_bound(void **state)
 {
 	struct harness *h = *state;
 	int port = harness_port(), own = harness_port(),
@@ -543,22 +543,24 @@ an_inherited_udp_socket_is_served(void **state)
 	harness_stop_clean(h);
 }
 
+#define T(f)	HARNESS_TEST(f)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		HARNESS_TEST(reload_command_exits_0_after_a_good_reload_and_the_new_service_answers),
-		HARNESS_TEST(reload_command_exits_1_with_the_reason_when_a_port_is_busy),
-		HARNESS_TEST(reload_command_exits_2_when_no_daemon_runs),
-		HARNESS_TEST(a_second_daemon_on_the_same_pid_file_is_refused),
-		HARNESS_TEST(the_control_socket_answers_only_reload),
-		HARNESS_TEST(another_user_is_refused_by_the_control_socket),
-		HARNESS_TEST(sighup_and_reload_command_tell_systemd_reloading_then_ready),
-		HARNESS_TEST(a_reload_onto_a_low_port_after_the_drop_says_how_to_bind_it),
-		HARNESS_TEST(the_watchdog_is_fed_from_every_loop),
-		HARNESS_TEST(a_watchdog_for_another_pid_is_ignored),
-		HARNESS_TEST(inherited_tcp_sockets_are_served_and_the_rest_bound),
-		HARNESS_TEST(an_inherited_udp_socket_is_served),
+		T(reload_command_exits_0_once_the_new_service_answers),
+		T(reload_command_exits_1_with_the_reason_for_a_busy_port),
+		T(reload_command_exits_2_when_no_daemon_runs),
+		T(a_second_daemon_on_the_same_pid_file_is_refused),
+		T(the_control_socket_answers_only_reload),
+		T(another_user_is_refused_by_the_control_socket),
+		T(reloads_tell_systemd_reloading_then_ready),
+		T(a_low_port_after_the_drop_says_how_to_bind_it),
+		T(the_watchdog_is_fed_from_every_loop),
+		T(a_watchdog_for_another_pid_is_ignored),
+		T(inherited_tcp_sockets_are_served_the_rest_bound),
+		T(an_inherited_udp_socket_is_served),
 	};
 
 	return HARNESS_RUN(tests);

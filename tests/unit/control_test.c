@@ -20,7 +20,7 @@
 #include "control.h"
 
 static void
-the_socket_replaces_the_pid_suffix_or_is_appended(void **state)
+the_socket_takes_the_place_of_the_pid_suffix(void **state)
 {
 	char buf[128];
 
@@ -70,7 +70,7 @@ turn(uv_loop_t *loop)
 }
 
 static void
-a_request_is_answered_by_the_reload_that_starts_after_it(void **state)
+a_request_waits_for_the_reload_after_it(void **state)
 {
 	char dir[] = "/tmp/sockd-control.XXXXXX", pid[PATH_MAX];
 	char sock[PATH_MAX], err[256], buf[256];
@@ -123,8 +123,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(the_socket_replaces_the_pid_suffix_or_is_appended),
-		cmocka_unit_test(a_request_is_answered_by_the_reload_that_starts_after_it),
+		cmocka_unit_test(the_socket_takes_the_place_of_the_pid_suffix),
+		cmocka_unit_test(a_request_waits_for_the_reload_after_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
