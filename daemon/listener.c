@@ -157,8 +157,17 @@ fail:
 	if (fd != -1)
 		close(fd);
 	listener_name(proto, sa, name, sizeof(name));
-	snprintf(err, errlen, "cannot listen on %s: %s", name,
-	    strerror(saved));
+	/* After the privilege drop (a reload), say what would bind it. */
+	if (saved == EACCES && sockaddr_port(sa) < IPPORT_RESERVED &&
+	    geteuid() != 0)
+		snprintf(err, errlen, "cannot listen on %s: permission "
+		    "denied: ports below 1024 need root or "
+		    "CAP_NET_BIND_SERVICE (AmbientCapabilities="
+		    "CAP_NET_BIND_SERVICE in the unit); restart sockd to bind "
+		    "it as root", name);
+	else
+		snprintf(err, errlen, "cannot listen on %s: %s", name,
+		    strerror(saved));
 	return -1;
 }
 

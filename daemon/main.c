@@ -1,7 +1,9 @@
 /*
  * sockd: command line, then the supervisor.  Options follow the habits of
  * sshd and nginx (-f, -t, -d, -c), plus -p to shift privileged ports so
- * that the packaged configuration runs as a normal user.
+ * that the packaged configuration runs as a normal user, and -r, which
+ * asks the running daemon (found by its pid file, -P) to reload and exits
+ * with its verdict, for ExecReload=.
  */
 #include <errno.h>
 #include <limits.h>
@@ -10,14 +12,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "log.h"
 #include "supervisor.h"
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: sockd [-dfhtV] [-c file] [-p offset] "
-	    "[-u user[:group]]\n");
+	fprintf(fp, "usage: sockd [-dfhrtV] [-c file] [-P pidfile] "
+	    "[-p offset] [-u user[:group]]\n");
 }
 
 int
@@ -27,9 +30,9 @@ main(int argc, char *argv[])
 	char *end;
 	ssize_t n;
 	long v;
-	int ch, test = 0;
+	int ch, test = 0, reload = 0;
 
-	while ((ch = getopt(argc, argv, "c:dfhp:tu:V")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfhP:p:rtu:V")) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.file = optarg;
@@ -55,6 +58,12 @@ main(int argc, char *argv[])
 			}
 			opt.port_offset = (int)v;
 			break;
+		case 'P':
+			opt.pidfile = optarg;
+			break;
+		case 'r':
+			reload = 1;
+			break;
 		case 't':
 			test = 1;
 			break;
@@ -75,6 +84,15 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (reload && test) {
+		fprintf(stderr, "sockd: -r and -t: choose one\n");
+		usage(stderr);
+		return 2;
+	}
+	/* The daemon reloads the file it was started with. */
+	if (reload)
+		return control_request(opt.pidfile != NULL ? opt.pidfile :
+		    CONTROL_PID_FILE, "reload");
 	log_init(1, opt.debug ? LOG_DEBUG : LOG_INFO);
 	/* Resolved now: after a package upgrade /proc/self/exe names a
 	 * deleted file, and under valgrind it names valgrind. */

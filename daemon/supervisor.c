@@ -24,6 +24,7 @@
  * the shared counters (struct worker_env).
  */
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +39,10 @@
 
 #include <sockd/handler.h>
 
+#include "activation.h"
 #include "config.h"
 #include "conn.h"
+#include "control.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -78,6 +81,10 @@ struct supervisor {
 	int			 reloading;	/* a check is running */
 	struct precheck		*precheck;	/* that check, or NULL */
 	int			 reload_again;	/* SIGHUP during it */
+	struct control		*ctl;		/* sockd -r, or NULL */
+	uv_timer_t		 watchdog;	/* WATCHDOG=1 */
+	uint64_t		 watchdog_ms;	/* WATCHDOG_USEC, 0: none */
+	int			 watchdog_quiet; /* a worker is stuck */
 };
 
 static void
@@ -165,7 +172,13 @@ listeners_plan_addr(struct supervisor *sup, struct plan *plans,
 			plan_add(&plans[wi], p, sa, s, -1);
 			continue;
 		}
-		if (root || shared == -1) {
+		/* A socket the service manager passed is shared by the
+		 * workers as one bound without root is. */
+		if (shared == -1 && (fd = activation_take(p, sa,
+		    s->conf.name)) != -1) {
+			shared = fd;
+			root = 0;
+		} else if (root || shared == -1) {
 			fd = listener_socket(p, sa, (int)s->conf.backlog,
 			    root && nw > 1, err, errlen, &lo);
 			if (fd == -1)
@@ -397,6 +410,15 @@ monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The end of a reload: systemd is told READY=1 and the outcome, and so
+ * is each "sockd -r" that waits for it. */
+static void
+reload_verdict(struct supervisor *sup, int ok, const char *msg)
+{
+	notify("READY=1\nSTATUS=%s%s", ok ? "" : "reload failed: ", msg);
+	control_reload_done(sup->ctl, ok, msg);
+}
+
 static void
 supervisor_reload(struct supervisor *sup)
 {
@@ -405,8 +427,8 @@ supervisor_reload(struct supervisor *sup)
 	struct config *c;
 	struct plan *plans;
 	size_t n, i;
-	char status[256];
-	int workers;
+	char status[256], why[1024];
+	int workers, len;
 
 	registry_check_files();
 	if ((c = config_load(sup->opt.file, sup->opt.port_offset,
@@ -439,15 +461,21 @@ supervisor_reload(struct supervisor *sup)
 	sup->conf = c;
 	stats_reload(1);
 	log_info("reload done: %zu services", n);
-	notify("READY=1\nSTATUS=serving %zu services", n);
+	snprintf(status, sizeof(status), "serving %zu services", n);
+	reload_verdict(sup, 1, status);
 	return;
 fail:
 	stats_reload(0);
 	errs_log(&errs);
-	snprintf(status, sizeof(status), "reload failed: %s; still serving "
-	    "the previous configuration", errs.n > 0 ? errs.msg[0] : "?");
-	log_err("%s", status);
-	notify("READY=1\nSTATUS=%s", status);
+	for (i = 0, len = 0, why[0] = '\0'; i < errs.n && len >= 0 &&
+	    (size_t)len < sizeof(why); i++)
+		len += snprintf(why + len, sizeof(why) - (size_t)len, "%s%s",
+		    i > 0 ? "; " : "", errs.msg[i]);
+	log_err("reload failed: %s; still serving the previous "
+	    "configuration", errs.n > 0 ? errs.msg[0] : "?");
+	snprintf(status, sizeof(status), "%s; still serving the previous "
+	    "configuration", errs.n > 0 ? why : "?");
+	reload_verdict(sup, 0, status);
 	errlist_free(&errs);
 	config_free(c);
 }
@@ -458,18 +486,18 @@ static void
 reload_checked(void *arg, int ok, const char *why)
 {
 	struct supervisor *sup = arg;
-	char status[300];
+	char status[1024];
 
 	sup->precheck = NULL;
 	if (sup->stopping == 0) {
 		if (ok)
 			supervisor_reload(sup);
 		else {
-			snprintf(status, sizeof(status), "reload failed: %s; "
-			    "still serving the previous configuration", why);
+			snprintf(status, sizeof(status), "%s; still serving "
+			    "the previous configuration", why);
 			stats_reload(0);
-			log_err("%s", status);
-			notify("READY=1\nSTATUS=%s", status);
+			log_err("reload failed: %s", status);
+			reload_verdict(sup, 0, status);
 		}
 	}
 	sup->reloading = 0;
@@ -491,13 +519,24 @@ reload_begin(struct supervisor *sup)
 		return;
 	}
 	sup->reloading = 1;
-	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)monotonic_usec());
+	control_reload_started(sup->ctl);
+	notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+	    (unsigned long long)monotonic_usec(), sup->opt.file);
 	log_info("reloading %s", sup->opt.file);
 	if ((sup->precheck = precheck_start(sup->opt.self, sup->opt.file,
 	    sup->opt.port_offset, reload_checked, sup, why,
 	    sizeof(why))) == NULL)
 		reload_checked(sup, 0, why);
+}
+
+/* "reload" on the control socket: as SIGHUP. */
+static void
+on_control_reload(void *arg)
+{
+	struct supervisor *sup = arg;
+
+	if (!sup->stopping)
+		reload_begin(sup);
 }
 
 /* A worker has closed its last handle (any thread). */
@@ -541,6 +580,10 @@ supervisor_stop(struct supervisor *sup)
 	sup->stopping = 1;
 	notify("STOPPING=1");
 	log_info("stopping");
+	control_close(sup->ctl);
+	sup->ctl = NULL;
+	if (sup->watchdog_ms > 0)
+		uv_close((uv_handle_t *)&sup->watchdog, NULL);
 	if (sup->precheck != NULL) {
 		log_info("cancelling the configuration check of the reload");
 		precheck_cancel(sup->precheck);
@@ -767,6 +810,129 @@ signals_start(struct supervisor *sup)
 	}
 }
 
+/*
+ * WATCHDOG=1 every half of WATCHDOG_USEC, from the main loop, as long as
+ * every worker's loop has stamped its heartbeat (once a second, worker.c)
+ * lately: a loop that is stuck then gets the daemon restarted.
+ */
+static void
+on_watchdog(uv_timer_t *t)
+{
+	struct supervisor *sup = t->data;
+	uint64_t now = uv_hrtime() / 1000000, beat, late;
+	int wi;
+
+	/* The heartbeat comes once a second: allow for a loaded machine. */
+	late = sup->watchdog_ms / 2 > 3000 ? sup->watchdog_ms / 2 : 3000;
+	for (wi = 1; wi < sup->nworkers; wi++) {
+		beat = atomic_load(&sup->workers[wi].beat);
+		if (now > beat && now - beat > late) {
+			if (!sup->watchdog_quiet)
+				log_err("worker %d: its loop has not turned "
+				    "for %llu ms; no WATCHDOG=1 until it "
+				    "does", wi,
+				    (unsigned long long)(now - beat));
+			sup->watchdog_quiet = 1;
+			return;
+		}
+	}
+	if (sup->watchdog_quiet)
+		log_info("every worker's loop turns again");
+	sup->watchdog_quiet = 0;
+	notify("WATCHDOG=1");
+}
+
+/* WATCHDOG_USEC (and WATCHDOG_PID, when set, ours) from systemd's
+ * WatchdogSec=; unset for the children. */
+static void
+watchdog_start(struct supervisor *sup)
+{
+	const char *usec = getenv("WATCHDOG_USEC");
+	const char *pid = getenv("WATCHDOG_PID");
+	unsigned long long v;
+	char *end;
+
+	if (usec != NULL && (pid == NULL || strtol(pid, NULL, 10) ==
+	    (long)getpid())) {
+		errno = 0;
+		v = strtoull(usec, &end, 10);
+		if (*usec == '\0' || *end != '\0' || errno != 0 || v == 0)
+			log_warnx("WATCHDOG_USEC=%s: not a number of "
+			    "microseconds; no watchdog", usec);
+		else
+			sup->watchdog_ms = v / 1000 > 0 ? v / 1000 : 1;
+	}
+	(void)unsetenv("WATCHDOG_USEC");
+	(void)unsetenv("WATCHDOG_PID");
+	if (sup->watchdog_ms == 0)
+		return;
+	(void)uv_timer_init(uv_default_loop(), &sup->watchdog);
+	sup->watchdog.data = sup;
+	(void)uv_timer_start(&sup->watchdog, on_watchdog, 0,
+	    sup->watchdog_ms / 2 > 0 ? sup->watchdog_ms / 2 : 1);
+	log_info("watchdog: WATCHDOG=1 every %llu ms",
+	    (unsigned long long)(sup->watchdog_ms / 2 > 0 ?
+	    sup->watchdog_ms / 2 : 1));
+}
+
+/* The gid sockd serves as, as daemon_uid() the uid. */
+static gid_t
+daemon_gid(const struct options *opt, const struct config *c)
+{
+	const char *user = opt->user != NULL ? opt->user : c->user;
+	const char *group = opt->user != NULL ? NULL : c->group;
+	struct passwd *pw;
+	struct group *gr;
+	char name[256], *colon;
+
+	if (geteuid() != 0 || user == NULL)
+		return getegid();
+	snprintf(name, sizeof(name), "%s", user);
+	if ((colon = strchr(name, ':')) != NULL) {
+		*colon++ = '\0';
+		group = colon;
+	}
+	if (group != NULL && (gr = getgrnam(group)) != NULL)
+		return gr->gr_gid;
+	if ((pw = getpwnam(name)) == NULL)
+		return 0;
+	return pw->pw_gid;
+}
+
+/*
+ * The pid file and control socket for "sockd -r", owned by the user
+ * sockd serves as: -P, whose failure is fatal, else the default when its
+ * directory exists (RuntimeDirectory=sockd), whose failure is a warning.
+ */
+static int
+control_start(struct supervisor *sup)
+{
+	const char *path = sup->opt.pidfile;
+	char err[512];
+	struct stat st;
+
+	if (path == NULL) {
+		if (stat(CONTROL_PID_FILE, &st) == -1 && (stat("/run/sockd",
+		    &st) == -1 || !S_ISDIR(st.st_mode))) {
+			log_debug("no /run/sockd: no pid file, no control "
+			    "socket (sockd -r needs one: -P)");
+			return 0;
+		}
+		path = CONTROL_PID_FILE;
+	}
+	sup->ctl = control_open(uv_default_loop(), path,
+	    daemon_uid(&sup->opt, sup->conf), daemon_gid(&sup->opt,
+	    sup->conf), on_control_reload, sup, err, sizeof(err));
+	if (sup->ctl != NULL)
+		return 0;
+	if (sup->opt.pidfile != NULL) {
+		log_err("%s", err);
+		return -1;
+	}
+	log_warnx("%s; sockd -r cannot reach this daemon", err);
+	return 0;
+}
+
 /* Serves until every worker is done, then waits for their threads. */
 static void
 supervisor_serve(struct supervisor *sup)
@@ -804,6 +970,8 @@ supervisor_abandon(struct supervisor *sup, struct plan *plans, int started)
 	}
 	if (sup->nworkers > 0)
 		worker_stop(&sup->workers[0]);
+	control_close(sup->ctl);
+	sup->ctl = NULL;
 	uv_close((uv_handle_t *)&sup->wake, NULL);
 	(void)uv_run(uv_default_loop(), UV_RUN_DEFAULT);
 }
@@ -822,6 +990,7 @@ supervisor_free(struct supervisor *sup)
 		log_warnx("event loop closed with handles still open");
 	config_free(sup->conf);
 	free(sup);
+	activation_free();
 }
 
 int
@@ -837,8 +1006,10 @@ supervisor_run(const struct options *opt)
 		return 1;
 	}
 	supervisor_limits(sup);
+	activation_init();
 	if (workers_init(sup) == -1 ||
 	    (plans = services_start(sup, &errs)) == NULL ||
+	    (activation_close_unclaimed(), control_start(sup)) == -1 ||
 	    privileges(sup) == -1 ||
 	    workers_start(sup, plans, &started) == -1) {
 		supervisor_abandon(sup, plans, started);
@@ -847,6 +1018,7 @@ supervisor_run(const struct options *opt)
 		return 1;
 	}
 	signals_start(sup);
+	watchdog_start(sup);
 	supervisor_serve(sup);
 	errlist_free(&errs);
 	supervisor_free(sup);

@@ -5,6 +5,7 @@ struct options {
 	const char	*file;		/* -c */
 	int		 port_offset;	/* -p */
 	const char	*user;		/* -u, overrides daemon.user */
+	const char	*pidfile;	/* -P; NULL: CONTROL_PID_FILE */
 	int		 foreground;	/* -f */
 	int		 debug;		/* -d */
 	char		 self[4096];	/* this binary, for the reload check */

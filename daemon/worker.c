@@ -43,7 +43,11 @@ sweep_one(struct service *s, void *arg)
 static void
 on_tick(uv_timer_t *t)
 {
-	service_foreach(sweep_one, t->data);
+	struct worker *w = t->data;
+
+	/* The supervisor's watchdog reads it: this loop still turns. */
+	atomic_store(&w->beat, uv_hrtime() / 1000000);
+	service_foreach(sweep_one, w);
 }
 
 int
@@ -61,6 +65,7 @@ worker_init(struct worker *w, const struct worker_env *env, int id,
 	w->lenv.cc = &w->cc;
 	w->lenv.dc = &w->dc;
 	LIST_INIT(&w->listeners);
+	atomic_init(&w->beat, uv_hrtime() / 1000000);
 	(void)uv_timer_init(loop, &w->tick);
 	w->tick.data = w;
 	(void)uv_timer_start(&w->tick, on_tick, 1000, 1000);

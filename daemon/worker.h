@@ -45,6 +45,7 @@ struct worker {
 	struct dgram_ctx	 dc;
 	struct listener_env	 lenv;
 	uv_timer_t		 tick;		/* idle sweep, once a second */
+	atomic_ullong		 beat;		/* ms (uv_hrtime) of the last */
 	uv_timer_t		 drain;
 	struct listenerq	 listeners;
 	int			 stopping;	/* 1 draining, 2 done */

@@ -12,7 +12,9 @@
 #   port 7, a UDP daytime "%Y" on port 13, a TCP upper on 7680, "systemctl
 #   reload" (same main PID, still answering), a broken /etc/sockd.conf
 #   refused by "systemctl reload" and by a bare SIGHUP while the old config
-#   keeps serving, and "systemctl stop" with Result=success and status 0.
+#   keeps serving, a reload onto a port in use failing "systemctl reload"
+#   (sockd -r) and logged at priority err, and "systemctl stop" with
+#   Result=success and status 0.
 # The unit powers the container off; this script prints its report and exits
 # 0 only when every check passed.  About a minute, mostly mmdebstrap.
 # MIRROR overrides the mirror; KEEP=1 keeps the root directory; PIUPARTS=1
@@ -88,7 +90,7 @@ check "same main PID after reload" \
 check "tcp echo :7 after reload" test "$(tcp 7 again)" = again
 cp /etc/sockd.conf /root/sockd.conf.good
 echo 'services = ( { name = "broken"; port = 0; } );' >> /etc/sockd.conf
-check "reload with a broken config is refused (ExecReload sockd -t)" \
+check "reload with a broken config is refused (ExecReload sockd -r)" \
     bash -c '! systemctl reload sockd 2>/dev/null'
 check "still active, same PID, still answering" \
     test "$(systemctl is-active sockd) $(systemctl show -P MainPID sockd) \
@@ -103,7 +105,27 @@ check "SIGHUP with a broken config: sockd's own check refuses it" \
 check "still active, same PID, still answering" \
     test "$(systemctl is-active sockd) $(systemctl show -P MainPID sockd) \
 $(tcp 7 still)" = "active $pid still"
+# A port another process holds: only the daemon's bind finds out, and
+# "sockd -r" (ExecReload) makes systemctl reload fail with it.
+systemd-socket-activate -l 127.0.0.1:7681 sleep 60 >/dev/null 2>&1 &
+busy=$!
+sleep 1
+printf '%s\n' 'services = ( { name = "echo"; bind = ["127.0.0.1"]; },' \
+    '    { name = "upper"; port = 7681; bind = ["127.0.0.1"]; } );' \
+    > /etc/sockd.conf
+check "reload onto a port in use fails (ExecReload sockd -r)" \
+    bash -c '! systemctl reload sockd 2>/dev/null'
+check "journalctl -p err names the busy port" \
+    bash -c "journalctl -q -u sockd -p err -o cat |
+    grep -q 'cannot listen on tcp 127.0.0.1:7681'"
+check "STATUS= says the reload failed" \
+    bash -c "systemctl show -P StatusText sockd | grep -q 'reload failed'"
+kill $busy
+check "still active, same PID, still answering" \
+    test "$(systemctl is-active sockd) $(systemctl show -P MainPID sockd) \
+$(tcp 7 still)" = "active $pid still"
 cp /root/sockd.conf.good /etc/sockd.conf
+check "systemctl reload after the fix" systemctl reload sockd
 check "systemctl stop" systemctl stop sockd
 check "Result=success" test "$(systemctl show -P Result sockd)" = success
 check "ExecMainStatus=0" \

@@ -12,7 +12,9 @@
 #      handler_dir and loaded
 #   5. sockd -f as _sockd with CAP_NET_BIND_SERVICE only, in a private
 #      network namespace: sd_notify, echo, daytime (UDP), upper, reload,
-#      a service added and removed through a file in /etc/sockd.d, stop
+#      a service added and removed through a file in /etc/sockd.d, stop;
+#      sockd -r exits 1 for a reload onto a port in use (and systemctl
+#      reload fails, when systemd runs)
 #   6. dpkg --purge: nothing of the package is left
 # SKIP_BUILD=1 reuses the packages already built; DEB_DIR (default build/)
 # is where they are.  Exit 0 = all passed.
@@ -216,6 +218,67 @@ probe --dropin /etc/sockd.d && pass "sockd -f with /etc/sockd.conf" ||
 probe --rot13 -c "$plug/rot13.conf" && pass "sockd -f with the rot13 plugin" ||
     bad "sockd -f with the rot13 plugin"
 rm -rf "$plug"
+
+echo "== 5b. sockd -r as ExecReload runs it: a port in use fails the reload"
+# reload_check SOCKD: in a private network namespace, sockd (as the unit
+# runs it) on a config, then "sockd -r" of a config whose new port another
+# process holds: exit 1 naming the port, and the old config still answers.
+reload_check() {
+	rdir=$(mktemp -d /tmp/sockd-reload.XXXXXX)
+	chown _sockd:_sockd "$rdir" && chmod 0755 "$rdir"
+	printf '%s\n' 'daemon: { user = "_sockd"; };' \
+	    'services = ( { name = "echo"; bind = ["127.0.0.1"]; } );' \
+	    > "$rdir/sockd.conf"
+	chmod 0644 "$rdir/sockd.conf"
+	unshare -n sh -c "ip link set lo up
+	$asunit $1 -f -c $rdir/sockd.conf -P $rdir/sockd.pid \
+	    2>$rdir/log &
+	daemon=\$!
+	for i in \$(seq 100); do
+		[ -S $rdir/sockd.sock ] && grep -q ready $rdir/log && break
+		sleep 0.1
+	done
+	$asunit $1 -r -P $rdir/sockd.pid || exit 11
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind((\"127.0.0.1\", 9)); s.listen(); time.sleep(30)' &
+	busy=\$!
+	sleep 0.5
+	sed -i 's/} );/}, { name = \"discard\"; bind = [\"127.0.0.1\"]; } );/' \
+	    $rdir/sockd.conf
+	$asunit $1 -r -P $rdir/sockd.pid 2>$rdir/r.err
+	rc=\$?
+	kill \$busy
+	python3 -c 'import socket
+s = socket.create_connection((\"127.0.0.1\", 7), 5); s.sendall(b\"hi\\n\")
+assert s.recv(16) == b\"hi\\n\"' || exit 13
+	kill \$daemon; wait \$daemon
+	[ \$rc = 1 ] || exit 12
+	grep -q 'Address already in use' $rdir/r.err || exit 14
+	[ ! -e $rdir/sockd.sock ] || exit 15"
+	rc=$?
+	[ $rc = 0 ] || sed 's/^/    /' "$rdir/log" "$rdir/r.err" 2>/dev/null
+	rm -rf "$rdir"
+	return $rc
+}
+run "sockd -r: 0 for a good reload, 1 and the reason for a busy port" \
+    reload_check /usr/sbin/sockd
+# Under a running systemd (not in a plain container), through the unit.
+if [ -d /run/systemd/system ] && systemctl is-active -q sockd; then
+	cp /etc/sockd.conf /tmp/sockd.conf.saved
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 7681)); s.listen(); time.sleep(30)' &
+	busy=$!
+	sleep 0.5
+	printf '%s\n' 'services = ( { name = "echo"; bind = ["127.0.0.1"]; },' \
+	    '    { name = "upper"; port = 7681; bind = ["127.0.0.1"]; } );' \
+	    > /etc/sockd.conf
+	run "systemctl reload sockd fails for a port in use" \
+	    sh -c '! systemctl reload sockd'
+	kill $busy
+	cp /tmp/sockd.conf.saved /etc/sockd.conf
+	rm -f /tmp/sockd.conf.saved
+	run "systemctl reload sockd after the fix" systemctl reload sockd
+fi
 
 echo "== 6. purge"
 run "dpkg --purge sockd-dev sockd" dpkg --purge sockd-dev sockd

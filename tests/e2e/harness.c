@@ -828,6 +828,18 @@ harness_start(struct harness *h, ...)
 }
 
 int
+harness_start_wrapped(struct harness *h, const char *const *wrap, ...)
+{
+	va_list	 ap;
+	int	 rc;
+
+	va_start(ap, wrap);
+	rc = start_wrapped(h, wrap, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
 harness_signal(struct harness *h, int sig)
 {
 	if (h->pid <= 0)

@@ -106,6 +106,10 @@ int		 harness_start(struct harness *, ...);
 /* harness_start() with RLIMIT_NOFILE set to nofile (soft and hard) for
  * sockd, through prlimit(1); not under valgrind. */
 int		 harness_start_nofile(struct harness *, int nofile, ...);
+/* harness_start() with sockd run through the NULL-terminated command
+ * wrap (systemd-socket-activate ...; not under valgrind). */
+int		 harness_start_wrapped(struct harness *,
+		    const char *const *wrap, ...);
 /* The running sockd's pid, 0 when none runs. */
 pid_t		 harness_pid(const struct harness *);
 /* The next notify message containing want (others are skipped); NULL when
