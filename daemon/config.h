@@ -49,6 +49,9 @@ struct svc_conf {
 	int		 v6only;	/* IPV6_V6ONLY on IPv6 sockets */
 	struct acl	 acl;		/* allow, deny */
 	struct opts	*opts;
+	int		 proxy_protocol; /* a PROXY header comes first */
+	struct acl	 proxy_from;	/* who may send it: an allow list */
+	long long	 proxy_timeout;	/* seconds the header may take */
 };
 
 struct config {
