@@ -170,7 +170,8 @@ a_v1_tcp4_header_carries_both_addresses_and_ports(void **state)
 static void
 a_v1_tcp6_header_carries_both_addresses_and_ports(void **state)
 {
-	const char *h = "PROXY TCP6 2001:db8::7 ::ffff:198.51.100.1 0 65535\r\n";
+	const char *h =
+	    "PROXY TCP6 2001:db8::7 ::ffff:198.51.100.1 0 65535\r\n";
 	/* The longest TCP6 line there is: 104 bytes. */
 	const char *longest = "PROXY TCP6 "
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
