@@ -1,35 +1,41 @@
 /*
- * conn: one TCP connection, from accept to close.  Reads land in the
- * worker's shared buffer and go to the handler straight away (whole lines
- * for SOCKD_LINES handlers, through the framer).  Writes are tried at once
- * and only what the kernel does not take is copied into a queue, capped by
- * max_queue; while a connection's own output waits above a high-water mark
- * (half of max_queue, at most 64 KiB) sockd stops reading from it, and a
- * read never asks for more than the queue can still take, so a client that
- * sends without reading is slowed by TCP itself and nothing is lost.
+ * conn: one TCP connection, from accept to close, and the per-loop
+ * context all connections of a loop share (struct conn_ctx).  Accepting
+ * is admission first (max_connections, allow/deny, descriptors left,
+ * per_source, rate: one reason, one counter, one log line each), then
+ * the handler's tcp_connect.  Reads land in the context's shared buffer
+ * and go to the handler straight away (whole lines for SOCKD_LINES
+ * handlers, through the framer); a read never asks for more than the
+ * connection's write queue can still take (connq.c writes, and pauses
+ * reading while output waits).
  *
  * One read costs a bounded amount of work: a line handler is given at most
  * LINE_BUDGET lines per connection per loop turn.  What is left of the read
  * is copied aside, reading from that socket stops, and a uv_idle hands
  * over the next budget on each following turn (between other clients'
  * events) until it is used up.  Unfinished lines wait for line_timeout in
- * a heap ordered by due time, the worker's timer set for the earliest.
+ * a heap ordered by due time, the context's timer set for the earliest.
  *
  * Closing never happens inside a handler's callback: it is queued on the
- * worker and done from a uv_check once the callbacks of this loop turn are
- * over, so a handler iterating its peers never sees one vanish under it.
- * What a handler writes to other connections while it handles a read (a
- * chat line to the room) is corked: kept as refcounted pieces, and sent
- * with one writev per peer when the read's turn ends, so a read of many
- * lines costs each peer one system call, not one per line.  A peer whose
- * corked and queued bytes would pass max_queue has its pieces offered to
- * the kernel at once, and is closed as a slow reader if they still do not
- * fit.  Peers corked with the same pieces as the one before them (the
- * room) share one message joining them; the piece array is given back
- * after a burst.
+ * context and done from a uv_check once the callbacks of this loop turn
+ * are over, so a handler iterating its peers never sees one vanish under
+ * it.  The last connection of a draining context to go calls the empty
+ * callback the context was made with (its worker then finishes).
+ *
+ * Descriptors: a connection is admitted only while a reserve of them is
+ * left below RLIMIT_NOFILE (read once, when the first connection comes,
+ * after the supervisor has set the limit), counting both the daemon's
+ * open connections and the number the kernel gave the new one, so that a
+ * client past it gets the busy line and a clean close, counted as no_fds
+ * and logged, and reloads, plugins and listeners still find descriptors.
+ *
+ * Every line about a connection, the daemon's and the handler's
+ * (sockd_conn_log), starts with "SERVICE PEER: ".
  */
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,64 +45,59 @@
 
 #include "acl.h"
 #include "conn.h"
-#include "listener.h"
+#include "conn_int.h"
 #include "log.h"
-#include "msg.h"
 #include "service.h"
-#include "supervisor.h"
 #include "util.h"
-#include "worker.h"
 
-#define C_CLOSING	0x01	/* close requested: no more reads, writes */
-#define C_ABORT		0x02	/* close without flushing */
-#define C_DEAD		0x04	/* handler told, uv_close() called */
-#define C_LISTED	0x08	/* on w->closing */
-#define C_ACCEPTED	0x10	/* tcp_connect said yes: tcp_close is due */
-#define C_PAUSED	0x20	/* reading stopped for back-pressure */
-#define C_EOF		0x40
-#define C_PARTIAL	0x80	/* in the heap w->partial */
-#define C_DRAINQ	0x100	/* on w->drainq */
-#define C_CORKED	0x200	/* on w->corked */
-#define C_SRCOVF	0x400	/* per_source counted on the overflow entry */
-#define C_BACKLOG	0x800	/* has c->rest: reading stopped */
-#define C_BACKLOGQ	0x1000	/* on w->backlog */
-
-/* The handler's view of a conn: the same object, behind an opaque type. */
-#define ABI(c)		((struct sockd_conn *)(c))
-
-#define HIGH_WATER	(64 * 1024)	/* at most; see conn_high() */
 #define LINE_BUDGET	64		/* lines per connection per turn */
-#define PIECES_KEEP	16384		/* piece array kept between bursts */
 
-struct wreq {
-	uv_write_t		 req;
-	struct conn		*c;
-	struct sockd_msg	*msg;	/* or the bytes follow */
-	size_t			 len;
-	char			 data[];
+/* Why a connection is turned away at accept. */
+enum refusal {
+	REFUSE_NONE,
+	REFUSE_BUSY,		/* max_connections */
+	REFUSE_ACL,		/* allow/deny */
+	REFUSE_NO_FDS,		/* descriptors near RLIMIT_NOFILE */
+	REFUSE_PER_SOURCE,
+	REFUSE_RATE,
 };
-
-/* A queued writev of corked pieces: holds a reference to each. */
-struct wreqv {
-	uv_write_t		 req;
-	struct conn		*c;
-	size_t			 len;
-	unsigned int		 n;
-	struct sockd_msg	*m[];
-};
-
-#define CORK_IOV	64	/* pieces per writev */
 
 static void	on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
 static void	on_alloc(uv_handle_t *, size_t, uv_buf_t *);
 static void	backlog_schedule(struct conn *);
 static void	on_backlog_idle(uv_idle_t *);
+static void	conn_reap(struct conn_ctx *);
 
-static const char *
-conn_peer(const struct conn *c)
+/* "SERVICE PEER: line" at pri; limited: rate limited per service and
+ * worker, for lines a peer can cause. */
+static void
+conn_vlog(const struct conn *c, int pri, int limited, const char *fmt,
+    va_list ap)
 {
-	return sockd_conn_peer((const struct sockd_conn *)c);
+	char line[768], peer[64];
+	unsigned int suppressed = 0;
+
+	if (limited && !log_ratelimit(&conn_local(c)->rl, &suppressed))
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	(void)sockaddr_fmt(&c->peer.sa, peer, sizeof(peer));
+	if (suppressed > 0)
+		log_msg(pri, "%s %s: %s (%u similar lines suppressed)",
+		    c->svc->conf.name, peer, line, suppressed);
+	else
+		log_msg(pri, "%s %s: %s", c->svc->conf.name, peer, line);
 }
+
+void
+conn_logx(const struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vlog(c, LOG_WARNING, 1, fmt, ap);
+	va_end(ap);
+}
+
 
 static void
 on_check(uv_check_t *h)
@@ -105,49 +106,28 @@ on_check(uv_check_t *h)
 }
 
 /* This worker's part of c's service. */
-static struct svc_local *
+struct svc_local *
 conn_local(const struct conn *c)
 {
-	return &c->svc->local[c->w->id];
+	return &c->svc->local[c->ctx->id];
 }
 
-/*
- * Back-pressure marks.  Reading stops once the queue passes the high mark
- * and a read asks for no more than max_queue - queued, so the output of
- * one read (an echo doubles nothing) still fits under max_queue: with the
- * smallest max_queue, 1 KiB, reads are of 512 bytes and more.  Reading
- * resumes at a quarter of the high mark.
- */
-static size_t
-conn_high(const struct conn *c)
-{
-	size_t half = (size_t)c->svc->conf.max_queue / 2;
-
-	return half < HIGH_WATER ? half : HIGH_WATER;
-}
-
-static size_t
-conn_low(const struct conn *c)
-{
-	return conn_high(c) / 4;
-}
-
-static void
+void
 conn_schedule(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conn_ctx *ctx = c->ctx;
 
 	if (c->flags & (C_LISTED | C_DEAD))
 		return;
 	c->flags |= C_LISTED;
-	c->close_next = w->closing;
-	w->closing = c;
-	if (!uv_is_active((uv_handle_t *)&w->check))
-		(void)uv_check_start(&w->check, on_check);
+	c->close_next = ctx->closing;
+	ctx->closing = c;
+	if (!uv_is_active((uv_handle_t *)&ctx->check))
+		(void)uv_check_start(&ctx->check, on_check);
 }
 
-/* Close once what is queued has been sent (sockd_conn_close, quit, EOF). */
-static void
+/* sockd_conn_close, quit, EOF. */
+void
 conn_close(struct conn *c)
 {
 	if (c->flags & (C_CLOSING | C_DEAD))
@@ -168,8 +148,7 @@ conn_abort(struct conn *c)
 	conn_schedule(c);
 }
 
-/* Reads from c again, unless something still holds it back. */
-static void
+void
 conn_resume(struct conn *c)
 {
 	if (c->flags & (C_PAUSED | C_CLOSING | C_EOF | C_DEAD))
@@ -185,12 +164,15 @@ static void
 on_close(uv_handle_t *h)
 {
 	struct conn *c = (struct conn *)h;
-	struct worker *w = c->w;
+	struct conn_ctx *ctx = c->ctx;
 
 	if (c->svc != NULL)
 		service_unref(c->svc);
 	free(c);
-	worker_conn_gone(w);
+	if (ctx->draining && ctx->nconns == 0) {
+		ctx->draining = 0;
+		ctx->empty(ctx->empty_arg);
+	}
 }
 
 static void
@@ -200,173 +182,135 @@ on_close_refused(uv_handle_t *h)
 }
 
 /*
- * Unfinished lines: a binary heap on w->partial keyed by partial_due, so
- * that services with different line_timeouts share one worker timer, set
- * for the earliest entry.  The timer may fire early (its entry moved
- * later or went away); it then only sets itself again.
+ * Unfinished lines: a binary heap on ctx->partial keyed by partial_due,
+ * so that services with different line_timeouts share the context's one
+ * timer, set for the earliest entry.  The timer may fire early (its entry
+ * moved later or went away); it then only sets itself again.
  */
 static void	on_partial_timer(uv_timer_t *);
 
 static void
-partial_put(struct worker *w, size_t i, struct conn *c)
+partial_put(struct conn_ctx *ctx, size_t i, struct conn *c)
 {
-	w->partial[i] = c;
+	ctx->partial[i] = c;
 	c->pidx = i;
 }
 
 static void
-partial_up(struct worker *w, size_t i)
+partial_up(struct conn_ctx *ctx, size_t i)
 {
-	struct conn *c = w->partial[i];
+	struct conn *c = ctx->partial[i];
 	size_t up;
 
 	while (i > 0) {
 		up = (i - 1) / 2;
-		if (w->partial[up]->partial_due <= c->partial_due)
+		if (ctx->partial[up]->partial_due <= c->partial_due)
 			break;
-		partial_put(w, i, w->partial[up]);
+		partial_put(ctx, i, ctx->partial[up]);
 		i = up;
 	}
-	partial_put(w, i, c);
+	partial_put(ctx, i, c);
 }
 
 static void
-partial_down(struct worker *w, size_t i)
+partial_down(struct conn_ctx *ctx, size_t i)
 {
-	struct conn *c = w->partial[i];
+	struct conn *c = ctx->partial[i];
 	size_t k;
 
 	for (;;) {
 		k = 2 * i + 1;
-		if (k >= w->npartial)
+		if (k >= ctx->npartial)
 			break;
-		if (k + 1 < w->npartial && w->partial[k + 1]->partial_due <
-		    w->partial[k]->partial_due)
+		if (k + 1 < ctx->npartial && ctx->partial[k + 1]->partial_due <
+		    ctx->partial[k]->partial_due)
 			k++;
-		if (c->partial_due <= w->partial[k]->partial_due)
+		if (c->partial_due <= ctx->partial[k]->partial_due)
 			break;
-		partial_put(w, i, w->partial[k]);
+		partial_put(ctx, i, ctx->partial[k]);
 		i = k;
 	}
-	partial_put(w, i, c);
+	partial_put(ctx, i, c);
 }
 
 /* Sets the timer for the heap's first entry, unless it fires before. */
 static void
-partial_timer_set(struct worker *w)
+partial_timer_set(struct conn_ctx *ctx)
 {
 	uint64_t now, due;
 
-	if (w->npartial == 0) {
-		(void)uv_timer_stop(&w->partial_timer);
+	if (ctx->npartial == 0) {
+		(void)uv_timer_stop(&ctx->partial_timer);
 		return;
 	}
-	due = w->partial[0]->partial_due;
-	if (uv_is_active((uv_handle_t *)&w->partial_timer) &&
-	    w->partial_armed <= due)
+	due = ctx->partial[0]->partial_due;
+	if (uv_is_active((uv_handle_t *)&ctx->partial_timer) &&
+	    ctx->partial_armed <= due)
 		return;
-	now = uv_now(w->loop);
-	w->partial_armed = due;
-	(void)uv_timer_start(&w->partial_timer, on_partial_timer,
+	now = uv_now(ctx->loop);
+	ctx->partial_armed = due;
+	(void)uv_timer_start(&ctx->partial_timer, on_partial_timer,
 	    due > now ? due - now : 0, 0);
 }
 
 static void
 partial_disarm(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conn_ctx *ctx = c->ctx;
 	struct conn *last;
 	size_t i = c->pidx;
 
 	if (!(c->flags & C_PARTIAL))
 		return;
 	c->flags &= ~C_PARTIAL;
-	last = w->partial[--w->npartial];
+	last = ctx->partial[--ctx->npartial];
 	if (last != c) {
-		partial_put(w, i, last);
-		partial_up(w, i);
-		partial_down(w, last->pidx);
+		partial_put(ctx, i, last);
+		partial_up(ctx, i);
+		partial_down(ctx, last->pidx);
 	}
-	if (w->npartial == 0)
-		(void)uv_timer_stop(&w->partial_timer);
+	if (ctx->npartial == 0)
+		(void)uv_timer_stop(&ctx->partial_timer);
 }
 
 /* c's unfinished line is due line_timeout ms from now. */
 static void
 partial_arm(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conn_ctx *ctx = c->ctx;
 	struct conn **np;
 	size_t cap;
 
 	/* At least 1 ms on, so that the timer's sweep ends. */
-	c->partial_due = uv_now(w->loop) + (c->svc->conf.line_timeout > 0 ?
+	c->partial_due = uv_now(ctx->loop) + (c->svc->conf.line_timeout > 0 ?
 	    (uint64_t)c->svc->conf.line_timeout : 1);
 	if (c->flags & C_PARTIAL) {
 		/* A reload may have changed its service's line_timeout. */
-		partial_up(w, c->pidx);
-		partial_down(w, c->pidx);
+		partial_up(ctx, c->pidx);
+		partial_down(ctx, c->pidx);
 	} else {
-		if (w->npartial == w->partialcap) {
-			cap = w->partialcap > 0 ? 2 * w->partialcap : 64;
-			if ((np = realloc(w->partial, cap * sizeof(*np))) ==
+		if (ctx->npartial == ctx->partialcap) {
+			cap = ctx->partialcap > 0 ? 2 * ctx->partialcap : 64;
+			if ((np = realloc(ctx->partial, cap * sizeof(*np))) ==
 			    NULL) {
 				/* Handed over at the next input or EOF. */
 				return;
 			}
-			w->partial = np;
-			w->partialcap = cap;
+			ctx->partial = np;
+			ctx->partialcap = cap;
 		}
 		c->flags |= C_PARTIAL;
-		partial_put(w, w->npartial++, c);
-		partial_up(w, c->pidx);
+		partial_put(ctx, ctx->npartial++, c);
+		partial_up(ctx, c->pidx);
 	}
-	partial_timer_set(w);
+	partial_timer_set(ctx);
 }
-
-/*
- * A generator's write that the kernel took at once completes no write
- * request, so tcp_drain is called from the worker's idle handle on the
- * next loop turn instead: one batch per turn, between other clients.
- */
-static void
-on_drain_idle(uv_idle_t *h)
-{
-	struct worker *w = h->data;
-	struct drainq q = TAILQ_HEAD_INITIALIZER(q);
-	struct conn *c;
-
-	TAILQ_CONCAT(&q, &w->drainq, dlink);
-	while ((c = TAILQ_FIRST(&q)) != NULL) {
-		TAILQ_REMOVE(&q, c, dlink);
-		c->flags &= ~C_DRAINQ;
-		if (!(c->flags & C_CLOSING) && c->queued == 0)
-			c->svc->h->tcp_drain(ABI(c));
-	}
-	if (TAILQ_EMPTY(&w->drainq))
-		(void)uv_idle_stop(h);
-}
-
-static void
-drain_later(struct conn *c)
-{
-	struct worker *w = c->w;
-
-	if (c->flags & C_DRAINQ)
-		return;
-	c->flags |= C_DRAINQ;
-	TAILQ_INSERT_TAIL(&w->drainq, c, dlink);
-	if (!uv_is_active((uv_handle_t *)&w->drain_idle))
-		(void)uv_idle_start(&w->drain_idle, on_drain_idle);
-}
-
-/* Forgets what is left of c's read. */
 static void
 backlog_free(struct conn *c)
 {
 	if (c->flags & C_BACKLOGQ) {
 		c->flags &= ~C_BACKLOGQ;
-		TAILQ_REMOVE(&c->w->backlog, c, blink);
+		TAILQ_REMOVE(&c->ctx->backlog, c, blink);
 	}
 	c->flags &= ~C_BACKLOG;
 	free(c->rest);
@@ -384,40 +328,35 @@ conn_destroy(struct conn *c)
 	c->flags |= C_DEAD;
 	partial_disarm(c);
 	backlog_free(c);
-	if (c->flags & C_DRAINQ) {
-		c->flags &= ~C_DRAINQ;
-		TAILQ_REMOVE(&c->w->drainq, c, dlink);
-	}
+	conn_drain_cancel(c);
 	if ((c->flags & C_ACCEPTED) && s->h->tcp_close != NULL)
 		s->h->tcp_close(ABI(c));
 	TAILQ_REMOVE(&l->conns, c, link);
 	l->nconns--;
-	c->w->nconns--;
+	c->ctx->nconns--;
 	atomic_fetch_sub_explicit(&s->nconns, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&c->w->sup->nconns, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(c->ctx->total, 1, memory_order_relaxed);
 	if (s->conf.per_source > 0) {
 		limits_key(&c->peer.sa, (int)s->conf.ipv6_prefix, key);
 		srctab_release(&l->src, key, c->flags & C_SRCOVF);
 	}
 	framer_free(&c->fr);
-	if (log_get_level() >= LOG_DEBUG)
-		log_debug("%s %s: closed", s->conf.name,
-		    conn_peer(c));
+	conn_log(c, LOG_DEBUG, "closed");
 	uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
-void
-conn_reap(struct worker *w)
+static void
+conn_reap(struct conn_ctx *ctx)
 {
 	struct conn *c;
 
-	while ((c = w->closing) != NULL) {
-		w->closing = c->close_next;
+	while ((c = ctx->closing) != NULL) {
+		ctx->closing = c->close_next;
 		c->flags &= ~C_LISTED;
 		if ((c->flags & C_ABORT) || c->queued == 0)
 			conn_destroy(c);
 	}
-	(void)uv_check_stop(&w->check);
+	(void)uv_check_stop(&ctx->check);
 }
 
 /* The idle list is in order of "listed", the last move to its tail;
@@ -426,7 +365,7 @@ conn_reap(struct worker *w)
  * first entry listed within idle_timeout and sends live ones it passes
  * to the tail, so an idle connection is closed at most one idle_timeout
  * late. */
-static void
+void
 conn_list_tail(struct conn *c, uint64_t now)
 {
 	struct svc_local *l = conn_local(c);
@@ -436,18 +375,10 @@ conn_list_tail(struct conn *c, uint64_t now)
 	TAILQ_INSERT_TAIL(&l->conns, c, link);
 }
 
-static void
-conn_touch(struct conn *c)
-{
-	c->active = uv_now(c->w->loop);
-	if (c->active >= c->listed + 1000)
-		conn_list_tail(c, c->active);
-}
-
 void
-conn_sweep(struct service *s, struct worker *w, uint64_t now)
+conn_sweep(struct conn_ctx *ctx, struct service *s, uint64_t now)
 {
-	struct svc_local *l = &s->local[w->id];
+	struct svc_local *l = &s->local[ctx->id];
 	struct conn *c, *next;
 	uint64_t idle = (uint64_t)s->conf.idle_timeout * 1000;
 
@@ -464,394 +395,17 @@ conn_sweep(struct service *s, struct worker *w, uint64_t now)
 			continue;
 		}
 		l->st.closed_idle++;
-		if (log_get_level() >= LOG_DEBUG)
-			log_debug("%s %s: idle for %llds, closing",
-			    s->conf.name, conn_peer(c),
-			    s->conf.idle_timeout);
+		conn_log(c, LOG_DEBUG, "idle for %llds, closing",
+		    s->conf.idle_timeout);
 		conn_abort(c);
 	}
 }
 
-static void	conn_wrote(struct conn *, size_t, int);
-
-static void
-on_write(uv_write_t *req, int status)
-{
-	struct wreq *r = (struct wreq *)req;
-	struct conn *c = r->c;
-	size_t len = r->len;
-
-	if (r->msg != NULL)
-		sockd_msg_unref(r->msg);
-	free(r);
-	conn_wrote(c, len, status);
-}
-
-static void
-on_writev(uv_write_t *req, int status)
-{
-	struct wreqv *r = (struct wreqv *)req;
-	struct conn *c = r->c;
-	size_t len = r->len;
-	unsigned int i;
-
-	for (i = 0; i < r->n; i++)
-		sockd_msg_unref(r->m[i]);
-	free(r);
-	conn_wrote(c, len, status);
-}
-
-/* A write request of len bytes on c is over. */
-static void
-conn_wrote(struct conn *c, size_t len, int status)
-{
-	c->queued -= len;
-	if (c->flags & C_DEAD)
-		return;
-	if (status < 0) {
-		log_debug("%s %s: write: %s", c->svc->conf.name,
-		    conn_peer(c), uv_strerror(status));
-		conn_abort(c);
-		return;
-	}
-	conn_touch(c);
-	if (c->queued == 0) {
-		if (c->flags & C_CLOSING) {
-			conn_schedule(c);
-			return;
-		}
-		if (c->svc->h->tcp_drain != NULL)
-			c->svc->h->tcp_drain(ABI(c));
-	}
-	if ((c->flags & C_PAUSED) && c->queued <= conn_low(c)) {
-		c->flags &= ~C_PAUSED;
-		conn_resume(c);
-	}
-}
-
-/* Closes c when memory for its output ran out. */
-static void
+void
 conn_nomem(struct conn *c)
 {
-	service_logx(c->svc, conn_local(c), "%s: out of memory, closing",
-	    conn_peer(c));
+	conn_logx(c, "out of memory, closing");
 	conn_abort(c);
-}
-
-/* len more bytes wait in c's queue: past the high-water mark, stop
- * reading from c until they drain (back-pressure). */
-static void
-conn_queue_add(struct conn *c, size_t len)
-{
-	c->queued += len;
-	if (c->queued > conn_high(c) && !(c->flags & C_PAUSED)) {
-		c->flags |= C_PAUSED;
-		(void)uv_read_stop((uv_stream_t *)&c->tcp);
-	}
-}
-
-/* Closes c for a queue past max_queue: it does not read. */
-static void
-conn_slow(struct conn *c)
-{
-	conn_local(c)->st.closed_slow++;
-	service_logx(c->svc, conn_local(c), "%s: output queue past max_queue "
-	    "(%lld bytes): slow reader, closing", conn_peer(c),
-	    c->svc->conf.max_queue);
-	conn_abort(c);
-}
-
-/* Sends the n messages m on c with one writev: what the kernel does not
- * take is queued.  Takes over the caller's reference to each. */
-static void
-cork_send(struct conn *c, struct sockd_msg **m, unsigned int n)
-{
-	uv_buf_t b[CORK_IOV];
-	struct wreqv *r;
-	size_t total = 0, skip;
-	unsigned int i, first = 0;
-	int rc;
-
-	for (i = 0; i < n; i++) {
-		b[i] = uv_buf_init(m[i]->data, (unsigned int)m[i]->len);
-		total += m[i]->len;
-	}
-	if (!(c->flags & C_CLOSING) && c->queued == 0) {
-		rc = uv_try_write((uv_stream_t *)&c->tcp, b, n);
-		if (rc < 0 && rc != UV_EAGAIN) {
-			log_debug("%s %s: write: %s", c->svc->conf.name,
-			    conn_peer(c), uv_strerror(rc));
-			conn_abort(c);
-		} else if (rc > 0) {
-			/* Drop what went out; cut into the first piece left. */
-			skip = (size_t)rc;
-			total -= skip;
-			while (first < n && skip >= b[first].len) {
-				skip -= b[first].len;
-				sockd_msg_unref(m[first++]);
-			}
-			if (first < n) {
-				b[first].base += skip;
-				b[first].len -= (unsigned int)skip;
-			}
-		}
-	}
-	if (first == n)
-		return;
-	if (c->flags & C_CLOSING)
-		goto drop;
-	if (c->queued + total > (size_t)c->svc->conf.max_queue) {
-		conn_slow(c);
-		goto drop;
-	}
-	if ((r = malloc(sizeof(*r) + (n - first) * sizeof(r->m[0]))) ==
-	    NULL) {
-		conn_nomem(c);
-		goto drop;
-	}
-	r->c = c;
-	r->len = total;
-	r->n = n - first;
-	memcpy(r->m, m + first, r->n * sizeof(r->m[0]));
-	if ((rc = uv_write(&r->req, (uv_stream_t *)&c->tcp, b + first, r->n,
-	    on_writev)) < 0) {
-		free(r);
-		conn_abort(c);
-		goto drop;
-	}
-	conn_queue_add(c, total);
-	return;
-drop:
-	for (i = first; i < n; i++)
-		sockd_msg_unref(m[i]);
-}
-
-/* Sends c's pieces from head on, CORK_IOV per writev; empties its list. */
-static void
-cork_send_list(struct conn *c)
-{
-	struct worker *w = c->w;
-	struct sockd_msg *m[CORK_IOV];
-	unsigned int n;
-	int32_t i = c->cork_head;
-
-	while (i != -1) {
-		for (n = 0; i != -1 && n < CORK_IOV; i = w->pieces[i].next)
-			m[n++] = w->pieces[i].m;
-		cork_send(c, m, n);
-	}
-	c->cork_head = c->cork_tail = -1;
-	c->corked = 0;
-}
-
-/* Holds m for c until the read's turn ends; the caller's reference
- * stays the caller's.  Past max_queue, what c holds is offered to the
- * kernel now, and c closed if that does not make room. */
-static int
-cork_add(struct conn *c, struct sockd_msg *m)
-{
-	struct worker *w = c->w;
-	size_t max = (size_t)c->svc->conf.max_queue;
-	struct piece *np;
-	size_t cap;
-	int32_t i;
-
-	if (c->queued + c->corked + m->len > max) {
-		if (c->flags & C_CORKED)
-			cork_send_list(c);
-		if (c->flags & C_CLOSING)
-			return -1;
-		if (c->queued + m->len > max) {
-			conn_slow(c);
-			return -1;
-		}
-	}
-	if (w->npieces == w->piececap) {
-		cap = w->piececap > 0 ? 2 * w->piececap : 256;
-		if (cap > INT32_MAX ||
-		    (np = realloc(w->pieces, cap * sizeof(*np))) == NULL) {
-			conn_nomem(c);
-			return -1;
-		}
-		w->pieces = np;
-		w->piececap = cap;
-	}
-	i = (int32_t)w->npieces++;
-	w->pieces[i].m = sockd_msg_ref(m);
-	w->pieces[i].next = -1;
-	if (!(c->flags & C_CORKED)) {
-		c->flags |= C_CORKED;
-		c->cork_head = -1;
-		c->cork_next = w->corked;
-		w->corked = c;
-	}
-	if (c->cork_head == -1)
-		c->cork_head = i;
-	else
-		w->pieces[c->cork_tail].next = i;
-	c->cork_tail = i;
-	c->corked += m->len;
-	return 0;
-}
-
-/* 1 when the piece lists from a and from b hold the same messages. */
-static int
-cork_same(const struct worker *w, int32_t a, int32_t b)
-{
-	while (a != -1 && b != -1) {
-		if (w->pieces[a].m != w->pieces[b].m)
-			return 0;
-		a = w->pieces[a].next;
-		b = w->pieces[b].next;
-	}
-	return a == b;
-}
-
-/* The pieces from head on as one message (one reference), or NULL. */
-static struct sockd_msg *
-cork_join(const struct worker *w, int32_t head, size_t total)
-{
-	struct sockd_msg *j;
-	size_t off = 0;
-	int32_t i;
-
-	if (w->pieces[head].next == -1)
-		return sockd_msg_ref(w->pieces[head].m);
-	if ((j = malloc(sizeof(*j) + total)) == NULL)
-		return NULL;
-	atomic_init(&j->refs, 1);
-	j->len = total;
-	for (i = head; i != -1; i = w->pieces[i].next) {
-		memcpy(j->data + off, w->pieces[i].m->data,
-		    w->pieces[i].m->len);
-		off += w->pieces[i].m->len;
-	}
-	return j;
-}
-
-/*
- * End of a read's turn: each corked peer gets its pieces at once.  A room
- * corks the same lines for every member, so from the second peer with
- * the same pieces as the one before on, they go as one shared message:
- * one reference and one buffer per peer instead of one per line.
- */
-static void
-cork_flush(struct worker *w)
-{
-	struct conn *c, *prev = NULL;
-	struct sockd_msg *joined = NULL, *one;
-	int32_t i;
-
-	while ((c = w->corked) != NULL) {
-		w->corked = c->cork_next;
-		c->flags &= ~C_CORKED;
-		if (c->cork_head == -1)
-			continue;
-		if (prev != NULL && cork_same(w, prev->cork_head,
-		    c->cork_head)) {
-			if (joined == NULL)
-				joined = cork_join(w, c->cork_head,
-				    c->corked);
-			if (joined != NULL) {
-				for (i = c->cork_head; i != -1;
-				    i = w->pieces[i].next)
-					sockd_msg_unref(w->pieces[i].m);
-				c->cork_head = -1;
-				c->corked = 0;
-				one = sockd_msg_ref(joined);
-				cork_send(c, &one, 1);
-				continue;
-			}
-		} else if (joined != NULL) {
-			sockd_msg_unref(joined);
-			joined = NULL;
-		}
-		/* Its list stays readable for the next peer's comparison. */
-		prev = c;
-		i = c->cork_head;
-		cork_send_list(c);
-		prev->cork_head = i;
-	}
-	if (joined != NULL)
-		sockd_msg_unref(joined);
-	w->npieces = 0;
-}
-
-/* Sends p (or what msg holds, shared) on c; see sockd_conn_write(). */
-static int
-conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
-{
-	struct wreq *r;
-	uv_buf_t b;
-	int n;
-
-	struct sockd_msg *copy;
-
-	if (c->flags & C_CLOSING)
-		return -1;
-	if (len == 0)
-		return 0;
-	if (c->w->reading != NULL && c->w->reading != c) {
-		/* Fan-out during a read: held for one writev per peer. */
-		if (msg != NULL)
-			return cork_add(c, msg);
-		if ((copy = sockd_msg_new(p, len)) == NULL) {
-			conn_nomem(c);
-			return -1;
-		}
-		n = cork_add(c, copy);
-		sockd_msg_unref(copy);
-		return n;
-	}
-	if (c->queued == 0) {
-		b = uv_buf_init((char *)p, (unsigned int)len);
-		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-		if (n >= 0) {
-			p += n;
-			len -= (size_t)n;
-			if (len == 0) {
-				if (c->svc->h->tcp_drain != NULL)
-					drain_later(c);
-				return 0;
-			}
-		} else if (n != UV_EAGAIN) {
-			log_debug("%s %s: write: %s", c->svc->conf.name,
-			    conn_peer(c), uv_strerror(n));
-			conn_abort(c);
-			return -1;
-		}
-	}
-	if (c->queued + len > (size_t)c->svc->conf.max_queue) {
-		conn_slow(c);
-		return -1;
-	}
-	r = malloc(sizeof(*r) + (msg != NULL ? 0 : len));
-	if (r == NULL) {
-		conn_nomem(c);
-		return -1;
-	}
-	r->c = c;
-	r->len = len;
-	if (msg != NULL) {
-		r->msg = sockd_msg_ref(msg);
-		b = uv_buf_init((char *)p, (unsigned int)len);
-	} else {
-		r->msg = NULL;
-		memcpy(r->data, p, len);
-		b = uv_buf_init(r->data, (unsigned int)len);
-	}
-	if ((n = uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1,
-	    on_write)) < 0) {
-		if (r->msg != NULL)
-			sockd_msg_unref(r->msg);
-		free(r);
-		log_debug("%s %s: write: %s", c->svc->conf.name,
-		    conn_peer(c), uv_strerror(n));
-		conn_abort(c);
-		return -1;
-	}
-	conn_queue_add(c, len);
-	return 0;
 }
 
 /* A line (or a read, for raw handlers) equal to the quit word, with or
@@ -887,25 +441,25 @@ conn_line(void *arg, const char *line, size_t len)
 		c->svc->h->tcp_data(ABI(c), line, len);
 	if (c->flags & (C_CLOSING | C_PAUSED))
 		return 1;
-	return c->w->budget > 0 && --c->w->budget == 0;
+	return c->ctx->budget > 0 && --c->ctx->budget == 0;
 }
 
 /*
  * Classic clients send a line without its "\n" and wait for the answer.
  * An unfinished line that sees no more input for line_timeout ms is
- * handed over as it is; the worker's timer runs only while some
+ * handed over as it is; the context's timer runs only while some
  * connection has one.
  */
 static void
 on_partial_timer(uv_timer_t *t)
 {
-	struct worker *w = t->data;
+	struct conn_ctx *ctx = t->data;
 	struct conn *c;
-	uint64_t now = uv_now(w->loop);
+	uint64_t now = uv_now(ctx->loop);
 	uv_os_fd_t fd;
 	int waiting;
 
-	while (w->npartial > 0 && (c = w->partial[0])->partial_due <= now) {
+	while (ctx->npartial > 0 && (c = ctx->partial[0])->partial_due <= now) {
 		partial_disarm(c);
 		/* A busy loop may not have read the rest yet (or reading is
 		 * paused): bytes already in the socket finish the line. */
@@ -917,7 +471,7 @@ on_partial_timer(uv_timer_t *t)
 		if (!(c->flags & C_CLOSING))
 			(void)framer_flush(&c->fr, conn_line, c);
 	}
-	partial_timer_set(w);
+	partial_timer_set(ctx);
 }
 
 /* After c's input: its unfinished line waits for line_timeout, if any. */
@@ -939,10 +493,10 @@ conn_lines(struct conn *c, const char *p, size_t len)
 	size_t used;
 	int rc;
 
-	c->w->budget = LINE_BUDGET;
+	c->ctx->budget = LINE_BUDGET;
 	rc = framer_feed_some(&c->fr, (size_t)c->svc->conf.max_line, p, len,
 	    conn_line, c, &used);
-	c->w->budget = 0;
+	c->ctx->budget = 0;
 	if (rc == -1)
 		conn_nomem(c);
 	if (c->flags & C_CLOSING)
@@ -953,14 +507,14 @@ conn_lines(struct conn *c, const char *p, size_t len)
 static void
 backlog_schedule(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conn_ctx *ctx = c->ctx;
 
 	if (c->flags & C_BACKLOGQ)
 		return;
 	c->flags |= C_BACKLOGQ;
-	TAILQ_INSERT_TAIL(&w->backlog, c, blink);
-	if (!uv_is_active((uv_handle_t *)&w->backlog_idle))
-		(void)uv_idle_start(&w->backlog_idle, on_backlog_idle);
+	TAILQ_INSERT_TAIL(&ctx->backlog, c, blink);
+	if (!uv_is_active((uv_handle_t *)&ctx->backlog_idle))
+		(void)uv_idle_start(&ctx->backlog_idle, on_backlog_idle);
 }
 
 /* Keeps the n bytes of a read that this turn did not get to, and stops
@@ -981,25 +535,10 @@ backlog_keep(struct conn *c, const char *p, size_t n)
 		backlog_schedule(c);
 }
 
-/* If the piece array grew in a burst that is over, give it back. */
-static void
-cork_shrink(struct worker *w)
-{
-	struct piece *np;
-
-	if (w->piececap <= PIECES_KEEP || !TAILQ_EMPTY(&w->backlog))
-		return;
-	if ((np = realloc(w->pieces, PIECES_KEEP * sizeof(*np))) == NULL)
-		return;
-	w->pieces = np;
-	w->piececap = PIECES_KEEP;
-}
-
-/* One turn's budget of c's kept lines. */
 static void
 backlog_run(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conn_ctx *ctx = c->ctx;
 	size_t used;
 
 	if (c->flags & C_CLOSING) {
@@ -1008,11 +547,11 @@ backlog_run(struct conn *c)
 	}
 	if (c->flags & C_PAUSED)
 		return;		/* conn_wrote() brings it back */
-	w->reading = c;
+	ctx->reading = c;
 	used = conn_lines(c, c->rest + c->restoff, c->restlen - c->restoff);
-	w->reading = NULL;
-	if (w->corked != NULL)
-		cork_flush(w);
+	ctx->reading = NULL;
+	if (ctx->corked != NULL)
+		conn_cork_flush(ctx);
 	c->restoff += used;
 	if (c->flags & C_CLOSING) {
 		backlog_free(c);
@@ -1031,19 +570,19 @@ backlog_run(struct conn *c)
 static void
 on_backlog_idle(uv_idle_t *h)
 {
-	struct worker *w = h->data;
+	struct conn_ctx *ctx = h->data;
 	struct backlogq q = TAILQ_HEAD_INITIALIZER(q);
 	struct conn *c;
 
-	TAILQ_CONCAT(&q, &w->backlog, blink);
+	TAILQ_CONCAT(&q, &ctx->backlog, blink);
 	while ((c = TAILQ_FIRST(&q)) != NULL) {
 		TAILQ_REMOVE(&q, c, blink);
 		c->flags &= ~C_BACKLOGQ;
 		backlog_run(c);
 	}
-	if (TAILQ_EMPTY(&w->backlog)) {
+	if (TAILQ_EMPTY(&ctx->backlog)) {
 		(void)uv_idle_stop(h);
-		cork_shrink(w);
+		conn_cork_shrink(ctx);
 	}
 }
 
@@ -1076,7 +615,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	size_t max = (size_t)c->svc->conf.max_queue;
 	size_t room = c->queued < max ? max - c->queued : 0;
 
-	buf->base = c->w->rbuf;
+	buf->base = c->ctx->rbuf;
 	buf->len = room < RBUF_SIZE ? room : RBUF_SIZE;
 }
 
@@ -1089,12 +628,12 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		if (c->flags & C_CLOSING)
 			return;
 		conn_touch(c);
-		c->w->reading = c;
+		c->ctx->reading = c;
 		conn_input(c, buf->base, (size_t)n);
-		c->w->reading = NULL;
-		if (c->w->corked != NULL) {
-			cork_flush(c->w);
-			cork_shrink(c->w);
+		c->ctx->reading = NULL;
+		if (c->ctx->corked != NULL) {
+			conn_cork_flush(c->ctx);
+			conn_cork_shrink(c->ctx);
 		}
 	} else if (n == UV_ENOBUFS) {
 		/* No room left in the queue: wait until it drains. */
@@ -1105,16 +644,15 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		c->flags |= C_EOF;
 		(void)uv_read_stop(st);
 		partial_disarm(c);
-		c->w->reading = c;
+		c->ctx->reading = c;
 		if ((c->svc->h->flags & SOCKD_LINES) && !(c->flags & C_CLOSING))
 			(void)framer_flush(&c->fr, conn_line, c);
-		c->w->reading = NULL;
-		if (c->w->corked != NULL)
-			cork_flush(c->w);
+		c->ctx->reading = NULL;
+		if (c->ctx->corked != NULL)
+			conn_cork_flush(c->ctx);
 		conn_close(c);
 	} else if (n < 0) {
-		log_debug("%s %s: read: %s", c->svc->conf.name,
-		    conn_peer(c), uv_strerror((int)n));
+		conn_log(c, LOG_DEBUG, "read: %s", uv_strerror((int)n));
 		conn_abort(c);
 	}
 }
@@ -1132,106 +670,162 @@ conn_refuse(uv_tcp_t *t, const char *line)
 	uv_close((uv_handle_t *)t, on_close_refused);
 }
 
-void
-conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
+/* Out of memory for a new connection: still take it off the backlog, or
+ * libuv stops accepting. */
+static void
+conn_accept_nomem(struct conn_ctx *ctx, uv_stream_t *server,
+    struct service *s)
 {
-	const struct svc_conf *sc = &s->conf;
-	struct svc_local *l = &s->local[w->id];
-	struct supervisor *sup = w->sup;
-	struct srcent *e = NULL;
-	struct conn *c;
-	uint8_t key[16];
-	uint64_t now = uv_now(w->loop);
-	int len = sizeof(c->peer), rc;
+	uv_tcp_t *t;
+
+	service_logx(s, &s->local[ctx->id], "out of memory, refusing a "
+	    "connection");
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return;
+	if (uv_tcp_init(ctx->loop, t) == 0 && uv_accept(server,
+	    (uv_stream_t *)t) == 0)
+		conn_refuse(t, NULL);
+	else
+		uv_close((uv_handle_t *)t, on_close_refused);
+}
+
+static pthread_once_t	 nofile_once = PTHREAD_ONCE_INIT;
+static unsigned long	 nofile_max;	/* 0: no limit */
+static unsigned long	 nofile_reserve;
+
+static void
+conn_nofile_init(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return;
+	nofile_max = (unsigned long)rl.rlim_cur;
+	/* A sixteenth, 8 to 1024: a reload's check child and sockets, a
+	 * plugin being loaded, the log, with room to spare. */
+	nofile_reserve = nofile_max / 16;
+	if (nofile_reserve < 8)
+		nofile_reserve = 8;
+	if (nofile_reserve > 1024)
+		nofile_reserve = 1024;
+}
+
+/* 1 when c, just accepted, with nconns open in the daemon, would eat into
+ * the reserve kept below RLIMIT_NOFILE. */
+static int
+conn_fds_short(const struct conn *c, unsigned int nconns)
+{
 	uv_os_fd_t fd;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		uv_tcp_t *t;
+	(void)pthread_once(&nofile_once, conn_nofile_init);
+	if (nofile_max == 0 || uv_fileno((const uv_handle_t *)&c->tcp,
+	    &fd) != 0)
+		return 0;
+	/* The kernel hands out the lowest free number: every one below fd
+	 * is taken.  nconns catches the holes closed connections leave. */
+	return (unsigned long)fd + nofile_reserve >= nofile_max ||
+	    (unsigned long)nconns + nofile_reserve >= nofile_max;
+}
 
-		/* Still take it off the backlog, or libuv stops accepting. */
-		service_logx(s, l, "out of memory, refusing a connection");
-		if ((t = malloc(sizeof(*t))) == NULL)
-			return;
-		if (uv_tcp_init(w->loop, t) == 0 && uv_accept(server,
-		    (uv_stream_t *)t) == 0)
-			conn_refuse(t, NULL);
-		else
-			uv_close((uv_handle_t *)t, on_close_refused);
-		return;
-	}
-	c->w = w;
-	(void)uv_tcp_init(w->loop, &c->tcp);
-	if ((rc = uv_accept(server, (uv_stream_t *)&c->tcp)) < 0 ||
-	    (rc = uv_tcp_getpeername(&c->tcp, &c->peer.sa, &len)) < 0) {
-		log_debug("%s: accept: %s", sc->name, uv_strerror(rc));
-		uv_close((uv_handle_t *)&c->tcp, on_close_refused);
-		return;
-	}
+/* Whether c may be served: the limits and access control of its service,
+ * in order of cost.  Admitted, it is counted on its source. */
+static enum refusal
+conn_admit(struct conn *c, uint64_t now)
+{
+	struct service *s = c->svc;
+	const struct svc_conf *sc = &s->conf;
+	struct svc_local *l = conn_local(c);
+	struct conn_ctx *ctx = c->ctx;
+	struct srcent *e;
+	uint8_t key[16];
+
 	if (atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
 	    (unsigned long long)sc->max_connections ||
-	    atomic_load_explicit(&sup->nconns, memory_order_relaxed) >=
-	    atomic_load_explicit(&sup->max_connections,
-	    memory_order_relaxed)) {
-		l->st.refused_busy++;
-		service_logx(s, l, "%s: refused: max_connections reached",
-		    conn_peer(c));
-		conn_refuse(&c->tcp, sc->busy);
-		return;
+	    atomic_load_explicit(ctx->total, memory_order_relaxed) >=
+	    atomic_load_explicit(ctx->max_total, memory_order_relaxed))
+		return REFUSE_BUSY;
+	if (!acl_allowed(&sc->acl, &c->peer.sa))
+		return REFUSE_ACL;
+	if (conn_fds_short(c, atomic_load_explicit(ctx->total,
+	    memory_order_relaxed)))
+		return REFUSE_NO_FDS;
+	if (sc->per_source == 0 && sc->rate == 0)
+		return REFUSE_NONE;
+	limits_key(&c->peer.sa, (int)sc->ipv6_prefix, key);
+	e = srctab_get(&l->src, key, (double)sc->burst, now);
+	if (sc->per_source > 0 && e->conns >= sc->per_source)
+		return REFUSE_PER_SOURCE;
+	if (!srcent_take(e, (double)sc->rate, (double)sc->burst, now))
+		return REFUSE_RATE;
+	if (sc->per_source > 0) {
+		e->conns++;
+		if (e == &l->src.overflow)
+			c->flags |= C_SRCOVF;
 	}
-	if (!acl_allowed(&sc->acl, &c->peer.sa)) {
-		l->st.refused_acl++;
-		service_logx(s, l, "%s: refused by allow/deny", conn_peer(c));
-		conn_refuse(&c->tcp, NULL);
-		return;
+	return REFUSE_NONE;
+}
+
+/* Counts, logs and turns away c, refused for why. */
+static void
+conn_refused(struct conn *c, enum refusal why)
+{
+	const struct svc_conf *sc = &c->svc->conf;
+	struct svc_stats *st = &conn_local(c)->st;
+	const char *busy = sc->busy;
+
+	switch (why) {
+	case REFUSE_BUSY:
+		st->refused_busy++;
+		conn_logx(c, "refused: max_connections reached");
+		break;
+	case REFUSE_ACL:
+		st->refused_acl++;
+		conn_logx(c, "refused by allow/deny");
+		busy = NULL;
+		break;
+	case REFUSE_NO_FDS:
+		st->refused_nofds++;
+		conn_logx(c, "refused: out of file descriptors (limit %lu)",
+		    nofile_max);
+		break;
+	case REFUSE_PER_SOURCE:
+		st->refused_source++;
+		conn_logx(c, "refused: per_source (%lld) reached",
+		    sc->per_source);
+		break;
+	case REFUSE_RATE:
+		st->refused_rate++;
+		conn_logx(c, "refused: over rate (%lld/s)", sc->rate);
+		break;
+	case REFUSE_NONE:
+		break;
 	}
-	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
-	    listener_fds_short(fd, atomic_load_explicit(&sup->nconns,
-	    memory_order_relaxed))) {
-		l->st.refused_nofds++;
-		service_logx(s, l, "%s: refused: out of file descriptors "
-		    "(limit %lu)", conn_peer(c), listener_fds_limit());
-		conn_refuse(&c->tcp, sc->busy);
-		return;
-	}
-	if (sc->per_source > 0 || sc->rate > 0) {
-		limits_key(&c->peer.sa, (int)sc->ipv6_prefix, key);
-		e = srctab_get(&l->src, key, (double)sc->burst, now);
-		if (sc->per_source > 0 && e->conns >= sc->per_source) {
-			l->st.refused_source++;
-			service_logx(s, l, "%s: refused: per_source (%lld) "
-			    "reached", conn_peer(c), sc->per_source);
-			conn_refuse(&c->tcp, sc->busy);
-			return;
-		}
-		if (!srcent_take(e, (double)sc->rate, (double)sc->burst,
-		    now)) {
-			l->st.refused_rate++;
-			service_logx(s, l, "%s: refused: over rate (%lld/s)",
-			    conn_peer(c), sc->rate);
-			conn_refuse(&c->tcp, sc->busy);
-			return;
-		}
-		if (sc->per_source > 0) {
-			e->conns++;
-			if (e == &l->src.overflow)
-				c->flags |= C_SRCOVF;
-		}
-	}
-	c->svc = s;
+	conn_refuse(&c->tcp, busy);
+}
+
+/* c is admitted: counted and listed, read from, greeted, and handed to
+ * its handler. */
+static void
+conn_open(struct conn *c, uint64_t now)
+{
+	struct service *s = c->svc;
+	struct svc_local *l = conn_local(c);
+
 	service_ref(s);
 	c->active = c->listed = now;
 	TAILQ_INSERT_TAIL(&l->conns, c, link);
 	l->nconns++;
-	w->nconns++;
+	c->ctx->nconns++;
 	atomic_fetch_add_explicit(&s->nconns, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&sup->nconns, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(c->ctx->total, 1, memory_order_relaxed);
 	l->st.accepted++;
 	(void)uv_tcp_nodelay(&c->tcp, 1);
-	if (log_get_level() >= LOG_DEBUG)
-		log_debug("%s %s: open", sc->name, conn_peer(c));
+	conn_log(c, LOG_DEBUG, "open");
 	(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-	if (sc->banner != NULL)
-		(void)conn_send(c, sc->banner, strlen(sc->banner), NULL);
+	if (s->conf.banner != NULL)
+		(void)conn_send(c, s->conf.banner, strlen(s->conf.banner),
+		    NULL);
 	/* The banner could not be sent: the handler never hears of c. */
 	if (c->flags & C_CLOSING)
 		return;
@@ -1240,6 +834,34 @@ conn_accept(struct worker *w, uv_stream_t *server, struct service *s)
 		return;
 	}
 	c->flags |= C_ACCEPTED;
+}
+
+void
+conn_accept(struct conn_ctx *ctx, uv_stream_t *server, struct service *s)
+{
+	struct conn *c;
+	uint64_t now = uv_now(ctx->loop);
+	enum refusal why;
+	int len = sizeof(c->peer), rc;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		conn_accept_nomem(ctx, server, s);
+		return;
+	}
+	c->ctx = ctx;
+	/* Not a reference yet: a refused connection never holds one. */
+	c->svc = s;
+	(void)uv_tcp_init(ctx->loop, &c->tcp);
+	if ((rc = uv_accept(server, (uv_stream_t *)&c->tcp)) < 0 ||
+	    (rc = uv_tcp_getpeername(&c->tcp, &c->peer.sa, &len)) < 0) {
+		log_debug("%s: accept: %s", s->conf.name, uv_strerror(rc));
+		uv_close((uv_handle_t *)&c->tcp, on_close_refused);
+		return;
+	}
+	if ((why = conn_admit(c, now)) != REFUSE_NONE)
+		conn_refused(c, why);
+	else
+		conn_open(c, now);
 }
 
 /*
@@ -1258,7 +880,7 @@ conn_adopt(struct service *from, struct service *to, int worker)
 	uint64_t now;
 
 	while ((c = TAILQ_FIRST(&fl->conns)) != NULL) {
-		now = uv_now(c->w->loop);
+		now = uv_now(c->ctx->loop);
 		if (from->conf.per_source > 0) {
 			limits_key(&c->peer.sa, (int)from->conf.ipv6_prefix,
 			    key);
@@ -1287,25 +909,77 @@ conn_adopt(struct service *from, struct service *to, int worker)
 	}
 }
 
+void
+conn_ctx_init(struct conn_ctx *ctx, uv_loop_t *loop, int id,
+    atomic_uint *total, atomic_uint *max_total, void (*empty)(void *),
+    void *arg)
+{
+	ctx->loop = loop;
+	ctx->id = id;
+	ctx->rbuf = xcalloc(1, RBUF_SIZE);
+	ctx->total = total;
+	ctx->max_total = max_total;
+	ctx->empty = empty;
+	ctx->empty_arg = arg;
+	(void)uv_check_init(loop, &ctx->check);
+	ctx->check.data = ctx;
+	(void)uv_timer_init(loop, &ctx->partial_timer);
+	ctx->partial_timer.data = ctx;
+	TAILQ_INIT(&ctx->backlog);
+	(void)uv_idle_init(loop, &ctx->backlog_idle);
+	ctx->backlog_idle.data = ctx;
+	TAILQ_INIT(&ctx->drainq);
+	(void)uv_idle_init(loop, &ctx->drain_idle);
+	ctx->drain_idle.data = ctx;
+}
+
+void
+conn_ctx_close(struct conn_ctx *ctx)
+{
+	uv_close((uv_handle_t *)&ctx->check, NULL);
+	uv_close((uv_handle_t *)&ctx->partial_timer, NULL);
+	uv_close((uv_handle_t *)&ctx->backlog_idle, NULL);
+	uv_close((uv_handle_t *)&ctx->drain_idle, NULL);
+}
+
+void
+conn_ctx_free(struct conn_ctx *ctx)
+{
+	free(ctx->pieces);
+	free(ctx->partial);
+	free(ctx->rbuf);
+}
+
+unsigned int
+conn_ctx_count(const struct conn_ctx *ctx)
+{
+	return ctx->nconns;
+}
+
+unsigned int
+conn_ctx_drain(struct conn_ctx *ctx)
+{
+	ctx->draining = ctx->nconns > 0;
+	return ctx->nconns;
+}
+
+static void
+abort_one(struct service *s, void *arg)
+{
+	struct conn_ctx *ctx = arg;
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &s->local[ctx->id].conns, link)
+		conn_abort(c);
+}
+
+void
+conn_ctx_abort_all(struct conn_ctx *ctx)
+{
+	service_foreach(abort_one, ctx);
+}
+
 /* The ABI side. */
-
-int
-sockd_conn_write(struct sockd_conn *sc, const void *p, size_t len)
-{
-	return conn_send((struct conn *)sc, p, len, NULL);
-}
-
-int
-sockd_conn_send(struct sockd_conn *sc, struct sockd_msg *m)
-{
-	return conn_send((struct conn *)sc, m->data, m->len, m);
-}
-
-size_t
-sockd_conn_pending(const struct sockd_conn *sc)
-{
-	return ((const struct conn *)sc)->queued;
-}
 
 void
 sockd_conn_close(struct sockd_conn *sc)
@@ -1362,14 +1036,11 @@ sockd_conn_foreach_peer(struct sockd_conn *sc,
 void
 sockd_conn_log(const struct sockd_conn *sc, int pri, const char *fmt, ...)
 {
-	const struct conn *c = (const struct conn *)sc;
-	char line[768];
 	va_list ap;
 
 	if (pri > log_get_level())
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	conn_vlog((const struct conn *)sc, pri, 0, fmt, ap);
 	va_end(ap);
-	log_msg(pri, "%s %s: %s", c->svc->h->name, conn_peer(c), line);
 }

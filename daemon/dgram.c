@@ -1,42 +1,44 @@
 /*
  * dgram: the UDP request/reply path.  Datagrams arrive in batches through
- * recvmmsg into the worker's shared buffer and are screened before the
- * handler sees them: truncated ones, sources that cannot be answered
- * safely (broadcast, multicast, ports below 1024: other servers, whose
- * replies to our replies would make a loop), allow/deny, and the
- * per-source rate.  The rate check comes right after the screening that
- * costs nothing (size, source address, allow/deny) and is O(1) without
- * allocation: the source table remembers the entry it found last, so a
- * flood from one address skips even the hash lookup, and a datagram over
- * its source's rate is dropped before the handler sees it, without a log
- * line.  Replies are sent at once with uv_udp_try_send, never queued: one
- * that the kernel does not take is dropped and counted.
+ * recvmmsg into the loop's shared buffer (struct dgram_ctx) and are
+ * screened before the handler sees them: truncated ones, sources that
+ * cannot be answered safely (broadcast, multicast, ports below 1024: other
+ * servers, whose replies to our replies would make a loop), allow/deny,
+ * and the per-source rate.  The rate check comes right after the screening
+ * that costs nothing (size, source address, allow/deny) and is O(1)
+ * without allocation: the source table remembers the entry it found last,
+ * so a flood from one address skips even the hash lookup, and a datagram
+ * over its source's rate is dropped before the handler sees it, without a
+ * log line.  Replies are sent at once with uv_udp_try_send, never queued:
+ * one that the kernel does not take is dropped and counted.
  *
  * No amplifier: each received datagram carries a budget, its size plus
  * max_reply_growth, and every send it causes (sockd_dgram_reply and each
  * sockd_dgram_send_to, to the sender or to anyone else) is taken from that
  * budget; a send past what is left, or larger than max_reply, is refused
- * and counted as dropped.  So one datagram never makes sockd send more
- * than max_reply_growth bytes over its own size in total, however many
- * sends the handler tries (max_reply_growth = -1 lifts the budget).
- * Nothing here logs per datagram at the default level.
+ * and counted as dropped.  So one datagram never makes sockd send more than
+ * max_reply_growth bytes over its own size in total, however many sends
+ * the handler tries (max_reply_growth = -1 lifts the budget).  Nothing here
+ * logs per datagram at the default level.  A socket is seen through struct
+ * dgram_port, which its listener keeps pointing at the service it serves
+ * now.
  */
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sockd/handler.h>
 
 #include "acl.h"
 #include "config.h"
-#include "listener.h"
+#include "dgram.h"
 #include "log.h"
 #include "service.h"
 #include "util.h"
-#include "worker.h"
 
 struct sockd_dgram {
-	struct listener		*l;
+	struct dgram_port	*l;
 	const struct sockaddr	*from;
 	size_t			 budget;	/* bytes it may still cause */
 };
@@ -44,11 +46,26 @@ struct sockd_dgram {
 #define DGRAM_NO_BUDGET	SIZE_MAX	/* max_reply_growth = -1 */
 
 void
-dgram_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+dgram_ctx_init(struct dgram_ctx *ctx, uv_loop_t *loop, int id)
 {
-	struct listener *l = h->data;
+	ctx->loop = loop;
+	ctx->id = id;
+	ctx->ubuf = xcalloc(1, UBUF_SIZE);
+}
 
-	buf->base = l->w->ubuf;
+void
+dgram_ctx_free(struct dgram_ctx *ctx)
+{
+	free(ctx->ubuf);
+	ctx->ubuf = NULL;
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct dgram_port *l = h->data;
+
+	buf->base = l->ctx->ubuf;
 	buf->len = UBUF_SIZE;
 }
 
@@ -71,14 +88,14 @@ dgram_bad_source(const struct sockaddr *sa, int drop_low_ports)
 	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
 }
 
-void
-dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+static void
+on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
     const struct sockaddr *from, unsigned int flags)
 {
-	struct listener *l = h->data;
+	struct dgram_port *l = h->data;
 	struct service *s = l->svc;
 	const struct svc_conf *sc = &s->conf;
-	struct svc_local *loc = &s->local[l->w->id];
+	struct svc_local *loc = &s->local[l->ctx->id];
 	struct sockd_dgram d;
 	struct srcent *e;
 	uint8_t key[16];
@@ -87,7 +104,7 @@ dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	if (from == NULL) {
 		/* Nothing more to read, or the end of a recvmmsg batch. */
 		if (n < 0)
-			service_logx(s, loc, "%s: receive: %s", l->text,
+			service_logx(s, loc, "%s: receive: %s", l->name,
 			    uv_strerror((int)n));
 		return;
 	}
@@ -99,7 +116,7 @@ dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 		return;
 	}
 	if (sc->rate > 0) {
-		now = uv_now(l->w->loop);
+		now = uv_now(l->ctx->loop);
 		limits_key(from, (int)sc->ipv6_prefix, key);
 		e = srctab_get(&loc->src, key, (double)sc->burst, now);
 		if (!srcent_take(e, (double)sc->rate, (double)sc->burst,
@@ -115,6 +132,13 @@ dgram_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	s->h->udp_datagram(&d, buf->base, (size_t)n);
 }
 
+int
+dgram_start(struct dgram_port *p)
+{
+	p->udp->data = p;
+	return uv_udp_recv_start(p->udp, on_alloc, on_recv);
+}
+
 size_t
 sockd_dgram_reply_max(const struct sockd_dgram *d)
 {
@@ -127,7 +151,7 @@ sockd_dgram_reply_max(const struct sockd_dgram *d)
 static struct svc_stats *
 dgram_stats(const struct sockd_dgram *d)
 {
-	return &d->l->svc->local[d->l->w->id].st;
+	return &d->l->svc->local[d->l->ctx->id].st;
 }
 
 int
@@ -143,11 +167,11 @@ sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
 		return -1;
 	}
 	b = uv_buf_init((char *)p, (unsigned int)len);
-	if ((rc = uv_udp_try_send(&d->l->u.udp, &b, 1, to)) < 0) {
+	if ((rc = uv_udp_try_send(d->l->udp, &b, 1, to)) < 0) {
 		dgram_stats(d)->dropped++;
 		if (log_get_level() >= LOG_DEBUG)
 			log_debug("%s: %s: send: %s", s->conf.name,
-			    d->l->text, uv_strerror(rc));
+			    d->l->name, uv_strerror(rc));
 		return -1;
 	}
 	if (d->budget != DGRAM_NO_BUDGET)

@@ -2,9 +2,12 @@
  * listener: one bound socket of one worker.  The supervisor creates and
  * binds every socket (listener_socket), so bind errors surface before
  * anything changes; the worker then wraps it in a libuv handle on its own
- * loop (listener_start).  TCP listeners pass each new connection to
- * conn_accept() with the service the listener serves now; UDP sockets
- * receive through recvmmsg into the worker's shared buffer (dgram.c).
+ * loop (listener_start), with the loop's connection and datagram
+ * contexts it was given (struct listener_env), and never learns what a
+ * worker is.  TCP listeners pass each new connection to conn_accept()
+ * with the service the listener serves now; UDP sockets receive through
+ * recvmmsg into the loop's shared buffer (dgram.c), which sees the
+ * socket as a struct dgram_port kept pointing at the same service.
  * IPv6 sockets are v6-only unless the service says v6only = false, so
  * "0.0.0.0" and "::" listen side by side on one port.  SO_REUSEPORT is set
  * only when several workers share an address; otherwise a UDP port held by
@@ -14,22 +17,13 @@
  * options set on a TCP listener (keepalive, buffers) are inherited by the
  * connections it accepts.
  *
- * Descriptors: a connection is admitted only while a reserve of them is
- * left below RLIMIT_NOFILE (read once, when the first connection comes,
- * after the supervisor has set the limit), counting both the daemon's
- * open connections and the number the kernel gave the new one, so that a
- * client past it gets the busy line and a clean close, counted as no_fds
- * and logged, and reloads, plugins and listeners still find descriptors.
- * Should accept() itself still fail with EMFILE, libuv closes the pending
- * connections (its reserve descriptor trick); when it tells us, that too
- * is logged and counted.
+ * Descriptors are kept in reserve at admission (conn.c).  Should accept()
+ * itself still fail with EMFILE, libuv closes the pending connections (its
+ * reserve descriptor trick); when it tells us, that is logged and counted.
  */
-#include <sys/resource.h>
-
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +33,12 @@
 
 #include "config.h"
 #include "conn.h"
+#include "dgram.h"
 #include "listener.h"
 #include "log.h"
 #include "service.h"
 #include "steer.h"
 #include "util.h"
-#include "worker.h"
 
 /* Keepalive on TCP connections: first probe after a minute of silence,
  * then every 10 s; 6 unanswered probes close it (about 2 minutes). */
@@ -168,52 +162,11 @@ fail:
 	return -1;
 }
 
-static pthread_once_t	 nofile_once = PTHREAD_ONCE_INIT;
-static unsigned long	 nofile_max;	/* 0: no limit */
-static unsigned long	 nofile_reserve;
-
-static void
-listener_nofile_init(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
-	    rl.rlim_cur == RLIM_INFINITY)
-		return;
-	nofile_max = (unsigned long)rl.rlim_cur;
-	/* A sixteenth, 8 to 1024: a reload's check child and sockets, a
-	 * plugin being loaded, the log, with room to spare. */
-	nofile_reserve = nofile_max / 16;
-	if (nofile_reserve < 8)
-		nofile_reserve = 8;
-	if (nofile_reserve > 1024)
-		nofile_reserve = 1024;
-}
-
-int
-listener_fds_short(int fd, unsigned int nconns)
-{
-	(void)pthread_once(&nofile_once, listener_nofile_init);
-	if (nofile_max == 0)
-		return 0;
-	/* The kernel hands out the lowest free number: every one below fd
-	 * is taken.  nconns catches the holes closed connections leave. */
-	return (unsigned long)fd + nofile_reserve >= nofile_max ||
-	    (unsigned long)nconns + nofile_reserve >= nofile_max;
-}
-
-unsigned long
-listener_fds_limit(void)
-{
-	(void)pthread_once(&nofile_once, listener_nofile_init);
-	return nofile_max;
-}
-
 static void
 on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
-	struct svc_local *loc = &l->svc->local[l->w->id];
+	struct svc_local *loc = &l->svc->local[l->env->id];
 	unsigned int suppressed;
 
 	if (status < 0) {
@@ -227,73 +180,100 @@ on_connection(uv_stream_t *server, int status)
 			    l->text, uv_strerror(status));
 		return;
 	}
-	conn_accept(l->w, server, l->svc);
+	conn_accept(l->env->cc, server, l->svc);
 }
 
 static void
 on_listener_close(uv_handle_t *h)
 {
-	struct listener *l = h->data;
+	/* The handle comes first; a UDP one's data is dgram.c's. */
+	struct listener *l = (struct listener *)h;
 
 	service_unref(l->svc);
 	free(l);
 }
 
+/*
+ * uv_udp_open() sets SO_REUSEADDR, with which any process of any user may
+ * bind the same UDP address and receive its datagrams: cleared, the kernel
+ * refuses them (the flag counts when the other binds).
+ */
+static void
+listener_unshare(struct listener *l)
+{
+	uv_os_fd_t fd;
+	int zero = 0;
+
+	if (uv_fileno(&l->u.h, &fd) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero,
+	    sizeof(zero)) == -1)
+		log_warn("%s: cannot clear SO_REUSEADDR", l->text);
+}
+
 struct listener *
-listener_start(struct worker *w, struct newsock *ns)
+listener_start(const struct listener_env *env, unsigned int proto,
+    const struct sockaddr *sa, int fd, struct service *svc)
 {
 	struct listener *l;
 	int rc;
 
 	l = xcalloc(1, sizeof(*l));
-	l->proto = ns->proto;
-	l->svc = ns->svc;
-	l->w = w;
-	l->addr = ns->addr;
+	l->proto = proto;
+	l->svc = svc;
+	service_ref(svc);
+	l->env = env;
+	memcpy(&l->addr, sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	listener_name(l->proto, (struct sockaddr *)&l->addr, l->text,
 	    sizeof(l->text));
 	if (l->proto == SOCKD_TCP) {
-		(void)uv_tcp_init_ex(w->loop, &l->u.tcp, AF_UNSPEC);
+		(void)uv_tcp_init_ex(env->loop, &l->u.tcp, AF_UNSPEC);
 		l->u.tcp.data = l;
-		if ((rc = uv_tcp_open(&l->u.tcp, ns->fd)) == 0)
+		if ((rc = uv_tcp_open(&l->u.tcp, fd)) == 0)
 			rc = uv_listen((uv_stream_t *)&l->u.tcp,
 			    (int)l->svc->conf.backlog, on_connection);
 	} else {
-		(void)uv_udp_init_ex(w->loop, &l->u.udp,
+		(void)uv_udp_init_ex(env->loop, &l->u.udp,
 		    AF_UNSPEC | UV_UDP_RECVMMSG);
-		l->u.udp.data = l;
-		if ((rc = uv_udp_open(&l->u.udp, ns->fd)) == 0)
-			rc = uv_udp_recv_start(&l->u.udp, dgram_alloc,
-			    dgram_recv);
+		l->dp.udp = &l->u.udp;
+		l->dp.svc = svc;
+		l->dp.name = l->text;
+		l->dp.ctx = env->dc;
+		if ((rc = uv_udp_open(&l->u.udp, fd)) == 0)
+			rc = dgram_start(&l->dp);
 	}
 	if (rc < 0) {
-		log_msg(LOG_ERR, "%s: %s: %s", l->svc->conf.name, l->text,
+		log_err("%s: %s: %s", l->svc->conf.name, l->text,
 		    uv_strerror(rc));
 		if (uv_fileno(&l->u.h, &(uv_os_fd_t){ 0 }) != 0)
-			close(ns->fd);
+			close(fd);
 		uv_close(&l->u.h, on_listener_close);
 		return NULL;
 	}
-	if (w->id == 0)
+	if (l->proto == SOCKD_UDP)
+		listener_unshare(l);
+	if (env->id == 0)
 		log_info("%s: listening on %s", l->svc->conf.name, l->text);
 	return l;
 }
 
-int
-listener_is(const struct listener *l, unsigned int proto,
-    const struct sockaddr *sa)
+void
+listener_serve(struct listener *l, struct service *svc)
 {
-	size_t len = sa->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	struct service *old = l->svc;
 
-	return l->proto == proto && l->addr.ss_family == sa->sa_family &&
-	    memcmp(&l->addr, sa, len) == 0;
+	if (svc == old)
+		return;
+	service_ref(svc);
+	l->svc = svc;
+	l->dp.svc = svc;
+	service_unref(old);
 }
 
 void
 listener_close(struct listener *l)
 {
-	if (l->w->id == 0)
+	if (l->env->id == 0)
 		log_info("%s: closing %s", l->svc->conf.name, l->text);
 	if (l->proto == SOCKD_UDP)
 		(void)uv_udp_recv_stop(&l->u.udp);

@@ -6,12 +6,21 @@
 
 #include <uv.h>
 
+#include "dgram.h"
 #include "log.h"
 
+struct conn_ctx;
 struct service;
 struct svc_conf;
-struct worker;
-struct newsock;
+
+/* Where a worker's listeners run: its loop, its index (0 logs), and the
+ * contexts that take what they receive. */
+struct listener_env {
+	uv_loop_t		*loop;
+	int			 id;
+	struct conn_ctx		*cc;
+	struct dgram_ctx	*dc;
+};
 
 /* One bound socket of one worker: a TCP listener or a UDP socket, for one
  * protocol, address and port.  A reload that keeps the address keeps the
@@ -26,9 +35,8 @@ struct listener {
 	struct sockaddr_storage	 addr;
 	char			 text[96];	/* "tcp 127.0.0.1:7" */
 	struct service		*svc;		/* holds a reference */
-	struct service		*next_svc;	/* during a reload */
-	struct worker		*w;
-	unsigned int		 gen;		/* reload that claimed it */
+	const struct listener_env *env;
+	struct dgram_port	 dp;		/* UDP: what dgram.c sees */
 	struct ratelimit	 rl;
 	LIST_ENTRY(listener)	 link;
 };
@@ -57,26 +65,18 @@ void		 listen_opts_from(struct listen_opts *,
 int		 listener_socket(unsigned int proto, const struct sockaddr *,
 		    int backlog, int reuseport, char *err, size_t errlen,
 		    const struct listen_opts *o);
-/* Starts ns on w's loop (w's thread); takes over ns's descriptor and
- * service reference.  NULL (logged, both released) on failure. */
-struct listener	*listener_start(struct worker *, struct newsock *);
-/* 1 when l is bound to proto and addr (with its port). */
-int		 listener_is(const struct listener *, unsigned int proto,
-		    const struct sockaddr *);
+/* Starts the socket fd, bound to proto and addr, for svc on env's loop
+ * (its thread); takes over fd, takes a reference to svc.  NULL (logged,
+ * fd closed) on failure. */
+struct listener	*listener_start(const struct listener_env *,
+		    unsigned int proto, const struct sockaddr *, int fd,
+		    struct service *);
+/* Points l at svc (a reload): what it accepts from now on is svc's. */
+void		 listener_serve(struct listener *, struct service *);
 /* "tcp 127.0.0.1:7" */
 void		 listener_name(unsigned int proto, const struct sockaddr *,
 		    char *, size_t);
 /* Stops it; the reference and memory go in libuv's close callback. */
 void		 listener_close(struct listener *);
-/* 1 when a connection just accepted as descriptor fd, with nconns open
- * in the daemon, would eat into the reserve kept below RLIMIT_NOFILE: it
- * is to be refused (busy line, counted as no_fds). */
-int		 listener_fds_short(int fd, unsigned int nconns);
-/* RLIMIT_NOFILE as read at the first connection; 0: unlimited. */
-unsigned long	 listener_fds_limit(void);
-/* The UDP receive path, in dgram.c. */
-void		 dgram_recv(uv_udp_t *, ssize_t, const uv_buf_t *,
-		    const struct sockaddr *, unsigned int);
-void		 dgram_alloc(uv_handle_t *, size_t, uv_buf_t *);
 
 #endif

@@ -1,11 +1,19 @@
 /*
  * Logging: one line per event, to syslog or to stderr (-f).  A line is
  * written with a single write(2) so that lines from several worker threads
- * never interleave.  Events that remote peers can cause at will go through
- * a ratelimit, and nothing is logged per datagram at the default level.
+ * never interleave.  When stderr is the systemd journal (JOURNAL_STREAM
+ * names the file on fd 2, see systemd.exec(5)), a line starts with its
+ * priority as sd-daemon(3) has it ("<3>" for an error) and without the
+ * program's name, which the journal adds itself; on a terminal or in a file
+ * it starts with "sockd: ".  A newline inside a message becomes a space, so
+ * that no text a client sent can start a line of its own.  Events that
+ * remote peers can cause at will go through a ratelimit, and nothing is
+ * logged per datagram at the default level.
  * fatal() is for what sockd cannot go on without: one line, whatever the
  * level, then exit 1.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -21,12 +29,40 @@
 #include "log.h"
 
 static int	log_stderr = 1;
+static int	log_journal;		/* stderr is the journal */
 static atomic_int log_level = LOG_INFO;	/* reload changes it */
+
+/* 1 when JOURNAL_STREAM ("DEVICE:INODE", in decimal) names the file that
+ * fd 2 is: systemd sets it for a service whose stderr it reads, and a
+ * child that inherited the variable but writes elsewhere does not match. */
+static int
+log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (env == NULL || *env < '0' || *env > '9')
+		return 0;
+	errno = 0;
+	dev = strtoull(env, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(int to_stderr, int level)
 {
 	log_stderr = to_stderr;
+	log_journal = to_stderr && log_stderr_is_journal();
 	log_level = level;
 	if (!to_stderr)
 		openlog("sockd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -67,20 +103,20 @@ log_level_parse(const char *s)
 static void
 log_vmsg(int pri, const char *fmt, va_list ap, const char *err)
 {
-	char line[1024];
-	int n;
+	char line[1024], *p;
+	int n, start;
 
+	/* A plugin may pass a facility too: the level alone counts. */
+	pri = LOG_PRI(pri);
 	if (pri > log_level)
 		return;
-	if (!log_stderr) {
-		n = vsnprintf(line, sizeof(line), fmt, ap);
-		if (err != NULL)
-			syslog(pri, "%s: %s", line, err);
-		else
-			syslog(pri, "%s", line);
-		return;
-	}
-	n = snprintf(line, sizeof(line), "sockd: ");
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%d>", pri);
+	else if (log_stderr)
+		n = snprintf(line, sizeof(line), "sockd: ");
+	else
+		n = 0;
+	start = n;
 	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (n >= (int)sizeof(line) - 1)
 		n = sizeof(line) - 2;
@@ -88,6 +124,13 @@ log_vmsg(int pri, const char *fmt, va_list ap, const char *err)
 		n += snprintf(line + n, sizeof(line) - n, ": %s", err);
 		if (n >= (int)sizeof(line) - 1)
 			n = sizeof(line) - 2;
+	}
+	line[n] = '\0';
+	for (p = line + start; (p = strpbrk(p, "\r\n")) != NULL; )
+		*p = ' ';
+	if (!log_stderr) {
+		syslog(pri, "%s", line);
+		return;
 	}
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, n);

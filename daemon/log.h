@@ -4,6 +4,9 @@
 #include <syslog.h>
 #include <time.h>
 
+/* Logs to stderr (to_stderr) or syslog from now on, up to level.  On
+ * stderr, lines start with "sockd: ", or with "<N>" (their priority) when
+ * JOURNAL_STREAM says stderr is the systemd journal. */
 void	log_init(int to_stderr, int level);
 void	log_set_level(int);
 int	log_get_level(void);

@@ -16,7 +16,7 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: sockd [-dftV] [-c file] [-p offset] "
+	fprintf(fp, "usage: sockd [-dfhtV] [-c file] [-p offset] "
 	    "[-u user[:group]]\n");
 }
 

@@ -9,7 +9,9 @@
  * removed the binary, no descriptor is left) the caller refuses the
  * reload: loading the file in-process unchecked would let a crashing
  * configure() take the daemon down.  Stopping the daemon cancels a check
- * in progress: the child is killed and reaped before the loop ends.
+ * in progress: the child is killed and reaped before the loop ends.  It
+ * is given the binary, the file, the port offset and a callback with its
+ * argument, and knows nothing of who asks.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +22,6 @@
 
 #include "log.h"
 #include "precheck.h"
-#include "supervisor.h"
 #include "util.h"
 
 #define PRECHECK_TIMEOUT	30000	/* ms */
@@ -30,9 +31,8 @@ struct precheck {
 	uv_process_t		 proc;
 	uv_pipe_t		 out;
 	uv_timer_t		 timer;
-	struct supervisor	*sup;
-	void			(*done)(struct supervisor *, int,
-				    const char *);
+	precheck_done		 done;
+	void			*arg;
 	char			 buf[PRECHECK_OUTPUT];
 	size_t			 len;
 	int			 closing;
@@ -62,21 +62,22 @@ precheck_finish(struct precheck *pc)
 		return;
 	pc->buf[pc->len] = '\0';
 	if (pc->cancelled) {
-		pc->done(pc->sup, 0, "the daemon is stopping");
+		pc->done(pc->arg, 0, "the daemon is stopping");
 	} else if (pc->status == 0 && pc->signal == 0) {
-		pc->done(pc->sup, 1, NULL);
+		pc->done(pc->arg, 1, NULL);
 	} else {
 		for (line = strtok_r(pc->buf, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save))
-			log_msg(LOG_ERR, "%s", line);
+			log_err("%s", line);
 		if (pc->signal != 0)
 			snprintf(why, sizeof(why), "the configuration check "
 			    "died of signal %d (%s)", pc->signal,
 			    strsignal(pc->signal));
 		else
 			snprintf(why, sizeof(why), "the configuration check "
-			    "failed: %.200s", pc->len > 0 ? pc->buf : "no output");
-		pc->done(pc->sup, 0, why);
+			    "failed: %.200s",
+			    pc->len > 0 ? pc->buf : "no output");
+		pc->done(pc->arg, 0, why);
 	}
 	pc->closing = 3;
 	uv_close((uv_handle_t *)&pc->proc, on_pc_close);
@@ -134,23 +135,22 @@ on_pc_timeout(uv_timer_t *t)
 }
 
 struct precheck *
-precheck_start(struct supervisor *sup,
-    void (*done)(struct supervisor *, int, const char *), char *why,
-    size_t whylen)
+precheck_start(const char *self, const char *file, int port_offset,
+    precheck_done done, void *arg, char *why, size_t whylen)
 {
 	struct precheck *pc;
 	uv_process_options_t po;
 	uv_stdio_container_t stdio[3];
 	char offset[16];
-	char *args[] = { sup->opt.self, "-t", "-c", (char *)sup->opt.file,
-	    "-p", offset, NULL };
+	char *args[] = { (char *)self, "-t", "-c", (char *)file, "-p",
+	    offset, NULL };
 	uv_loop_t *loop = uv_default_loop();
 	int rc;
 
-	snprintf(offset, sizeof(offset), "%d", sup->opt.port_offset);
+	snprintf(offset, sizeof(offset), "%d", port_offset);
 	pc = xcalloc(1, sizeof(*pc));
-	pc->sup = sup;
 	pc->done = done;
+	pc->arg = arg;
 	pc->proc.data = pc->out.data = pc->timer.data = pc;
 	(void)uv_pipe_init(loop, &pc->out, 0);
 	(void)uv_timer_init(loop, &pc->timer);
@@ -168,8 +168,11 @@ precheck_start(struct supervisor *sup,
 	stdio[2].data.stream = (uv_stream_t *)&pc->out;
 	if ((rc = uv_spawn(loop, &pc->proc, &po)) < 0) {
 		snprintf(why, whylen, "the configuration check cannot run "
-		    "(%s -t): %s", sup->opt.self, uv_strerror(rc));
-		pc->closing = 2;
+		    "(%s -t): %s", self, uv_strerror(rc));
+		/* A failed uv_spawn() leaves the handle initialised: it too
+		 * must be closed before pc is freed. */
+		pc->closing = 3;
+		uv_close((uv_handle_t *)&pc->proc, on_pc_close);
 		uv_close((uv_handle_t *)&pc->out, on_pc_close);
 		uv_close((uv_handle_t *)&pc->timer, on_pc_close);
 		return NULL;

@@ -12,6 +12,13 @@
  * by no one else (as sshd's StrictModes has it for keys).  A root-owned
  * sticky directory (/tmp) is fine: others cannot replace what is in it.
  * The checked path, symbolic links resolved, is the one loaded.
+ *
+ * dlopen() of a path already loaded returns the code loaded first, so a
+ * plugin file replaced on disk (a package upgrade, a rebuild) changes
+ * nothing until sockd restarts.  The file's identity (device, inode, size,
+ * modification time) is kept when it is loaded; a reload, and a lookup,
+ * that find another file there, or none, say so at warning level, once per
+ * reload.
  */
 #include <sys/stat.h>
 
@@ -25,6 +32,7 @@
 
 #include <sockd/handler.h>
 
+#include "log.h"
 #include "registry.h"
 #include "util.h"
 
@@ -32,10 +40,16 @@ struct loaded {
 	char			*name;
 	char			*path;
 	const struct sockd_handler *h;
+	dev_t			 dev;	/* the file as it was loaded */
+	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
+	unsigned int		 warned;	/* the round it was reported in */
 	struct loaded		*next;
 };
 
 static struct loaded	*loaded;
+static unsigned int	 lookup_round = 1;
 static uid_t		 user;
 static int		 user_set;
 
@@ -72,7 +86,8 @@ registry_trusted(const struct stat *st, char *buf, size_t len)
  * one, and the reason in err.
  */
 static int
-registry_path_check(const char *real, char *err, size_t errlen)
+registry_path_check(const char *real, struct stat *file, char *err,
+    size_t errlen)
 {
 	struct stat st;
 	char dir[PATH_MAX], why[128], *slash;
@@ -89,6 +104,7 @@ registry_path_check(const char *real, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", real, why);
 		return -1;
 	}
+	*file = st;
 	snprintf(dir, sizeof(dir), "%s", real);
 	while ((slash = strrchr(dir, '/')) != NULL) {
 		if (slash == dir)
@@ -139,6 +155,41 @@ registry_check(const struct sockd_handler *h, const char *name, char *buf,
 	return buf;
 }
 
+/* Warns, once a round, when the file l was loaded from is another file
+ * now, or gone: the old code stays loaded whatever is on disk. */
+static void
+registry_changed(struct loaded *l)
+{
+	struct stat st;
+
+	if (l->warned == lookup_round)
+		return;
+	if (stat(l->path, &st) == -1) {
+		l->warned = lookup_round;
+		log_warnx("handler \"%s\": %s: %s; the code loaded from it "
+		    "keeps running until sockd restarts", l->name, l->path,
+		    strerror(errno));
+	} else if (st.st_dev != l->dev || st.st_ino != l->ino ||
+	    st.st_size != l->size || st.st_mtim.tv_sec != l->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != l->mtime.tv_nsec) {
+		l->warned = lookup_round;
+		log_warnx("handler \"%s\": %s changed on disk since it was "
+		    "loaded; a reload keeps the old code: restart sockd to "
+		    "load the new one", l->name, l->path);
+	}
+}
+
+void
+registry_check_files(void)
+{
+	struct loaded *l;
+
+	if (++lookup_round == 0)
+		lookup_round = 1;
+	for (l = loaded; l != NULL; l = l->next)
+		registry_changed(l);
+}
+
 registry_reconfigure_fn
 registry_reconfigure(const struct sockd_handler *h)
 {
@@ -154,6 +205,7 @@ registry_find(const char *name, const char *handler_dir, char *err,
 	const struct sockd_handler *h;
 	struct loaded *l;
 	char path[4096], real[PATH_MAX], sym[128], why[256];
+	struct stat st;
 	void *dl;
 	size_t i;
 
@@ -162,10 +214,14 @@ registry_find(const char *name, const char *handler_dir, char *err,
 			return builtin_handlers[i];
 	snprintf(path, sizeof(path), "%s/%s.so", handler_dir, name);
 	for (l = loaded; l != NULL; l = l->next)
-		if (strcmp(l->name, name) == 0 && strcmp(l->path, path) == 0)
+		if (strcmp(l->name, name) == 0 &&
+		    strcmp(l->path, path) == 0) {
+			registry_changed(l);
 			return l->h;
+		}
+	memset(&st, 0, sizeof(st));
 	if (realpath(path, real) != NULL) {
-		if (registry_path_check(real, err, errlen) == -1)
+		if (registry_path_check(real, &st, err, errlen) == -1)
 			return NULL;
 	} else
 		snprintf(real, sizeof(real), "%s", path);
@@ -189,6 +245,10 @@ registry_find(const char *name, const char *handler_dir, char *err,
 	l->name = xstrdup(name);
 	l->path = xstrdup(path);
 	l->h = h;
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	l->size = st.st_size;
+	l->mtime = st.st_mtim;
 	l->next = loaded;
 	loaded = l;
 	return h;

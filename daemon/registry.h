@@ -13,10 +13,15 @@ extern const struct sockd_handler *const builtin_handlers[];
 /*
  * Finds handler name: the built-in table, then handler_dir/name.so.
  * Returns NULL and writes why (naming the file) into err when the handler
- * is missing or refused.  Loaded plugins stay loaded.
+ * is missing or refused.  Loaded plugins stay loaded: when the file of
+ * one changed since, the lookup logs a warning and returns the old code.
  */
 const struct sockd_handler *registry_find(const char *name,
 	    const char *handler_dir, char *err, size_t errlen);
+/* For a reload: logs a warning for each loaded plugin whose file changed
+ * on disk (or went) since it was loaded, as only a restart loads the new
+ * code; lookups until the next call do not repeat it. */
+void		 registry_check_files(void);
 /* The user sockd serves as, whose plugin files and directories are
  * trusted besides root's (default: the effective uid). */
 void		 registry_set_user(uid_t);

@@ -73,13 +73,16 @@ steer_attach(int fd, int n, int ipv6_prefix)
 		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, (uint32_t)n),
 		BPF_STMT(BPF_RET | BPF_A, 0),
 	};
-	struct sock_fprog fprog = { .len = sizeof(prog) / sizeof(prog[0]),
-	    .filter = prog };
+	struct sock_fprog fprog;
 
 	if (n < 1) {
 		errno = EINVAL;
 		return -1;
 	}
+	/* The kernel copies the padding after len too. */
+	memset(&fprog, 0, sizeof(fprog));
+	fprog.len = sizeof(prog) / sizeof(prog[0]);
+	fprog.filter = prog;
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog,
 	    sizeof(fprog));
 }

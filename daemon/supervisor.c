@@ -1,19 +1,27 @@
 /*
- * supervisor: owns the loop and the running configuration.  Start: load,
- * create the services (handlers configured), bind every listener, drop
- * privileges, tell systemd READY=1.  SIGHUP: the same steps on the new
- * file, into a new set; only when all of it worked is it swapped in, so a
- * broken file or a port that cannot be bound leaves the old configuration
- * serving.  A service whose settings did not change is kept as it is,
- * with its connections and its handler state (a chat room); a listener
- * whose address did not change keeps its socket.  SIGTERM/SIGINT: close
- * the listeners, let connections finish for drain_timeout, then close the
- * rest and return.  With several workers the supervisor binds every
- * socket itself, then has each worker start its own (worker.c): as root
- * one SO_REUSEPORT socket per worker, as any other user one socket they
- * all share, so that no other process can join the group; services
- * that keep state across connections (SOCKD_ONE_LOOP: a chat room) listen
- * on worker 0 only, so their connections always share one thread.
+ * supervisor: owns the main loop and the running configuration.  Start
+ * (supervisor_run): load the file and start the log, raise the open file
+ * limit, make the workers' loops, create the services (handlers
+ * configured) and bind every socket, drop privileges, have each worker
+ * start its sockets, catch the signals, tell systemd READY=1 and serve.
+ * SIGHUP: the same steps on the new file, into a new set; only when all
+ * of it worked is it swapped in, so a broken file or a port that cannot
+ * be bound leaves the old configuration serving.  A service whose
+ * settings did not change is kept as it is, with its connections and its
+ * handler state (a chat room); an address that did not change keeps its
+ * socket.  SIGTERM/SIGINT: the workers close their listeners, let
+ * connections finish for drain_timeout, then close the rest and return.
+ *
+ * The supervisor binds every socket itself, then sends each worker a plan
+ * (plan.c) of the addresses it is to serve, kept or new, which the worker
+ * applies to its own listeners on its own thread (worker.c); it keeps its
+ * own record of what each worker serves and never touches a worker's
+ * listeners.  As root one SO_REUSEPORT socket per worker, as any other
+ * user one socket they all share, so that no other process can join the
+ * group; services that keep state across connections (SOCKD_ONE_LOOP: a
+ * chat room) listen on worker 0 only, so their connections always share
+ * one thread.  Workers learn of the supervisor only a done callback and
+ * the shared counters (struct worker_env).
  */
 #include <sys/resource.h>
 
@@ -33,20 +41,43 @@
 #include "config.h"
 #include "conn.h"
 #include "listener.h"
-#include "worker.h"
 #include "log.h"
 #include "notify.h"
+#include "plan.h"
 #include "precheck.h"
 #include "registry.h"
 #include "service.h"
 #include "supervisor.h"
 #include "util.h"
+#include "worker.h"
 
 /* Descriptors beyond connections and listeners: the log, the notify
  * socket, the reload check's pipe, the loops' own. */
 #define NOFILE_RESERVE	32
 
 static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+
+struct supervisor {
+	struct options		 opt;
+	struct config		*conf;		/* daemon-wide settings */
+	struct service		**svc;		/* the running configuration */
+	size_t			 nsvc;
+	struct worker		*workers;	/* [0] runs on the main loop */
+	int			 nworkers;
+	struct worker_env	 wenv;		/* what every worker is given */
+	struct plan		*bound;		/* per worker: what it serves */
+	atomic_uint		 nconns;	/* all services, all workers */
+	/* What workers read of sup->conf, which a reload replaces. */
+	atomic_uint		 max_connections;
+	atomic_uint		 drain_timeout;
+	atomic_int		 finished;	/* workers done draining */
+	uv_async_t		 wake;		/* a worker finished */
+	uv_signal_t		 sig[4];
+	int			 stopping;
+	int			 reloading;	/* a check is running */
+	struct precheck		*precheck;	/* that check, or NULL */
+	int			 reload_again;	/* SIGHUP during it */
+};
 
 static void
 svcvec_free(struct service **v, size_t n)
@@ -91,24 +122,23 @@ services_create(struct supervisor *sup, struct config *c, int nworkers,
 	return 0;
 }
 
+/* Frees a plan per worker. */
 static void
-news_free(struct supervisor *sup)
+plans_free(struct supervisor *sup, struct plan *plans)
 {
-	struct newsock *ns;
 	int i;
 
+	if (plans == NULL)
+		return;
 	for (i = 0; i < sup->nworkers; i++)
-		while ((ns = sup->workers[i].news) != NULL) {
-			sup->workers[i].news = ns->next;
-			close(ns->fd);
-			service_unref(ns->svc);
-			free(ns);
-		}
+		plan_free(&plans[i]);
+	free(plans);
 }
 
 /*
- * The sockets of one address, for every worker that serves s and does not
- * hold it yet.  Bound as root (at start, before the privilege drop), each
+ * The sockets of one address, for every worker that serves s, into its
+ * plan: "keep" where the worker serves the address already, else a new
+ * socket.  Bound as root (at start, before the privilege drop), each
  * worker gets a SO_REUSEPORT socket of its own and the kernel spreads
  * clients over them: the group then belongs to uid 0 and no unprivileged
  * process can join it.  Bound by any other user (a reload after the drop,
@@ -117,27 +147,21 @@ news_free(struct supervisor *sup)
  * socket without it is bound, and each worker starts a dup() of it.
  */
 static int
-listeners_plan_addr(struct supervisor *sup, struct service *s,
-    unsigned int p, const struct sockaddr *sa, unsigned int gen, char *err,
+listeners_plan_addr(struct supervisor *sup, struct plan *plans,
+    struct service *s, unsigned int p, const struct sockaddr *sa, char *err,
     size_t errlen)
 {
 	struct listen_opts lo;
-	struct listener *l;
-	struct newsock *ns;
-	struct worker *w;
 	char name[96];
 	int wi, nw, fd, shared = -1, root = geteuid() == 0;
 
 	nw = (s->h->flags & SOCKD_ONE_LOOP) ? 1 : sup->nworkers;
 	listen_opts_from(&lo, &s->conf, root ? nw : 1);
 	for (wi = 0; wi < nw; wi++) {
-		w = &sup->workers[wi];
-		LIST_FOREACH(l, &w->listeners, link)
-			if (l->gen != gen && listener_is(l, p, sa))
-				break;
-		if (l != NULL) {
-			l->gen = gen;
-			l->next_svc = s;
+		if (sup->bound != NULL &&
+		    plan_find(&sup->bound[wi], p, sa) != NULL &&
+		    plan_find(&plans[wi], p, sa) == NULL) {
+			plan_add(&plans[wi], p, sa, s, -1);
 			continue;
 		}
 		if (root || shared == -1) {
@@ -153,36 +177,31 @@ listeners_plan_addr(struct supervisor *sup, struct service *s,
 			    name, strerror(errno));
 			return -1;
 		}
-		ns = xcalloc(1, sizeof(*ns));
-		ns->fd = fd;
-		ns->proto = p;
-		memcpy(&ns->addr, sa, sa->sa_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-		ns->svc = s;
-		service_ref(s);
-		ns->next = w->news;
-		w->news = ns;
+		plan_add(&plans[wi], p, sa, s, fd);
 	}
 	return 0;
 }
 
 /*
- * For reload gen: claims, on every worker, the listener of each address
- * the services v want, or binds a new socket for it into the worker's
- * news (see listeners_plan_addr()).  Nothing changes for clients until
- * worker_apply().  On error, the new sockets are closed and -1 returned.
+ * A plan per worker for the services v: each address they want, kept
+ * where the worker serves it already, else bound anew (see
+ * listeners_plan_addr()).  Nothing changes for clients until the workers
+ * apply it.  NULL with the errors in errs (the new sockets closed) when
+ * an address cannot be bound.
  */
-static int
+static struct plan *
 listeners_plan(struct supervisor *sup, struct service **v, size_t n,
-    unsigned int gen, struct errlist *errs)
+    struct errlist *errs)
 {
 	struct sockaddr_storage ss;
 	struct svc_conf *sc;
+	struct plan *plans;
 	unsigned int p;
 	char err[256];
 	size_t i, k;
 	int port;
 
+	plans = xcalloc(sup->nworkers, sizeof(*plans));
 	for (i = 0; i < n; i++) {
 		sc = &v[i]->conf;
 		for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
@@ -199,30 +218,35 @@ listeners_plan(struct supervisor *sup, struct service **v, size_t n,
 					((struct sockaddr_in *)(void *)
 					    &ss)->sin_port =
 					    htons((uint16_t)port);
-				if (listeners_plan_addr(sup, v[i], p,
-				    (struct sockaddr *)&ss, gen, err,
+				if (listeners_plan_addr(sup, plans, v[i], p,
+				    (struct sockaddr *)&ss, err,
 				    sizeof(err)) == -1) {
 					errlist_add(errs, sc->file, sc->line,
 					    "service \"%s\": %s", sc->name,
 					    err);
-					news_free(sup);
-					return -1;
+					plans_free(sup, plans);
+					return NULL;
 				}
 			}
 		}
 	}
-	return 0;
+	return plans;
 }
 
-/* Has every worker take reload gen; returns when all have. */
+/* Has every worker apply its plan; returns when all have.  What they
+ * serve now becomes the supervisor's record. */
 static void
-listeners_apply(struct supervisor *sup, unsigned int gen)
+listeners_apply(struct supervisor *sup, struct plan *plans)
 {
 	int i;
 
-	worker_apply(&sup->workers[0], gen);
+	worker_apply(&sup->workers[0], &plans[0]);
 	for (i = 1; i < sup->nworkers; i++)
-		worker_command(&sup->workers[i], W_APPLY, gen);
+		worker_command(&sup->workers[i], W_APPLY, &plans[i]);
+	for (i = 0; i < sup->nworkers; i++)
+		plan_settle(&plans[i]);
+	plans_free(sup, sup->bound);
+	sup->bound = plans;
 }
 
 /*
@@ -268,7 +292,7 @@ errs_log(struct errlist *errs)
 	size_t i;
 
 	for (i = 0; i < errs->n; i++)
-		log_msg(LOG_ERR, "%s", errs->msg[i]);
+		log_err("%s", errs->msg[i]);
 }
 
 static void
@@ -320,20 +344,14 @@ nofile_raise(void)
 /* Warns when max_connections, the listening sockets and a reserve do not
  * fit in the open file limit: past it, clients are dropped. */
 static void
-nofile_check(struct supervisor *sup)
+nofile_check(struct supervisor *sup, const struct plan *plans)
 {
-	struct listener *l;
-	struct newsock *ns;
 	struct rlimit rl;
 	unsigned long long need, n = 0;
 	int wi;
 
-	for (wi = 0; wi < sup->nworkers; wi++) {
-		LIST_FOREACH(l, &sup->workers[wi].listeners, link)
-			n++;
-		for (ns = sup->workers[wi].news; ns != NULL; ns = ns->next)
-			n++;
-	}
+	for (wi = 0; wi < sup->nworkers; wi++)
+		n += plans[wi].n;
 	need = (unsigned long long)sup->conf->max_connections + n +
 	    NOFILE_RESERVE;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
@@ -384,19 +402,21 @@ supervisor_reload(struct supervisor *sup)
 	struct errlist errs = { 0 };
 	struct service **v;
 	struct config *c;
+	struct plan *plans;
 	size_t n, i;
 	char status[256];
 	int workers;
 
+	registry_check_files();
 	if ((c = config_load(sup->opt.file, sup->opt.port_offset,
 	    &errs)) == NULL || errs.n > 0 || services_create(sup, c,
 	    sup->nworkers, &errs, &v, &n) == -1)
 		goto fail;
-	if (listeners_plan(sup, v, n, ++sup->gen, &errs) == -1) {
+	if ((plans = listeners_plan(sup, v, n, &errs)) == NULL) {
 		svcvec_free(v, n);
 		goto fail;
 	}
-	listeners_apply(sup, sup->gen);
+	listeners_apply(sup, plans);
 	services_adopt(sup, v, n);
 	for (i = 0; i < n; i++)
 		service_publish(v[i]);
@@ -423,7 +443,7 @@ fail:
 	errs_log(&errs);
 	snprintf(status, sizeof(status), "reload failed: %s; still serving "
 	    "the previous configuration", errs.n > 0 ? errs.msg[0] : "?");
-	log_msg(LOG_ERR, "%s", status);
+	log_err("%s", status);
 	notify("READY=1\nSTATUS=%s", status);
 	errlist_free(&errs);
 	config_free(c);
@@ -432,8 +452,9 @@ fail:
 static void	reload_begin(struct supervisor *);
 
 static void
-reload_checked(struct supervisor *sup, int ok, const char *why)
+reload_checked(void *arg, int ok, const char *why)
 {
+	struct supervisor *sup = arg;
 	char status[300];
 
 	sup->precheck = NULL;
@@ -443,7 +464,7 @@ reload_checked(struct supervisor *sup, int ok, const char *why)
 		else {
 			snprintf(status, sizeof(status), "reload failed: %s; "
 			    "still serving the previous configuration", why);
-			log_msg(LOG_ERR, "%s", status);
+			log_err("%s", status);
 			notify("READY=1\nSTATUS=%s", status);
 		}
 	}
@@ -469,14 +490,18 @@ reload_begin(struct supervisor *sup)
 	notify("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)monotonic_usec());
 	log_info("reloading %s", sup->opt.file);
-	if ((sup->precheck = precheck_start(sup, reload_checked, why,
+	if ((sup->precheck = precheck_start(sup->opt.self, sup->opt.file,
+	    sup->opt.port_offset, reload_checked, sup, why,
 	    sizeof(why))) == NULL)
 		reload_checked(sup, 0, why);
 }
 
-void
-supervisor_worker_done(struct supervisor *sup)
+/* A worker has closed its last handle (any thread). */
+static void
+on_worker_done(void *arg)
 {
+	struct supervisor *sup = arg;
+
 	atomic_fetch_add(&sup->finished, 1);
 	(void)uv_async_send(&sup->wake);
 }
@@ -506,7 +531,7 @@ supervisor_stop(struct supervisor *sup)
 	if (sup->stopping) {
 		worker_abort(&sup->workers[0]);
 		for (i = 1; i < sup->nworkers; i++)
-			worker_command(&sup->workers[i], W_ABORT, 0);
+			worker_command(&sup->workers[i], W_ABORT, NULL);
 		return;
 	}
 	sup->stopping = 1;
@@ -521,7 +546,7 @@ supervisor_stop(struct supervisor *sup)
 	sup->nsvc = 0;
 	worker_stop(&sup->workers[0]);
 	for (i = 1; i < sup->nworkers; i++)
-		worker_command(&sup->workers[i], W_STOP, 0);
+		worker_command(&sup->workers[i], W_STOP, NULL);
 }
 
 static void
@@ -538,7 +563,7 @@ on_signal(uv_signal_t *h, int signum)
 	case SIGUSR1:
 		worker_log_stats(&sup->workers[0]);
 		for (i = 1; i < sup->nworkers; i++)
-			worker_command(&sup->workers[i], W_STATS, 0);
+			worker_command(&sup->workers[i], W_STATS, NULL);
 		break;
 	default:
 		supervisor_stop(sup);
@@ -555,20 +580,20 @@ drop_privileges(const char *user, const char *group)
 	gid_t gid;
 
 	if (user == NULL) {
-		log_msg(LOG_ERR, "started as root without daemon.user: set "
+		log_err("started as root without daemon.user: set "
 		    "user (user = \"root\" keeps root on purpose), or -u");
 		return -1;
 	}
 	if (strcmp(user, "root") == 0)
 		return 0;
 	if ((pw = getpwnam(user)) == NULL) {
-		log_msg(LOG_ERR, "user \"%s\" does not exist", user);
+		log_err("user \"%s\" does not exist", user);
 		return -1;
 	}
 	gid = pw->pw_gid;
 	if (group != NULL) {
 		if ((gr = getgrnam(group)) == NULL) {
-			log_msg(LOG_ERR, "group \"%s\" does not exist", group);
+			log_err("group \"%s\" does not exist", group);
 			return -1;
 		}
 		gid = gr->gr_gid;
@@ -579,7 +604,7 @@ drop_privileges(const char *user, const char *group)
 		return -1;
 	}
 	if (setuid(0) != -1 || seteuid(0) != -1) {
-		log_msg(LOG_ERR, "privileges could be regained after "
+		log_err("privileges could be regained after "
 		    "dropping to %s", user);
 		return -1;
 	}
@@ -608,34 +633,59 @@ privileges(struct supervisor *sup)
 	return rc;
 }
 
-int
-supervisor_run(const struct options *opt)
+/* Loads the configuration and starts the log; NULL (errors printed)
+ * when the file does not load. */
+static struct supervisor *
+supervisor_load(const struct options *opt, struct errlist *errs)
 {
 	struct supervisor *sup;
-	struct errlist errs = { 0 };
-	uv_loop_t *loop;
-	size_t i;
-	int rc = 1, wi, started = 0;
 
 	sup = xcalloc(1, sizeof(*sup));
 	sup->opt = *opt;
 	if ((sup->conf = config_load(opt->file, opt->port_offset,
-	    &errs)) == NULL || errs.n > 0) {
-		errs_print(&errs);
-		goto out;
+	    errs)) == NULL || errs->n > 0) {
+		errs_print(errs);
+		config_free(sup->conf);
+		free(sup);
+		return NULL;
 	}
 	log_init(opt->foreground || sup->conf->log_stderr,
 	    opt->debug ? LOG_DEBUG : sup->conf->log_level);
 	log_info("sockd %s starting", SOCKD_VERSION);
+	return sup;
+}
+
+/* The open file limit, the user handlers are loaded for, and the limits
+ * workers read while a reload may replace the configuration. */
+static void
+supervisor_limits(struct supervisor *sup)
+{
 	nofile_raise();
-	registry_set_user(daemon_uid(opt, sup->conf));
+	registry_set_user(daemon_uid(&sup->opt, sup->conf));
 	atomic_init(&sup->max_connections,
 	    (unsigned int)sup->conf->max_connections);
-	atomic_init(&sup->drain_timeout, (unsigned int)sup->conf->drain_timeout);
+	atomic_init(&sup->drain_timeout,
+	    (unsigned int)sup->conf->drain_timeout);
+}
+
+/* Makes the workers' loops and sets them up (worker 0 on the main loop);
+ * their threads start later, in workers_start(). */
+static int
+workers_init(struct supervisor *sup)
+{
+	uv_loop_t *loop;
+	int wi;
+
 	sup->nworkers = sup->conf->workers > 0 ? sup->conf->workers :
 	    (int)uv_available_parallelism();
 	if (sup->nworkers < 1)
 		sup->nworkers = 1;
+	sup->wenv.done = on_worker_done;
+	sup->wenv.arg = sup;
+	sup->wenv.nworkers = sup->nworkers;
+	sup->wenv.drain_timeout = &sup->drain_timeout;
+	sup->wenv.nconns = &sup->nconns;
+	sup->wenv.max_connections = &sup->max_connections;
 	sup->workers = xcalloc(sup->nworkers, sizeof(*sup->workers));
 	(void)uv_async_init(uv_default_loop(), &sup->wake, on_wake);
 	sup->wake.data = sup;
@@ -645,42 +695,80 @@ supervisor_run(const struct options *opt)
 		else if ((loop = malloc(sizeof(*loop))) == NULL ||
 		    uv_loop_init(loop) != 0) {
 			free(loop);
-			log_msg(LOG_ERR, "worker %d: cannot make a loop", wi);
+			log_err("worker %d: cannot make a loop", wi);
 			sup->nworkers = wi;
-			goto fail;
+			return -1;
 		}
-		if (worker_init(&sup->workers[wi], sup, wi, loop) == -1) {
-			log_msg(LOG_ERR, "worker %d: cannot start", wi);
+		if (worker_init(&sup->workers[wi], &sup->wenv, wi,
+		    loop) == -1) {
+			log_err("worker %d: cannot start", wi);
 			sup->nworkers = wi + 1;
-			goto fail;
+			return -1;
 		}
 	}
-	sup->gen = 1;
-	if (services_create(NULL, sup->conf, sup->nworkers, &errs, &sup->svc,
+	return 0;
+}
+
+/* Creates the services and binds their sockets into a plan per worker;
+ * NULL (errors logged) when either fails. */
+static struct plan *
+services_start(struct supervisor *sup, struct errlist *errs)
+{
+	struct plan *plans = NULL;
+	size_t i;
+
+	if (services_create(NULL, sup->conf, sup->nworkers, errs, &sup->svc,
 	    &sup->nsvc) == -1 ||
-	    listeners_plan(sup, sup->svc, sup->nsvc, sup->gen, &errs) == -1) {
-		errs_log(&errs);
-		if (!opt->foreground && !sup->conf->log_stderr)
-			errs_print(&errs);
-		goto fail;
+	    (plans = listeners_plan(sup, sup->svc, sup->nsvc, errs)) == NULL) {
+		errs_log(errs);
+		if (!sup->opt.foreground && !sup->conf->log_stderr)
+			errs_print(errs);
+		return NULL;
 	}
 	for (i = 0; i < sup->nsvc; i++)
 		service_publish(sup->svc[i]);
-	nofile_check(sup);
-	if (privileges(sup) == -1)
-		goto fail;
-	worker_apply(&sup->workers[0], sup->gen);
+	nofile_check(sup, plans);
+	return plans;
+}
+
+/* Worker 0 applies its plan, the others start their threads with
+ * theirs; *started is the last worker thread running.  The plans then
+ * become the record of what each serves. */
+static int
+workers_start(struct supervisor *sup, struct plan *plans, int *started)
+{
+	int wi;
+
+	worker_apply(&sup->workers[0], &plans[0]);
 	for (wi = 1; wi < sup->nworkers; wi++) {
-		sup->workers[wi].gen = sup->gen;
-		if (worker_spawn(&sup->workers[wi]) == -1)
-			goto fail;
-		started = wi;
+		if (worker_spawn(&sup->workers[wi], &plans[wi]) == -1)
+			return -1;
+		*started = wi;
 	}
+	for (wi = 0; wi < sup->nworkers; wi++)
+		plan_settle(&plans[wi]);
+	sup->bound = plans;
+	return 0;
+}
+
+static void
+signals_start(struct supervisor *sup)
+{
+	size_t i;
+
 	for (i = 0; i < nitems(sigs); i++) {
 		(void)uv_signal_init(uv_default_loop(), &sup->sig[i]);
 		sup->sig[i].data = sup;
 		(void)uv_signal_start(&sup->sig[i], on_signal, sigs[i]);
 	}
+}
+
+/* Serves until every worker is done, then waits for their threads. */
+static void
+supervisor_serve(struct supervisor *sup)
+{
+	int wi;
+
 	log_info("ready: %zu services, %d worker%s", sup->nsvc, sup->nworkers,
 	    sup->nworkers > 1 ? "s" : "");
 	notify("READY=1\nSTATUS=serving %zu services\nMAINPID=%ld",
@@ -689,35 +777,74 @@ supervisor_run(const struct options *opt)
 	for (wi = 1; wi < sup->nworkers; wi++)
 		(void)uv_thread_join(&sup->workers[wi].thread);
 	log_info("exiting");
-	rc = 0;
-	goto out;
-fail:
-	/* Threads already started are told to stop; the rest discarded. */
+}
+
+/* A start that failed half way: threads already started are told to
+ * stop, the sockets not started closed, the rest discarded. */
+static void
+supervisor_abandon(struct supervisor *sup, struct plan *plans, int started)
+{
+	int wi;
+
 	svcvec_free(sup->svc, sup->nsvc);
 	sup->svc = NULL;
 	sup->nsvc = 0;
 	for (wi = 1; wi <= started; wi++)
-		worker_command(&sup->workers[wi], W_STOP, 0);
+		worker_command(&sup->workers[wi], W_STOP, NULL);
 	for (wi = 1; wi <= started; wi++)
 		(void)uv_thread_join(&sup->workers[wi].thread);
-	news_free(sup);
+	plans_free(sup, plans);
 	for (wi = sup->nworkers - 1; wi > started; wi--) {
 		worker_stop(&sup->workers[wi]);
 		(void)uv_run(sup->workers[wi].loop, UV_RUN_DEFAULT);
 	}
-	if (sup->nworkers > 0) {
+	if (sup->nworkers > 0)
 		worker_stop(&sup->workers[0]);
-	}
 	uv_close((uv_handle_t *)&sup->wake, NULL);
 	(void)uv_run(uv_default_loop(), UV_RUN_DEFAULT);
-out:
-	errlist_free(&errs);
+}
+
+/* After the loops returned: frees the workers and the supervisor. */
+static void
+supervisor_free(struct supervisor *sup)
+{
+	int wi;
+
 	for (wi = 0; sup->workers != NULL && wi < sup->nworkers; wi++)
 		worker_free(&sup->workers[wi]);
+	plans_free(sup, sup->bound);
 	free(sup->workers);
 	if (uv_loop_close(uv_default_loop()) != 0)
 		log_warnx("event loop closed with handles still open");
 	config_free(sup->conf);
 	free(sup);
-	return rc;
+}
+
+int
+supervisor_run(const struct options *opt)
+{
+	struct supervisor *sup;
+	struct errlist errs = { 0 };
+	struct plan *plans = NULL;
+	int started = 0;
+
+	if ((sup = supervisor_load(opt, &errs)) == NULL) {
+		errlist_free(&errs);
+		return 1;
+	}
+	supervisor_limits(sup);
+	if (workers_init(sup) == -1 ||
+	    (plans = services_start(sup, &errs)) == NULL ||
+	    privileges(sup) == -1 ||
+	    workers_start(sup, plans, &started) == -1) {
+		supervisor_abandon(sup, plans, started);
+		errlist_free(&errs);
+		supervisor_free(sup);
+		return 1;
+	}
+	signals_start(sup);
+	supervisor_serve(sup);
+	errlist_free(&errs);
+	supervisor_free(sup);
+	return 0;
 }

@@ -6,28 +6,26 @@
  * dup() each of one shared socket), and share nothing on the data path:
  * a service keeps per-worker connection lists, source tables and
  * counters.  The supervisor binds every socket itself (so a bind error is
- * reported at once and undone easily) and hands each worker the ones to
- * start; it tells a worker thread what to do with a command mask and a
- * uv_async, and waits for W_APPLY so that a reload is complete when it
- * says so.
+ * reported at once and undone easily) and sends each worker a plan of
+ * the addresses to serve (plan.c); the worker applies it to the listeners
+ * it owns, on its own thread.  A worker thread is told what to do with a
+ * command mask and a uv_async, and W_APPLY is waited for, so that a
+ * reload is complete when the supervisor says so.  What a worker needs of
+ * the daemon (the done callback, drain_timeout, the shared counters)
+ * comes in a struct worker_env at init: it knows nothing above itself.
  */
-#include <sys/socket.h>
-
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <sockd/handler.h>
 
 #include "conn.h"
+#include "dgram.h"
 #include "listener.h"
 #include "log.h"
+#include "plan.h"
 #include "service.h"
-#include "supervisor.h"
-#include "util.h"
 #include "worker.h"
 
 static void	on_async(uv_async_t *);
+static void	worker_finish(void *);
 
 static void
 sweep_one(struct service *s, void *arg)
@@ -36,7 +34,7 @@ sweep_one(struct service *s, void *arg)
 	struct svc_local *l = &s->local[w->id];
 	uint64_t now = uv_now(w->loop);
 
-	conn_sweep(s, w, now);
+	conn_sweep(&w->cc, s, now);
 	if (l->src.cap > 0)
 		srctab_sweep(&l->src, (double)s->conf.rate,
 		    (double)s->conf.burst, now);
@@ -49,25 +47,20 @@ on_tick(uv_timer_t *t)
 }
 
 int
-worker_init(struct worker *w, struct supervisor *sup, int id,
+worker_init(struct worker *w, const struct worker_env *env, int id,
     uv_loop_t *loop)
 {
 	w->id = id;
-	w->sup = sup;
+	w->env = env;
 	w->loop = loop;
-	w->rbuf = xcalloc(1, RBUF_SIZE);
-	w->ubuf = xcalloc(1, UBUF_SIZE);
+	conn_ctx_init(&w->cc, loop, id, env->nconns, env->max_connections,
+	    worker_finish, w);
+	dgram_ctx_init(&w->dc, loop, id);
+	w->lenv.loop = loop;
+	w->lenv.id = id;
+	w->lenv.cc = &w->cc;
+	w->lenv.dc = &w->dc;
 	LIST_INIT(&w->listeners);
-	(void)uv_check_init(loop, &w->check);
-	w->check.data = w;
-	(void)uv_timer_init(loop, &w->partial_timer);
-	w->partial_timer.data = w;
-	TAILQ_INIT(&w->backlog);
-	(void)uv_idle_init(loop, &w->backlog_idle);
-	w->backlog_idle.data = w;
-	TAILQ_INIT(&w->drainq);
-	(void)uv_idle_init(loop, &w->drain_idle);
-	w->drain_idle.data = w;
 	(void)uv_timer_init(loop, &w->tick);
 	w->tick.data = w;
 	(void)uv_timer_start(&w->tick, on_tick, 1000, 1000);
@@ -87,109 +80,94 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	worker_apply(w, w->gen);
+	worker_apply(w, w->plan);
+	w->plan = NULL;
 	uv_sem_post(&w->done);
 	(void)uv_run(w->loop, UV_RUN_DEFAULT);
 }
 
 int
-worker_spawn(struct worker *w)
+worker_spawn(struct worker *w, struct plan *p)
 {
 	int rc;
 
+	w->plan = p;
 	if ((rc = uv_thread_create(&w->thread, worker_main, w)) != 0) {
+		w->plan = NULL;
 		log_warnx("worker %d: cannot start a thread: %s", w->id,
 		    uv_strerror(rc));
 		return -1;
 	}
-	/* Its listeners are its own from now on: wait until it has them,
-	 * so the supervisor's next look at them comes after. */
+	/* The plan is the supervisor's again once the thread applied it. */
 	uv_sem_wait(&w->done);
 	return 0;
 }
 
-/*
- * uv_udp_open() sets SO_REUSEADDR, with which any process of any user may
- * bind the same UDP address and receive its datagrams: cleared, the kernel
- * refuses them (the flag counts when the other binds).
- */
-static void
-listener_unshare(struct listener *l)
-{
-	uv_os_fd_t fd;
-	int zero = 0;
-
-	if (uv_fileno(&l->u.h, &fd) == 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &zero,
-	    sizeof(zero)) == -1)
-		log_warn("%s: cannot clear SO_REUSEADDR", l->text);
-}
-
 void
-worker_apply(struct worker *w, unsigned int gen)
+worker_apply(struct worker *w, struct plan *p)
 {
 	struct listener *l, *next;
-	struct newsock *ns;
-	struct service *old;
+	struct plan_entry *e;
+	size_t i;
 
 	for (l = LIST_FIRST(&w->listeners); l != NULL; l = next) {
 		next = LIST_NEXT(l, link);
-		if (l->gen != gen) {
+		e = plan_find(p, l->proto, (struct sockaddr *)&l->addr);
+		if (e == NULL || e->fd != -1 || e->served) {
 			LIST_REMOVE(l, link);
 			listener_close(l);
-		} else if (l->next_svc != l->svc) {
-			service_ref(l->next_svc);
-			old = l->svc;
-			l->svc = l->next_svc;
-			service_unref(old);
+			continue;
 		}
+		listener_serve(l, e->svc);
+		e->served = 1;
 	}
-	while ((ns = w->news) != NULL) {
-		w->news = ns->next;
-		if ((l = listener_start(w, ns)) != NULL) {
-			if (l->proto == SOCKD_UDP)
-				listener_unshare(l);
-			l->gen = gen;
+	for (i = 0; i < p->n; i++) {
+		e = &p->v[i];
+		if (e->fd == -1)
+			continue;
+		l = listener_start(&w->lenv, e->proto,
+		    (struct sockaddr *)&e->addr, e->fd, e->svc);
+		e->fd = -1;
+		if (l != NULL) {
+			e->served = 1;
 			LIST_INSERT_HEAD(&w->listeners, l, link);
 		}
-		free(ns);
 	}
 }
 
+/* The worker is done: its loop may end (the conn_ctx's empty callback
+ * once draining). */
 static void
-worker_finish(struct worker *w)
+worker_finish(void *arg)
 {
+	struct worker *w = arg;
+
 	if (w->stopping == 2)
 		return;
 	w->stopping = 2;
-	uv_close((uv_handle_t *)&w->check, NULL);
-	uv_close((uv_handle_t *)&w->partial_timer, NULL);
-	uv_close((uv_handle_t *)&w->backlog_idle, NULL);
-	uv_close((uv_handle_t *)&w->drain_idle, NULL);
+	conn_ctx_close(&w->cc);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->drain, NULL);
 	if (w->id > 0)
 		uv_close((uv_handle_t *)&w->async, NULL);
-	supervisor_worker_done(w->sup);
+	w->env->done(w->env->arg);
 }
 
-static void
-abort_one(struct service *s, void *arg)
+/* "worker: " when there are several, for lines each of them logs. */
+static const char *
+worker_prefix(const struct worker *w)
 {
-	struct worker *w = arg;
-	struct conn *c;
-
-	TAILQ_FOREACH(c, &s->local[w->id].conns, link)
-		conn_abort(c);
+	return w->env->nworkers > 1 ? "worker: " : "";
 }
 
 void
 worker_abort(struct worker *w)
 {
-	if (w->nconns > 0)
-		log_info("%sclosing %u connections now", w->sup->nworkers > 1 ?
-		    "worker: " : "", w->nconns);
-	service_foreach(abort_one, w);
+	unsigned int n = conn_ctx_count(&w->cc);
+
+	if (n > 0)
+		log_info("%sclosing %u connections now", worker_prefix(w), n);
+	conn_ctx_abort_all(&w->cc);
 }
 
 static void
@@ -197,14 +175,16 @@ on_drain_timeout(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
-	log_info("drain_timeout: closing %u connections", w->nconns);
-	service_foreach(abort_one, w);
+	log_info("drain_timeout: closing %u connections",
+	    conn_ctx_count(&w->cc));
+	conn_ctx_abort_all(&w->cc);
 }
 
 void
 worker_stop(struct worker *w)
 {
 	struct listener *l;
+	unsigned int n, secs;
 
 	if (w->stopping) {
 		worker_abort(w);
@@ -215,21 +195,14 @@ worker_stop(struct worker *w)
 		LIST_REMOVE(l, link);
 		listener_close(l);
 	}
-	if (w->nconns == 0) {
+	if ((n = conn_ctx_drain(&w->cc)) == 0) {
 		worker_finish(w);
 		return;
 	}
-	log_info("waiting up to %us for %u connections",
-	    atomic_load(&w->sup->drain_timeout), w->nconns);
+	secs = atomic_load(w->env->drain_timeout);
+	log_info("waiting up to %us for %u connections", secs, n);
 	(void)uv_timer_start(&w->drain, on_drain_timeout,
-	    (uint64_t)atomic_load(&w->sup->drain_timeout) * 1000, 0);
-}
-
-void
-worker_conn_gone(struct worker *w)
-{
-	if (w->stopping == 1 && w->nconns == 0)
-		worker_finish(w);
+	    (uint64_t)secs * 1000, 0);
 }
 
 static void
@@ -237,7 +210,7 @@ stats_one(struct service *s, void *arg)
 {
 	struct worker *w = arg;
 
-	service_log_stats(s, w->sup->nworkers > 1 ? w->id : -1);
+	service_log_stats(s, w->env->nworkers > 1 ? w->id : -1);
 }
 
 void
@@ -247,12 +220,12 @@ worker_log_stats(struct worker *w)
 }
 
 void
-worker_command(struct worker *w, unsigned int cmd, unsigned int gen)
+worker_command(struct worker *w, unsigned int cmd, struct plan *p)
 {
 	uv_mutex_lock(&w->mu);
 	w->cmd |= cmd;
 	if (cmd & W_APPLY)
-		w->gen = gen;
+		w->plan = p;
 	uv_mutex_unlock(&w->mu);
 	(void)uv_async_send(&w->async);
 	if (cmd & W_APPLY)
@@ -263,15 +236,17 @@ static void
 on_async(uv_async_t *a)
 {
 	struct worker *w = a->data;
-	unsigned int cmd, gen;
+	struct plan *p;
+	unsigned int cmd;
 
 	uv_mutex_lock(&w->mu);
 	cmd = w->cmd;
-	gen = w->gen;
+	p = w->plan;
+	w->plan = NULL;
 	w->cmd = 0;
 	uv_mutex_unlock(&w->mu);
 	if (cmd & W_APPLY) {
-		worker_apply(w, gen);
+		worker_apply(w, p);
 		uv_sem_post(&w->done);
 	}
 	if (cmd & W_STATS)
@@ -285,14 +260,6 @@ on_async(uv_async_t *a)
 void
 worker_free(struct worker *w)
 {
-	struct newsock *ns;
-
-	while ((ns = w->news) != NULL) {
-		w->news = ns->next;
-		close(ns->fd);
-		service_unref(ns->svc);
-		free(ns);
-	}
 	if (w->id > 0) {
 		uv_mutex_destroy(&w->mu);
 		uv_sem_destroy(&w->done);
@@ -301,8 +268,6 @@ worker_free(struct worker *w)
 			free(w->loop);
 		}
 	}
-	free(w->pieces);
-	free(w->partial);
-	free(w->rbuf);
-	free(w->ubuf);
+	conn_ctx_free(&w->cc);
+	dgram_ctx_free(&w->dc);
 }

@@ -1,5 +1,6 @@
 #!/bin/sh
-# nspawn-check: the packaged sockd under a real systemd (PACKAGING.md step 5).
+# nspawn-check: the packaged sockd under a real systemd, where
+# package-check.sh (its step 5) only starts the binary as the unit would.
 #
 #   sudo sh packaging/nspawn-check.sh [path/to/sockd_VERSION_ARCH.deb]
 #
@@ -15,8 +16,9 @@
 # The unit powers the container off; this script prints its report and exits
 # 0 only when every check passed.  About a minute, mostly mmdebstrap.
 # MIRROR overrides the mirror; KEEP=1 keeps the root directory; PIUPARTS=1
-# then also runs piuparts (install, purge, leftovers; PACKAGING.md step 6)
-# on the .deb and its sockd-dev sibling, about a minute more.
+# then also runs piuparts (install, purge, leftovers, as package-check.sh's
+# steps 3 and 6 do on this machine, in a clean root) on the .deb and its
+# sockd-dev sibling, about a minute more.
 set -eu
 cd "$(dirname "$0")/.." || exit 2
 [ "$(id -u)" -eq 0 ] || { echo "nspawn-check: run as root" >&2; exit 2; }
@@ -149,7 +151,7 @@ if [ "${PIUPARTS:-0}" = 1 ]; then
 	echo "== piuparts"
 	mmdebstrap --quiet --variant=minbase --include=systemd bookworm \
 	    "$ROOT.base.tgz" "deb $MIRROR bookworm main" </dev/null
-	dev=$(dirname "$DEB")/sockd-dev_${V}_all.deb
+	dev=$(dirname "$DEB")/sockd-dev_${V}_$A.deb
 	rc=0
 	piuparts -d bookworm -m "$MIRROR" -b "$ROOT.base.tgz" "$DEB" \
 	    $( [ -f "$dev" ] && echo "$dev" ) > "$ROOT.piuparts" 2>&1 || rc=$?

@@ -5,8 +5,11 @@
 #   1. make deb (git archive HEAD), blhc on the build log
 #   2. lintian --fail-on error,warning, the man page lint
 #   3. apt-get install ./sockd_*.deb ./sockd-dev_*.deb; files, conffile,
-#      _sockd, unit enabled, systemd-analyze verify and security, sockd -t
-#   4. the sockd-handler(3) example built with pkg-config and loaded
+#      README.Debian and the examples (each passes sockd -t), Provides
+#      sockd-abi-N, _sockd, unit enabled, systemd-analyze verify and
+#      security, sockd -t, apropos inetd
+#   4. the sockd-handler(3) example built with pkg-config, installed in its
+#      handler_dir and loaded
 #   5. sockd -f as _sockd with CAP_NET_BIND_SERVICE only, in a private
 #      network namespace: sd_notify, echo, daytime (UDP), upper, reload, stop
 #   6. dpkg --purge: nothing of the package is left
@@ -67,7 +70,9 @@ A=$(dpkg --print-architecture)
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
 dir=${DEB_DIR:-$top/build}
 DEB=$dir/sockd_${V}_$A.deb
-DEV=$dir/sockd-dev_${V}_all.deb
+DEV=$dir/sockd-dev_${V}_$A.deb
+ABI=$(sed -n 's/^#define SOCKD_ABI_MAJOR[[:space:]]*\([0-9]*\).*/\1/p' \
+    include/sockd/handler.h)
 LOG=$dir/sockd_${V}_$A.build.log
 
 echo "== 1. build sockd $V ($A)"
@@ -102,15 +107,29 @@ snap() {
 	    grep -i sockd | sort
 }
 snap > /tmp/package-check.before
-run "apt-get install ./sockd_${V}_$A.deb ./sockd-dev_${V}_all.deb" \
+run "apt-get install ./sockd_${V}_$A.deb ./sockd-dev_${V}_$A.deb" \
     apt-get install -y -qq "$DEB" "$DEV"
 
 for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
     /usr/lib/sysusers.d/sockd.conf /usr/share/man/man8/sockd.8.gz \
     /usr/share/man/man5/sockd.conf.5.gz /usr/include/sockd/handler.h \
-    /usr/share/man/man3/sockd-handler.3.gz /usr/share/pkgconfig/sockd.pc; do
+    /usr/share/man/man3/sockd-handler.3.gz \
+    "/usr/lib/$MA/pkgconfig/sockd.pc" \
+    /usr/share/doc/sockd/README.Debian \
+    /usr/share/doc/sockd/examples/sockd.conf \
+    /usr/share/doc/sockd/examples/minimal.conf \
+    /usr/share/doc/sockd/examples/lan.conf; do
 	run "installed: $f" test -f "$f"
 done
+for f in /usr/share/doc/sockd/examples/*.conf; do
+	run "sockd -t -c $f" /usr/sbin/sockd -t -c "$f"
+done
+run "README.Debian says how to check, reload and turn services off" \
+    sh -c 'grep -q "sockd -t" /usr/share/doc/sockd/README.Debian &&
+    grep -q "systemctl reload sockd" /usr/share/doc/sockd/README.Debian &&
+    grep -q "enabled = false" /usr/share/doc/sockd/README.Debian'
+run "dpkg -s sockd: Provides: sockd-abi-$ABI" \
+    test "$(dpkg-query -W -f='${Provides}' sockd)" = "sockd-abi-$ABI"
 run "installed: handler_dir /usr/lib/$MA/sockd" test -d "/usr/lib/$MA/sockd"
 run "mode 0755 /usr/sbin/sockd" \
     test "$(stat -c %a /usr/sbin/sockd)" = 755
@@ -134,6 +153,13 @@ asunit="setpriv --reuid _sockd --regid _sockd --init-groups \
 run "sockd -t as _sockd (ExecStartPre)" $asunit /usr/sbin/sockd -t
 run "pkg-config --modversion sockd: $V" \
     test "$(pkg-config --modversion sockd)" = "$V"
+run "pkg-config --variable=handler_dir sockd: /usr/lib/$MA/sockd" \
+    test "$(pkg-config --variable=handler_dir sockd)" = "/usr/lib/$MA/sockd"
+# The page's mtime is the changelog's date, the same for every build: an
+# index entry left by an earlier install would look current to "mandb -q".
+run "apropos inetd finds sockd(8)" \
+    sh -c "mandb -q -f /usr/share/man/man8/sockd.8.gz &&
+    apropos inetd | grep -q '^sockd (8)'"
 
 echo "== 4. the sockd-handler(3) example as a plugin"
 plug=$(mktemp -d /tmp/sockd-plugin.XXXXXX)
@@ -145,6 +171,17 @@ zcat /usr/share/man/man3/sockd-handler.3.gz |
 run "rot13.c builds: cc \$(pkg-config --cflags sockd) -shared -fPIC" \
     sh -c "cd $plug && cc \$(pkg-config --cflags sockd) -shared -fPIC \
     -o rot13.so rot13.c"
+hdir=$(pkg-config --variable=handler_dir sockd)
+run "rot13.so installs into handler_dir $hdir" \
+    install -m 0644 "$plug/rot13.so" "$hdir/rot13.so"
+cat > "$plug/default.conf" <<EOF
+daemon: { user = "_sockd"; };
+services = ( { name = "rot13"; port = 7013; bind = ["127.0.0.1"]; } );
+EOF
+chmod 0644 "$plug/default.conf"
+run "sockd -t finds it there without handler_dir" \
+    /usr/sbin/sockd -t -c "$plug/default.conf"
+rm -f "$hdir/rot13.so"
 cat > "$plug/rot13.conf" <<EOF
 daemon: { handler_dir = "$plug"; user = "_sockd"; };
 services = ( { name = "rot13"; port = 7013; protocol = ["tcp", "udp"];
@@ -176,7 +213,7 @@ run "dpkg --purge sockd-dev sockd" dpkg --purge sockd-dev sockd
 for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
     /etc/systemd/system/multi-user.target.wants/sockd.service \
     /usr/lib/sysusers.d/sockd.conf "/usr/lib/$MA/sockd" /usr/include/sockd \
-    /usr/share/pkgconfig/sockd.pc; do
+    "/usr/lib/$MA/pkgconfig/sockd.pc" /usr/share/doc/sockd; do
 	run "gone: $f" test ! -e "$f"
 done
 snap > /tmp/package-check.after

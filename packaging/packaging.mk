@@ -3,7 +3,9 @@
 #                       "git archive $(DEB_REF)" (HEAD: commit first)
 #   make package-check  build, lint, install, probe, purge (as root)
 #   make nspawn-check   boot the .deb under a real systemd (as root)
-# See packaging/README-install.md.
+# README.md ("Install from the .deb") says how to install and use the
+# packages; the header comments of package-check.sh and nspawn-check.sh
+# list what each check does.
 
 # Keep the including Makefile's default goal.
 pkg_saved_goal	:= $(.DEFAULT_GOAL)
@@ -22,9 +24,12 @@ DEB_STAGE	 = $(B)/sockd-$(DEB_VERSION)
 # file of its own build is picked up by the top Makefile's -include.
 # MAKEFLAGS is dropped so that dh picks its own parallelism;
 # "make deb DEB_BUILD_OPTIONS=nocheck" skips "make check".
+# The build dependencies are installed first, as "make run" does (through
+# sudo when not root), so that dpkg-buildpackage finds them all.
 deb:
-	@command -v dpkg-buildpackage >/dev/null || { echo "make deb:" \
-	    "apt-get install build-essential debhelper" >&2; exit 1; }
+	@sh .ci/install-deps deb || { echo "make deb: cannot install the" \
+	    "build dependencies: run sh .ci/install-deps deb as root" >&2; \
+	    exit 1; }
 	@git rev-parse --verify -q $(DEB_REF) >/dev/null || { echo "make deb:" \
 	    "no commit $(DEB_REF) to export" >&2; exit 1; }
 	rm -rf $(DEB_STAGE)

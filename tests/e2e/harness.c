@@ -1533,3 +1533,9 @@ assert_tcp_daytime(const char *addr, int port)
 	assert_time_now(buf, "%a %b %e %H:%M:%S %Y", 0);
 	client_close(fd);
 }
+
+const char *
+harness_log_path(const struct harness *h)
+{
+	return h->logpath;
+}

@@ -239,4 +239,8 @@ void		 assert_time_now(const char *s, const char *fmt, int utc);
  * closes. */
 void		 assert_tcp_daytime(const char *addr, int port);
 
+/* The file sockd's stdout and stderr go to (harness_log() reads it); it
+ * exists once sockd has started. */
+const char	*harness_log_path(const struct harness *);
+
 #endif
