@@ -155,7 +155,8 @@ service_log_stats(const struct service *s, int worker)
 		snprintf(name, sizeof(name), "%s (worker %d)", s->conf.name,
 		    worker);
 	log_info("%s: connections %llu accepted, %u open, refused %llu "
-	    "busy %llu acl %llu per_source %llu rate %llu no_fds; closed "
+	    "busy %llu acl %llu per_source %llu rate %llu no_fds; proxy "
+	    "%llu refused %llu bad %llu timeout; closed "
 	    "%llu idle %llu slow; datagrams %llu in, %llu replies, "
 	    "%llu dropped",
 	    name, (unsigned long long)st->accepted, l->nconns,
@@ -164,6 +165,9 @@ service_log_stats(const struct service *s, int worker)
 	    (unsigned long long)st->refused_source,
 	    (unsigned long long)st->refused_rate,
 	    (unsigned long long)st->refused_nofds,
+	    (unsigned long long)st->refused_proxy,
+	    (unsigned long long)st->proxy_bad,
+	    (unsigned long long)st->proxy_timeout,
 	    (unsigned long long)st->closed_idle,
 	    (unsigned long long)st->closed_slow,
 	    (unsigned long long)st->dgrams, (unsigned long long)st->replies,

@@ -19,6 +19,9 @@ struct svc_stats {
 	uint64_t	 refused_source;	/* per_source */
 	uint64_t	 refused_rate;
 	uint64_t	 refused_nofds;	/* descriptors near RLIMIT_NOFILE */
+	uint64_t	 refused_proxy;	/* not from a proxy_from balancer */
+	uint64_t	 proxy_bad;	/* malformed or cut PROXY header */
+	uint64_t	 proxy_timeout;	/* none complete in proxy_timeout */
 	uint64_t	 closed_idle;
 	uint64_t	 closed_slow;	/* max_queue */
 	uint64_t	 dgrams;
