@@ -549,6 +549,13 @@ per_source_counts_the_carried_address_and_releases_it_at_close(
 	    strlen(BUSY "\r\n"));
 	assert_string_equal(buf, BUSY "\r\n");
 	client_close(b);
+	/* Refused, it gave back nothing it had not taken. */
+	len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 5);
+	assert_int_not_equal(b = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(b, hdr, len), 0);
+	assert_int_equal(tcp_recv_eof(b, buf, sizeof(buf), 3000),
+	    strlen(BUSY "\r\n"));
+	client_close(b);
 	/* Another client through the same balancer: served. */
 	len = v1_header(hdr, sizeof(hdr), "127.0.0.6", 3);
 	c = open_as(port, hdr, len, "you are 127.0.0.6:3 inet\n");
@@ -560,7 +567,7 @@ per_source_counts_the_carried_address_and_releases_it_at_close(
 	len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 4);
 	d = open_as(port, hdr, len, "you are 127.0.0.5:4 inet\n");
 	expect_counters(h, "accepted, 2 open, refused 0 busy 0 acl "
-	    "1 per_source 0 rate 0 no_fds; proxy 0 refused 0 bad 0 timeout;");
+	    "2 per_source 0 rate 0 no_fds; proxy 0 refused 0 bad 0 timeout;");
 	assert_true(strstr(harness_log_line(h, "whoami: connections"),
 	    "connections 3 accepted") != NULL);
 	client_close(c);
@@ -610,6 +617,29 @@ a_connection_waiting_for_its_header_holds_a_place_under_max_connections(
 	assert_int_equal(tcp_send(a, hdr, len), 0);
 	expect_line(a, "you are 127.0.0.5:1 inet\n");
 	client_close(a);
+	harness_stop_clean(h);
+}
+
+static void
+a_connection_waiting_for_its_header_is_no_peer_of_the_handlers(
+    void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), a, b;
+	char hdr[128];
+	size_t len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 1);
+
+	serve_whoami(h, port, "");
+	a = open_as(port, hdr, len, "you are 127.0.0.5:1 inet\n");
+	assert_int_not_equal(b = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(b, hdr, 8), 0);
+	harness_sleep_ms(harness_ms(100));
+	assert_reply_on(a, "peers\n", "0 peers\n", 3000);
+	assert_int_equal(tcp_send(b, hdr + 8, len - 8), 0);
+	expect_line(b, "you are 127.0.0.5:1 inet\n");
+	assert_reply_on(a, "peers\n", "1 peers\n", 3000);
+	client_close(a);
+	client_close(b);
 	harness_stop_clean(h);
 }
 
@@ -669,6 +699,99 @@ with_two_workers_one_balancers_clients_are_counted_together(void **state)
 	assert_int_equal(served, 1);
 	assert_int_equal(busy, 7);
 	clients_close(a, 8);
+	harness_stop_clean(h);
+}
+
+static void
+a_balancer_that_connects_and_closes_without_a_byte_is_not_counted(
+    void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), fd;
+	struct linger lg = { 1, 0 };
+
+	serve_whoami(h, port, "");
+	/* A health check: connect, close; then one that resets. */
+	assert_int_not_equal(fd = open_nodelay("127.0.0.1", port), -1);
+	client_close(fd);
+	assert_true(harness_log_wait(h, "closed before a PROXY header",
+	    3000));
+	assert_int_not_equal(fd = open_nodelay("127.0.0.1", port), -1);
+	harness_sleep_ms(harness_ms(100));
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	client_close(fd);
+	assert_true(harness_log_wait(h, "read: connection reset", 3000));
+	expect_counters(h, " proxy 0 refused 0 bad 0 timeout;");
+	assert_true(strstr(harness_log_line(h, "whoami: connections"),
+	    "0 accepted, 0 open") != NULL);
+	harness_stop_clean(h);
+}
+
+/* A chat room behind a balancer, per_source 1, with history hist. */
+static void
+chat_proxy_config(struct harness *h, int port, int hist)
+{
+	harness_config(h, "services = ({ name = \"chat\"; port = %d; "
+	    "bind = \"127.0.0.1\"; proxy_protocol = true; "
+	    "proxy_from = [\"127.0.0.1\"]; per_source = 1; rate = 0; "
+	    "busy = \"" BUSY "\\r\\n\"; options = { history = %d; }; });\n",
+	    port, hist);
+}
+
+static void
+a_reload_that_keeps_a_chat_room_keeps_a_header_on_its_way(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), a, b, c;
+	char hdr[128], buf[256];
+	size_t len;
+
+	chat_proxy_config(h, port, 20);
+	assert_int_equal(harness_start(h, NULL), 0);
+	len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 1);
+	assert_int_not_equal(a = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(a, hdr, len), 0);
+	assert_true(tcp_expect(a, "you are guest1", 5000));
+	/* b is half way through its header when the room is reloaded. */
+	len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 2);
+	assert_int_not_equal(b = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(b, hdr, 10), 0);
+	assert_int_not_equal(c = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(c, "PROXY TCP4 127.0.0.6", 20), 0);
+	/* Not in the room yet: the room's lines are not for them. */
+	harness_sleep_ms(harness_ms(100));
+	assert_int_equal(tcp_sends(a, "before the reload\n"), 0);
+	assert_true(tcp_quiet(b, 300));
+	assert_true(tcp_quiet(c, 1));
+	chat_proxy_config(h, port, 21);
+	harness_signal(h, SIGHUP);
+	assert_true(harness_log_wait(h, "reload done: 1 services", 10000));
+	assert_true(harness_log_has(h, "chat: reconfigured, 3 connections "
+	    "kept"));
+	/* The room counted 127.0.0.5 once, and still does. */
+	assert_int_equal(tcp_send(b, hdr + 10, len - 10), 0);
+	assert_int_equal(tcp_recv_eof(b, buf, sizeof(buf), 5000),
+	    strlen(BUSY "\r\n"));
+	assert_string_equal(buf, BUSY "\r\n");
+	assert_int_equal(tcp_sends(c, " 127.0.0.1 3 7\r\nhello\n"), 0);
+	assert_true(tcp_expect(c, "you are guest2", 5000));
+	assert_true(tcp_expect(a, "<guest2> hello", 5000));
+	client_close(a);
+	assert_true(tcp_expect(c, "guest1 left", 5000));
+	/* Its place given back on the room that took it over. */
+	len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 4);
+	assert_int_not_equal(a = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(a, hdr, len), 0);
+	assert_true(tcp_expect(a, "you are guest3", 5000));
+	/* Nothing was counted on the balancer's own address, which a LOCAL
+	 * header keeps. */
+	len = v2_header((uint8_t *)hdr, 0x20, 0x00, "", 0);
+	assert_int_not_equal(b = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(b, hdr, len), 0);
+	assert_true(tcp_expect(b, "you are guest4", 5000));
+	client_close(a);
+	client_close(b);
+	client_close(c);
 	harness_stop_clean(h);
 }
 
@@ -934,8 +1057,11 @@ main(void)
 		T(per_source_counts_the_carried_address_and_releases_it_at_close),
 		T(allow_and_deny_judge_the_carried_address),
 		T(a_connection_waiting_for_its_header_holds_a_place_under_max_connections),
+		T(a_connection_waiting_for_its_header_is_no_peer_of_the_handlers),
 		T(udp_of_a_proxy_service_is_served_as_before),
 		T(with_two_workers_one_balancers_clients_are_counted_together),
+		T(a_balancer_that_connects_and_closes_without_a_byte_is_not_counted),
+		T(a_reload_that_keeps_a_chat_room_keeps_a_header_on_its_way),
 		TH(haproxy_send_proxy_and_v2_carry_the_clients_address),
 		TH(through_haproxy_per_source_counts_the_client_not_the_balancer),
 	};
