@@ -15,21 +15,23 @@
  *  1. On accept, before anything else (before allow/deny, per_source and
  *     rate, which are the client's, not the balancer's): if
  *     !acl_allowed(&sc->proxy_from, peer), count it, log it (rate-limited)
- *     and close.  Nobody else may claim an address.
- *  2. Allocate a struct proxy (zeroed: calloc, or proxy_init() on an
- *     embedded one), start a timer of proxy_timeout seconds and read.  The
- *     handler is not told yet: no tcp_connect(), no banner, no idle timer,
- *     no line framing.
+ *     and close.  Nobody else may claim an address.  max_connections and
+ *     the descriptor reserve are checked as for any connection: the
+ *     socket holds a descriptor whoever it speaks for.
+ *  2. Allocate a struct proxy (calloc), set the deadline of
+ *     proxy_timeout seconds and read.  The handler is not told yet: no
+ *     tcp_connect(), no banner, no idle timer, no line framing.
  *  3. Feed every read to proxy_feed().  PROXY_MORE: all of it was taken,
- *     read on.  EOF or the timer before PROXY_DONE: count, log
- *     (rate-limited), close.
- *  4. PROXY_DONE: stop the timer.  If proxy_peer() gives an address, it
- *     replaces the peer everywhere (logs, per_source, rate, the address
- *     handlers see); NULL (LOCAL, UNSPEC/UNKNOWN, AF_UNIX) keeps the real
- *     peer, the balancer.  Then run the admission the peer would have met
- *     on accept (allow/deny, max_connections, per_source, rate) on that
- *     address; refused: close as on accept.  Then free the struct proxy
- *     (or forget it), call tcp_connect(), send the banner, start the idle
+ *     read on.  The deadline, or EOF after some bytes, before PROXY_DONE:
+ *     count, log (rate-limited), close.  EOF before any byte is a
+ *     balancer's health check: a debug line only.
+ *  4. PROXY_DONE: drop the deadline.  If proxy_peer() gives an address,
+ *     it replaces the peer everywhere (logs, per_source, rate, the
+ *     address handlers see); NULL (LOCAL, UNSPEC/UNKNOWN, AF_UNIX) keeps
+ *     the real peer, the balancer.  Then run allow/deny, per_source and
+ *     rate on that address, counting it on its source; refused: the busy
+ *     line where a direct client gets it, and close.  Then free the
+ *     struct proxy, call tcp_connect(), send the banner, start the idle
  *     timer, and hand the rest of the read (from offset *used, when
  *     *used < len) to the handler as the client's first data, through
  *     line framing as usual.

@@ -599,6 +599,31 @@ allow_and_deny_judge_the_carried_address(void **state)
 }
 
 static void
+rate_judges_the_carried_address(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), a, b, c;
+	char hdr[128], buf[256];
+	size_t len;
+
+	/* One new connection a second per client, and no burst. */
+	serve_whoami(h, port, "rate = 1; burst = 1; per_source = 0;");
+	len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 1);
+	a = open_as(port, hdr, len, "you are 127.0.0.5:1 inet\n");
+	len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 2);
+	assert_int_not_equal(b = open_nodelay("127.0.0.1", port), -1);
+	assert_int_equal(tcp_send(b, hdr, len), 0);
+	assert_int_equal(tcp_recv_eof(b, buf, sizeof(buf), 3000),
+	    strlen(BUSY "\r\n"));
+	len = v1_header(hdr, sizeof(hdr), "127.0.0.6", 3);
+	c = open_as(port, hdr, len, "you are 127.0.0.6:3 inet\n");
+	assert_true(harness_log_wait(h, "whoami 127.0.0.5:2: refused: over "
+	    "rate (1/s)", 2000));
+	clients_close((int[]){ a, b, c }, 3);
+	harness_stop_clean(h);
+}
+
+static void
 a_connection_waiting_for_its_header_holds_a_place_under_max_connections(
     void **state)
 {
@@ -1056,6 +1081,7 @@ main(void)
 		T(the_idle_timeout_does_not_cut_a_header_short),
 		T(per_source_counts_the_carried_address_and_releases_it_at_close),
 		T(allow_and_deny_judge_the_carried_address),
+		T(rate_judges_the_carried_address),
 		T(a_connection_waiting_for_its_header_holds_a_place_under_max_connections),
 		T(a_connection_waiting_for_its_header_is_no_peer_of_the_handlers),
 		T(udp_of_a_proxy_service_is_served_as_before),
