@@ -3,11 +3,11 @@
  * proxy_protocol takes the client's address from the header a balancer
  * sends first, and that address is the peer for the handler
  * (sockd_conn_peer(), through the whoami test plugin), the log,
- * allow/deny and per_source.  Hand-made headers, v1 and v2, come one byte
- * at a time and with the client's first bytes behind them; every
- * malformed shape, a cut header, a header that never ends and a
- * connection from outside proxy_from are closed without a word and
- * counted.  Then a real HAProxy (send-proxy and send-proxy-v2), started
+ * allow/deny, per_source and rate, across a reload too.  Hand-made
+ * headers, v1 and v2, come one byte at a time and with the client's first
+ * bytes behind them; every malformed shape, a cut header, a header that
+ * never ends and a connection from outside proxy_from are closed without
+ * a word and counted.  Then a real HAProxy (send-proxy and send-proxy-v2), started
  * by the test as a child that dies with it, sits between clients on
  * 127.0.0.5 and 127.0.0.6 and sockd; without haproxy installed those
  * tests are skipped.
@@ -19,7 +19,6 @@
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -139,8 +138,8 @@ expect_line(int fd, const char *want)
 		fail_msg("got \"%s\", expected \"%s\"", line, want);
 }
 
-/* A connection from 127.0.0.1 that sent the header hdr; the greeting of
- * whoami for src:sport read. */
+/* A connection from 127.0.0.1 that sent hdr and was greeted with
+ * greeting. */
 static int
 open_as(int port, const void *hdr, size_t len, const char *greeting)
 {
