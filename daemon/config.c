@@ -54,6 +54,8 @@ struct ctx {
 	int		 port_line;	/* of "port" in the service read */
 	const char	*idir_file;	/* where include_dir is set */
 	int		 idir_line;
+	const char	*proxy_file;	/* of "proxy_protocol" in it, */
+	int		 proxy_line;	/* 0 when it comes from defaults */
 };
 
 /* The type of the field a setting fills: T_OTHER when its function
@@ -413,6 +415,31 @@ set_deny(struct ctx *x, config_setting_t *s, const struct setting *st,
 	set_acl(x, s, base, ACL_DENY);
 }
 
+static void
+set_proxy_protocol(struct ctx *x, config_setting_t *s,
+    const struct setting *st, void *base)
+{
+	/* svc_finish() checks it against the rest of the service. */
+	x->proxy_file = setting_file(x, s);
+	x->proxy_line = config_setting_source_line(s);
+	set_bool(x, s, st, base);
+}
+
+/* The balancers that may send a PROXY header: an allow list, which
+ * refuses whoever it does not match. */
+static void
+set_proxy_from(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct svc_conf *sc = base;
+	struct acl_arg a = { &sc->proxy_from, ACL_ALLOW };
+
+	acl_start(&sc->proxy_from, ACL_ALLOW);
+	if (for_strings(x, s, add_cidr, &a) == 0 &&
+	    sc->proxy_from.nallow == 0)
+		ERR(x, s, "proxy_from: the list is empty");
+}
+
 /* Copies every setting of group g, which lies in file. */
 static struct opts *
 options_read(struct ctx *x, config_setting_t *g, const char *file)
@@ -530,6 +557,10 @@ static const struct setting svc_settings[] = {
 	FLAG(svc_conf, log_connections),
 	{ "log_level", T_INT, offsetof(struct svc_conf, log_level), 0, 0,
 	    set_svc_log_level, 0 },
+	{ "proxy_protocol", T_BOOL, offsetof(struct svc_conf, proxy_protocol),
+	    0, 0, set_proxy_protocol, 0 },
+	OTHER("proxy_from", set_proxy_from, 0),
+	NUMBER(svc_conf, proxy_timeout, 1, 3600),
 };
 
 static void
@@ -687,7 +718,8 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    a->port_udp == b->port_udp && a->nbind == b->nbind &&
 	    (a->nbind == 0 ||
 	    memcmp(a->bind, b->bind, a->nbind * sizeof(*a->bind)) == 0) &&
-	    acl_equal(&a->acl, &b->acl) && opts_equal(a->opts, b->opts);
+	    acl_equal(&a->acl, &b->acl) && opts_equal(a->opts, b->opts) &&
+	    acl_equal(&a->proxy_from, &b->proxy_from);
 }
 
 /* dst becomes a copy of src, with its own strings and lists, but no
@@ -709,6 +741,7 @@ svc_conf_copy(struct svc_conf *dst, const struct svc_conf *src)
 	dst->file = src->file != NULL ? xstrdup(src->file) : NULL;
 	dst->bind = xmemdup(src->bind, src->nbind, sizeof(*src->bind));
 	acl_copy(&dst->acl, &src->acl);
+	acl_copy(&dst->proxy_from, &src->proxy_from);
 	dst->opts = NULL;
 }
 
@@ -723,6 +756,7 @@ svc_conf_clear(struct svc_conf *sc)
 	free(sc->file);
 	free(sc->bind);
 	acl_clear(&sc->acl);
+	acl_clear(&sc->proxy_from);
 	opts_free(sc->opts);
 	memset(sc, 0, sizeof(*sc));
 }
@@ -746,6 +780,7 @@ static const struct svc_conf svc_builtin = {
 	.keepalive = 1,
 	.v6only = 1,
 	.log_level = -1,
+	.proxy_timeout = 5,
 };
 
 static int
@@ -800,6 +835,32 @@ bind_overlaps(const struct bindaddr *a, int v6only_a,
 	return memcmp(pa, pb, len) == 0 || bind_is_any(a) || bind_is_any(b);
 }
 
+/* A service with proxy_protocol must be TCP and say whom it trusts; the
+ * error names the line of proxy_protocol, or the service's when it
+ * comes from defaults. */
+static int
+proxy_check(struct ctx *x, const struct svc_conf *sc)
+{
+	const char *file = x->proxy_line != 0 ? x->proxy_file : sc->file;
+	const char *from = x->proxy_line != 0 ? "" : " (from defaults)";
+	int line = x->proxy_line != 0 ? x->proxy_line : sc->line;
+
+	if (!(sc->protocols & SOCKD_TCP)) {
+		errlist_add(x->errs, file, line, "service \"%s\": "
+		    "proxy_protocol%s is for TCP, and the service is UDP "
+		    "only; set proxy_protocol = false", sc->name, from);
+		return -1;
+	}
+	/* A list set but empty or wrong has an error of its own. */
+	if (!sc->proxy_from.has_allow) {
+		errlist_add(x->errs, file, line, "service \"%s\": "
+		    "proxy_protocol%s needs proxy_from, the addresses of the "
+		    "balancers that may send the header", sc->name, from);
+		return -1;
+	}
+	return 0;
+}
+
 /* Fills the default binds and the ports; returns -1 on error. */
 static int
 svc_finish(struct ctx *x, struct svc_conf *sc)
@@ -831,6 +892,8 @@ svc_finish(struct ctx *x, struct svc_conf *sc)
 				    "IPv4)");
 				return -1;
 			}
+	if (sc->proxy_protocol && proxy_check(x, sc) == -1)
+		return -1;
 	if (sc->handler == NULL) {
 		if (!valid_name(sc->name, "")) {
 			errlist_add(x->errs, sc->file, sc->line, "service "
@@ -965,6 +1028,7 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 		sc->file = xstrdup(setting_file(x, g));
 		sc->line = config_setting_source_line(g);
 		x->port_line = 0;
+		x->proxy_line = 0;
 		svc_read(x, g, G_SERVICE, sc);
 		if (sc->name == NULL) {
 			if ((int)x->errs->n == nerr)
@@ -1284,7 +1348,8 @@ dropins_read(struct ctx *x, struct config *c, const struct stat *st_main,
 struct config *
 config_load(const char *file, int port_offset, struct errlist *errs)
 {
-	struct ctx x = { file, errs, port_offset, 0, NULL, 0 };
+	struct ctx x = { .file = file, .errs = errs,
+	    .port_offset = port_offset };
 	struct svc_conf tmpl;
 	struct config *c;
 	struct stat st_main;

@@ -51,6 +51,9 @@ struct svc_conf {
 	struct opts	*opts;
 	int		 log_connections; /* an access record per conn */
 	long long	 log_level;	/* its peers' lines; -1: daemon's */
+	int		 proxy_protocol; /* a PROXY header comes first */
+	struct acl	 proxy_from;	/* who may send it: an allow list */
+	long long	 proxy_timeout;	/* seconds the header may take */
 };
 
 struct config {

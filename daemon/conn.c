@@ -29,6 +29,20 @@
  * client past it gets the busy line and a clean close, counted as no_fds
  * and logged, and reloads, plugins and listeners still find descriptors.
  *
+ * A service with proxy_protocol takes a PROXY header (proxy.c) before
+ * anything else.  On accept only proxy_from, max_connections and the
+ * descriptors are checked: the peer is the balancer, whose address says
+ * nothing of the client.  The connection then holds its descriptor and
+ * its place under max_connections, and is listed (C_PROXY: hidden from
+ * handlers and from the idle sweep), but the handler does not hear of it
+ * until the header is complete: no tcp_connect, banner, idle timeout or
+ * line framing before.  Its deadline, proxy_timeout, waits in the heap of
+ * unfinished lines, which it cannot be in otherwise.  The carried address
+ * then replaces the peer, and allow/deny, per_source and rate meet it as
+ * they meet a direct client on accept; the per-source count is taken
+ * then, so the close releases it on the same key.  The rest of the read
+ * that ended the header is the client's first data.
+ *
  * Every line about a connection, the daemon's and the handler's
  * (sockd_conn_log), starts with "SERVICE PEER: ", and is written up to
  * its service's log_level.  When a connection ends, its access record
@@ -54,6 +68,7 @@
 #include "conn.h"
 #include "conn_int.h"
 #include "log.h"
+#include "proxy.h"
 #include "service.h"
 #include "util.h"
 
@@ -67,13 +82,23 @@ enum refusal {
 	REFUSE_NO_FDS,		/* descriptors near RLIMIT_NOFILE */
 	REFUSE_PER_SOURCE,
 	REFUSE_RATE,
+	REFUSE_PROXY_FROM,	/* not a balancer of proxy_from */
 };
+
+/* Which of the checks conn_admit() makes: those of the room, which the
+ * accepted socket meets, and those of the client, which for a PROXY
+ * service wait for the address its header carries. */
+#define ADMIT_ROOM	0x1	/* max_connections, descriptors */
+#define ADMIT_PEER	0x2	/* allow/deny, per_source, rate */
 
 static void	on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
 static void	on_alloc(uv_handle_t *, size_t, uv_buf_t *);
 static void	backlog_schedule(struct conn *);
 static void	on_backlog_idle(uv_idle_t *);
 static void	conn_reap(struct conn_ctx *);
+static void	conn_proxy_timeout(struct conn *);
+static void	conn_proxy_input(struct conn *, const char *, size_t);
+static void	conn_proxy_eof(struct conn *);
 
 #define RECORD_BUDGET	1000		/* access records per 10 s */
 
@@ -94,6 +119,9 @@ static const char *const end_words[] = {
 	[END_NO_FDS] = "no_fds",
 	[END_PER_SOURCE] = "per_source",
 	[END_RATE] = "rate",
+	[END_PROXY_FROM] = "proxy_from",
+	[END_PROXY_BAD] = "proxy_bad",
+	[END_PROXY_TIMEOUT] = "proxy_timeout",
 };
 
 /* "SERVICE PEER: line" at pri, unless the service's log_level hides it;
@@ -361,17 +389,16 @@ partial_disarm(struct conn *c)
 		(void)uv_timer_stop(&ctx->partial_timer);
 }
 
-/* c's unfinished line is due line_timeout ms from now. */
-static void
-partial_arm(struct conn *c)
+/* c is due at due (uv_now() time): its unfinished line, or its PROXY
+ * header's deadline; -1 when there was no memory for it. */
+static int
+partial_arm_at(struct conn *c, uint64_t due)
 {
 	struct conn_ctx *ctx = c->ctx;
 	struct conn **np;
 	size_t cap;
 
-	/* At least 1 ms on, so that the timer's sweep ends. */
-	c->partial_due = uv_now(ctx->loop) + (c->svc->conf.line_timeout > 0 ?
-	    (uint64_t)c->svc->conf.line_timeout : 1);
+	c->partial_due = due;
 	if (c->flags & C_PARTIAL) {
 		/* A reload may have changed its service's line_timeout. */
 		partial_up(ctx, c->pidx);
@@ -380,10 +407,8 @@ partial_arm(struct conn *c)
 		if (ctx->npartial == ctx->partialcap) {
 			cap = ctx->partialcap > 0 ? 2 * ctx->partialcap : 64;
 			if ((np = realloc(ctx->partial, cap * sizeof(*np))) ==
-			    NULL) {
-				/* Handed over at the next input or EOF. */
-				return;
-			}
+			    NULL)
+				return -1;
 			ctx->partial = np;
 			ctx->partialcap = cap;
 		}
@@ -392,6 +417,18 @@ partial_arm(struct conn *c)
 		partial_up(ctx, c->pidx);
 	}
 	partial_timer_set(ctx);
+	return 0;
+}
+
+/* c's unfinished line is due line_timeout ms from now. */
+static void
+partial_arm(struct conn *c)
+{
+	/* At least 1 ms on, so that the timer's sweep ends.  Without
+	 * memory, the line is handed over at the next input or EOF. */
+	(void)partial_arm_at(c, uv_now(c->ctx->loop) +
+	    (c->svc->conf.line_timeout > 0 ?
+	    (uint64_t)c->svc->conf.line_timeout : 1));
 }
 static void
 backlog_free(struct conn *c)
@@ -424,10 +461,13 @@ conn_destroy(struct conn *c)
 	c->ctx->nconns--;
 	atomic_fetch_sub_explicit(&s->nconns, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(c->ctx->total, 1, memory_order_relaxed);
-	if (s->conf.per_source > 0) {
+	/* Before its header, c was not counted on any source. */
+	if (s->conf.per_source > 0 && !(c->flags & C_PROXY)) {
 		limits_key(&c->peer.sa, (int)s->conf.ipv6_prefix, key);
 		srctab_release(&l->src, key, c->flags & C_SRCOVF);
 	}
+	free(c->proxy);
+	c->proxy = NULL;
 	framer_free(&c->fr);
 	conn_record(c);
 	uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -485,7 +525,8 @@ conn_sweep(struct conn_ctx *ctx, struct service *s, uint64_t now)
 		next = TAILQ_NEXT(c, link);
 		if (c->listed + idle > now)
 			break;
-		if (c->flags & C_DEAD)
+		/* A header on its way has proxy_timeout instead. */
+		if (c->flags & (C_DEAD | C_PROXY))
 			continue;
 		if (c->active + idle > now) {
 			conn_list_tail(c, now);
@@ -561,6 +602,11 @@ on_partial_timer(uv_timer_t *t)
 
 	while (ctx->npartial > 0 && (c = ctx->partial[0])->partial_due <= now) {
 		partial_disarm(c);
+		if (c->flags & C_PROXY) {
+			if (!(c->flags & C_CLOSING))
+				conn_proxy_timeout(c);
+			continue;
+		}
 		/* A busy loop may not have read the rest yet (or reading is
 		 * paused): bytes already in the socket finish the line. */
 		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
@@ -732,7 +778,10 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		conn_touch(c);
 		stat_add(&conn_local(c)->st.tcp_in, (uint64_t)n);
 		c->ctx->reading = c;
-		conn_input(c, buf->base, (size_t)n);
+		if (c->flags & C_PROXY)
+			conn_proxy_input(c, buf->base, (size_t)n);
+		else
+			conn_input(c, buf->base, (size_t)n);
 		c->ctx->reading = NULL;
 		if (c->ctx->corked != NULL) {
 			conn_cork_flush(c->ctx);
@@ -747,6 +796,10 @@ on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		c->flags |= C_EOF;
 		(void)uv_read_stop(st);
 		partial_disarm(c);
+		if (c->flags & C_PROXY) {
+			conn_proxy_eof(c);
+			return;
+		}
 		c->ctx->reading = c;
 		if ((c->svc->h->flags & SOCKD_LINES) && !(c->flags & C_CLOSING))
 			(void)framer_flush(&c->fr, conn_line, c);
@@ -834,10 +887,11 @@ conn_fds_short(const struct conn *c, unsigned int nconns)
 	    (unsigned long)nconns + nofile_reserve >= nofile_max;
 }
 
-/* Whether c may be served: the limits and access control of its service,
- * in order of cost.  Admitted, it is counted on its source. */
+/* Whether c may be served: the limits and access control of its service
+ * that what (ADMIT_ROOM, ADMIT_PEER) names, in order of cost.  Admitted
+ * by ADMIT_PEER, it is counted on its source. */
 static enum refusal
-conn_admit(struct conn *c, uint64_t now)
+conn_admit(struct conn *c, uint64_t now, unsigned int what)
 {
 	struct service *s = c->svc;
 	const struct svc_conf *sc = &s->conf;
@@ -846,17 +900,18 @@ conn_admit(struct conn *c, uint64_t now)
 	struct srcent *e;
 	uint8_t key[16];
 
-	if (atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
+	if ((what & ADMIT_ROOM) &&
+	    (atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
 	    (unsigned long long)sc->max_connections ||
 	    atomic_load_explicit(ctx->total, memory_order_relaxed) >=
-	    atomic_load_explicit(ctx->max_total, memory_order_relaxed))
+	    atomic_load_explicit(ctx->max_total, memory_order_relaxed)))
 		return REFUSE_BUSY;
-	if (!acl_allowed(&sc->acl, &c->peer.sa))
+	if ((what & ADMIT_PEER) && !acl_allowed(&sc->acl, &c->peer.sa))
 		return REFUSE_ACL;
-	if (conn_fds_short(c, atomic_load_explicit(ctx->total,
-	    memory_order_relaxed)))
+	if ((what & ADMIT_ROOM) && conn_fds_short(c,
+	    atomic_load_explicit(ctx->total, memory_order_relaxed)))
 		return REFUSE_NO_FDS;
-	if (sc->per_source == 0 && sc->rate == 0)
+	if (!(what & ADMIT_PEER) || (sc->per_source == 0 && sc->rate == 0))
 		return REFUSE_NONE;
 	limits_key(&c->peer.sa, (int)sc->ipv6_prefix, key);
 	e = srctab_get(&l->src, key, (double)sc->burst, now);
@@ -872,8 +927,11 @@ conn_admit(struct conn *c, uint64_t now)
 	return REFUSE_NONE;
 }
 
-/* Counts, logs and turns away c, refused for why; with log_connections
- * the line is an access record ("refused: reason=per_source ..."). */
+/* Counts, logs and turns away c, refused for why: at once when it was
+ * refused on accept, through conn_abort() when its PROXY header made it
+ * wait, open (its access record then comes at close); with
+ * log_connections the line of one refused at once is an access record
+ * ("refused: reason=per_source ..."). */
 static void
 conn_refused(struct conn *c, enum refusal why)
 {
@@ -914,19 +972,38 @@ conn_refused(struct conn *c, enum refusal why)
 		snprintf(text, sizeof(text), "refused: over rate (%lld/s)",
 		    sc->rate);
 		break;
+	case REFUSE_PROXY_FROM:
+		stat_inc(&st->refused_proxy);
+		end = END_PROXY_FROM;
+		snprintf(text, sizeof(text), "refused: not in proxy_from");
+		busy = NULL;
+		break;
 	case REFUSE_NONE:
 		break;
 	}
-	out = conn_refuse(&c->tcp, busy);
-	if (sc->log_connections)
-		conn_logx(c, "refused: reason=%s duration=0.000s in=0 out=%d",
-		    end_words[end], out);
-	else
+	if (!(c->flags & C_PROXY)) {
+		out = conn_refuse(&c->tcp, busy);
+		if (sc->log_connections)
+			conn_logx(c, "refused: reason=%s duration=0.000s in=0 "
+			    "out=%d", end_words[end], out);
+		else
+			conn_logx(c, "%s", text);
+		return;
+	}
+	if (!sc->log_connections)
 		conn_logx(c, "%s", text);
+	if (busy != NULL) {
+		uv_buf_t b = uv_buf_init((char *)busy,
+		    (unsigned int)strlen(busy));
+
+		(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	}
+	conn_end(c, end);
+	conn_abort(c);
 }
 
-/* c is admitted: counted and listed, read from, greeted, and handed to
- * its handler. */
+/* c holds a place: counted and listed, with its reference on the
+ * service, and read from. */
 static void
 conn_open(struct conn *c, uint64_t now)
 {
@@ -941,10 +1018,19 @@ conn_open(struct conn *c, uint64_t now)
 	c->ctx->nconns++;
 	atomic_fetch_add_explicit(&s->nconns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(c->ctx->total, 1, memory_order_relaxed);
-	stat_inc(&l->st.accepted);
 	(void)uv_tcp_nodelay(&c->tcp, 1);
-	conn_log(c, LOG_DEBUG, "open");
 	(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* c is admitted: greeted and handed to its handler; via says how its
+ * address came ("" when it is the socket's). */
+static void
+conn_start(struct conn *c, const char *via)
+{
+	struct service *s = c->svc;
+
+	stat_inc(&conn_local(c)->st.accepted);
+	conn_log(c, LOG_DEBUG, "open%s", via);
 	if (s->conf.banner != NULL)
 		(void)conn_send(c, s->conf.banner, strlen(s->conf.banner),
 		    NULL);
@@ -957,6 +1043,126 @@ conn_open(struct conn *c, uint64_t now)
 		return;
 	}
 	c->flags |= C_ACCEPTED;
+}
+
+/* c, just accepted by a proxy_protocol service: a balancer of
+ * proxy_from, with room for it, waits for its header. */
+static void
+conn_proxy_accept(struct conn *c, uint64_t now)
+{
+	const struct svc_conf *sc = &c->svc->conf;
+	enum refusal why;
+
+	if (!acl_allowed(&sc->proxy_from, &c->peer.sa)) {
+		conn_refused(c, REFUSE_PROXY_FROM);
+		return;
+	}
+	if ((why = conn_admit(c, now, ADMIT_ROOM)) != REFUSE_NONE) {
+		conn_refused(c, why);
+		return;
+	}
+	if ((c->proxy = calloc(1, sizeof(*c->proxy))) == NULL) {
+		conn_logx(c, "out of memory, refusing a connection");
+		conn_refuse(&c->tcp, NULL);
+		return;
+	}
+	c->flags |= C_PROXY;
+	conn_open(c, now);
+	if (partial_arm_at(c, now + (uint64_t)sc->proxy_timeout * 1000) ==
+	    -1)
+		conn_nomem(c);
+}
+
+/* The header never came whole within proxy_timeout. */
+static void
+conn_proxy_timeout(struct conn *c)
+{
+	stat_inc(&conn_local(c)->st.proxy_timeout);
+	conn_end(c, END_PROXY_TIMEOUT);
+	conn_logx(c, "no complete PROXY header within %llds, closing",
+	    c->svc->conf.proxy_timeout);
+	/* From a timer, the check that reaps closes would wait for the
+	 * next event or tick; no handler knows of c, so it goes now. */
+	c->flags |= C_CLOSING | C_ABORT;
+	(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	conn_destroy(c);
+}
+
+/* The balancer closed before its header was complete.  Without a byte
+ * it is no header at all (a health check that only connects). */
+static void
+conn_proxy_eof(struct conn *c)
+{
+	if (c->proxy->taken == 0) {
+		conn_end(c, END_EOF);
+		conn_log(c, LOG_DEBUG, "closed before a PROXY header");
+	} else {
+		stat_inc(&conn_local(c)->st.proxy_bad);
+		conn_end(c, END_PROXY_BAD);
+		conn_logx(c, "PROXY header cut short after %zu bytes, closing",
+		    c->proxy->taken);
+	}
+	conn_abort(c);
+}
+
+/* The header is complete: its address, if it carries one, becomes the
+ * peer, which then meets allow/deny and the limits, and the handler
+ * hears of c. */
+static void
+conn_proxy_done(struct conn *c)
+{
+	const struct proxy_hdr *h = &c->proxy->hdr;
+	const struct sockaddr *sa = proxy_peer(h);
+	char real[64], via[128];
+	enum refusal why;
+
+	partial_disarm(c);
+	(void)sockaddr_fmt(&c->peer.sa, real, sizeof(real));
+	if (sa != NULL) {
+		memset(&c->peer, 0, sizeof(c->peer));
+		memcpy(&c->peer, sa, sa->sa_family == AF_INET ?
+		    sizeof(c->peer.sin) : sizeof(c->peer.sin6));
+		snprintf(via, sizeof(via), " (PROXY v%d from %s)", h->version,
+		    real);
+	} else
+		snprintf(via, sizeof(via), " (PROXY v%d %s, no client address)",
+		    h->version, h->cmd == PROXY_CMD_LOCAL ? "LOCAL" :
+		    h->family == PROXY_FAM_UNIX ? "AF_UNIX" :
+		    h->version == 1 ? "UNKNOWN" : "UNSPEC");
+	free(c->proxy);
+	c->proxy = NULL;
+	if ((why = conn_admit(c, uv_now(c->ctx->loop), ADMIT_PEER)) !=
+	    REFUSE_NONE) {
+		conn_refused(c, why);
+		return;
+	}
+	c->flags &= ~C_PROXY;
+	conn_start(c, via);
+}
+
+/* A read of a connection whose header is not complete yet: the header's
+ * bytes go to the parser, what follows it to the handler. */
+static void
+conn_proxy_input(struct conn *c, const char *p, size_t len)
+{
+	size_t used;
+
+	switch (proxy_feed(c->proxy, p, len, &used)) {
+	case PROXY_MORE:
+		return;
+	case PROXY_ERROR:
+		stat_inc(&conn_local(c)->st.proxy_bad);
+		conn_end(c, END_PROXY_BAD);
+		conn_logx(c, "%s, closing",
+		    proxy_strerror(proxy_error(c->proxy)));
+		conn_abort(c);
+		return;
+	case PROXY_DONE:
+		break;
+	}
+	conn_proxy_done(c);
+	if (used < len && !(c->flags & C_CLOSING))
+		conn_input(c, p + used, len - used);
 }
 
 void
@@ -981,10 +1187,17 @@ conn_accept(struct conn_ctx *ctx, uv_stream_t *server, struct service *s)
 		uv_close((uv_handle_t *)&c->tcp, on_close_refused);
 		return;
 	}
-	if ((why = conn_admit(c, now)) != REFUSE_NONE)
+	if (s->conf.proxy_protocol) {
+		conn_proxy_accept(c, now);
+		return;
+	}
+	if ((why = conn_admit(c, now, ADMIT_ROOM | ADMIT_PEER)) !=
+	    REFUSE_NONE)
 		conn_refused(c, why);
-	else
+	else {
 		conn_open(c, now);
+		conn_start(c, "");
+	}
 }
 
 /*
@@ -1004,13 +1217,15 @@ conn_adopt(struct service *from, struct service *to, int worker)
 
 	while ((c = TAILQ_FIRST(&fl->conns)) != NULL) {
 		now = uv_now(c->ctx->loop);
-		if (from->conf.per_source > 0) {
+		/* One still reading its PROXY header has no source yet:
+		 * conn_proxy_done() counts it on to. */
+		if (from->conf.per_source > 0 && !(c->flags & C_PROXY)) {
 			limits_key(&c->peer.sa, (int)from->conf.ipv6_prefix,
 			    key);
 			srctab_release(&fl->src, key, c->flags & C_SRCOVF);
 		}
 		c->flags &= ~C_SRCOVF;
-		if (to->conf.per_source > 0) {
+		if (to->conf.per_source > 0 && !(c->flags & C_PROXY)) {
 			limits_key(&c->peer.sa, (int)to->conf.ipv6_prefix,
 			    key);
 			e = srctab_get(&tl->src, key, (double)to->conf.burst,
@@ -1169,7 +1384,7 @@ sockd_conn_foreach_peer(struct sockd_conn *sc,
 
 	for (p = TAILQ_FIRST(&conn_local(c)->conns); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, link);
-		if (p != c && !(p->flags & (C_CLOSING | C_DEAD)))
+		if (p != c && !(p->flags & (C_CLOSING | C_DEAD | C_PROXY)))
 			fn((struct sockd_conn *)p, arg);
 	}
 }

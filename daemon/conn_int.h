@@ -16,6 +16,7 @@
 #include "framer.h"
 
 struct conn_ctx;
+struct proxy;
 struct service;
 struct sockd_msg;
 struct svc_local;
@@ -33,6 +34,7 @@ struct svc_local;
 #define C_SRCOVF	0x400	/* per_source counted on the overflow entry */
 #define C_BACKLOG	0x800	/* has c->rest: reading stopped */
 #define C_BACKLOGQ	0x1000	/* on ctx->backlog */
+#define C_PROXY		0x2000	/* its PROXY header is not taken yet */
 
 /* Why a connection ended, for its access record; the first cause
  * named wins (conn_end()).  Their words are in conn.c's end_words[]. */
@@ -53,6 +55,9 @@ enum conn_end {
 	END_NO_FDS,		/* descriptors near RLIMIT_NOFILE */
 	END_PER_SOURCE,
 	END_RATE,
+	END_PROXY_FROM,		/* not a balancer of proxy_from */
+	END_PROXY_BAD,		/* a malformed or cut PROXY header */
+	END_PROXY_TIMEOUT,	/* no whole header within proxy_timeout */
 };
 
 /* The handler's view of a conn: the same object, behind an opaque type. */
@@ -74,6 +79,7 @@ struct conn {
 	size_t			 restlen;
 	size_t			 restoff;	/* how much of it is done */
 	void			*data;		/* the handler's */
+	struct proxy		*proxy;		/* while C_PROXY */
 	struct framer		 fr;
 	size_t			 queued;	/* bytes in write requests */
 	uint64_t		 active;	/* uv_now() of last progress */

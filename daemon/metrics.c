@@ -178,11 +178,15 @@ render_services(struct mbuf *b, const struct magg *a)
 	    refused_source);
 	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"rate\"", refused_rate);
 	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"no_fds\"", refused_nofds);
+	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"proxy_from\"", refused_proxy);
 	m = "sockd_connections_closed_total";
 	family(b, m, "counter", "TCP connections closed by sockd, by "
 	    "reason.");
 	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"idle\"", closed_idle);
 	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"slow\"", closed_slow);
+	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"proxy_bad\"", proxy_bad);
+	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"proxy_timeout\"",
+	    proxy_timeout);
 	m = "sockd_datagrams_received_total";
 	family(b, m, "counter", "UDP datagrams received.");
 	SAMPLES(b, a, SOCKD_UDP, m, "", dgrams);

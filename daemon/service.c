@@ -179,7 +179,8 @@ service_log_stats(const struct service *s, int worker)
 	    stat_get(&st->dropped_rate) + stat_get(&st->dropped_budget) +
 	    stat_get(&st->dropped_send) + stat_get(&st->dropped_handler);
 	log_info("%s: connections %llu accepted, %u open, refused %llu "
-	    "busy %llu acl %llu per_source %llu rate %llu no_fds; closed "
+	    "busy %llu acl %llu per_source %llu rate %llu no_fds; proxy "
+	    "%llu refused %llu bad %llu timeout; closed "
 	    "%llu idle %llu slow; datagrams %llu in, %llu replies, "
 	    "%llu dropped",
 	    name, (unsigned long long)stat_get(&st->accepted), l->nconns,
@@ -188,6 +189,9 @@ service_log_stats(const struct service *s, int worker)
 	    (unsigned long long)stat_get(&st->refused_source),
 	    (unsigned long long)stat_get(&st->refused_rate),
 	    (unsigned long long)stat_get(&st->refused_nofds),
+	    (unsigned long long)stat_get(&st->refused_proxy),
+	    (unsigned long long)stat_get(&st->proxy_bad),
+	    (unsigned long long)stat_get(&st->proxy_timeout),
 	    (unsigned long long)stat_get(&st->closed_idle),
 	    (unsigned long long)stat_get(&st->closed_slow),
 	    (unsigned long long)stat_get(&st->dgrams),

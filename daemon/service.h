@@ -25,6 +25,9 @@ TAILQ_HEAD(connq, conn);
 	X(refused_source)	/* per_source */ \
 	X(refused_rate) \
 	X(refused_nofds)	/* descriptors near RLIMIT_NOFILE */ \
+	X(refused_proxy)	/* not from a proxy_from balancer */ \
+	X(proxy_bad)		/* malformed or cut PROXY header */ \
+	X(proxy_timeout)	/* none complete in proxy_timeout */ \
 	X(closed_idle) \
 	X(closed_slow)		/* max_queue */ \
 	X(dgrams) \

@@ -991,6 +991,110 @@ log_connections_and_log_level_are_read_inherited_and_checked(void **state)
 	    4, "\"log_level\": expected a string");
 }
 
+static void
+proxy_settings_have_defaults_inherit_and_count_in_equality(void **state)
+{
+	struct errlist e = { 0 };
+	struct config *c = load_text(
+	    "defaults: { proxy_protocol = true;\n"
+	    "  proxy_from = [\"10.0.0.0/8\", \"2001:db8::1\"]; };\n"
+	    "services = ( { name = \"a\"; port = 7001; },\n"
+	    "  { name = \"b\"; port = 7002; proxy_timeout = 3600;\n"
+	    "    proxy_from = \"192.0.2.1\"; },\n"
+	    "  { name = \"c\"; port = 7003; proxy_protocol = false; },\n"
+	    "  { name = \"d\"; port = 7004; protocol = \"udp\";\n"
+	    "    proxy_protocol = false; } );\n", &e, 0);
+	struct config *plain = load_text(
+	    "services = ( { name = \"a\"; port = 7001; } );\n", &e, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	(void)state;
+	assert_int_equal(e.n, 0);
+	assert_false(plain->svc[0].proxy_protocol);
+	assert_int_equal(plain->svc[0].proxy_timeout, 5);
+	assert_false(plain->svc[0].proxy_from.has_allow);
+	assert_true(c->svc[0].proxy_protocol);
+	assert_int_equal(c->svc[0].proxy_timeout, 5);
+	assert_int_equal(c->svc[0].proxy_from.nallow, 2);
+	inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr);
+	assert_true(acl_allowed(&c->svc[0].proxy_from,
+	    (struct sockaddr *)&sin));
+	assert_false(acl_allowed(&c->svc[1].proxy_from,
+	    (struct sockaddr *)&sin));
+	inet_pton(AF_INET, "192.0.2.2", &sin.sin_addr);
+	assert_false(acl_allowed(&c->svc[0].proxy_from,
+	    (struct sockaddr *)&sin));
+	assert_int_equal(c->svc[1].proxy_timeout, 3600);
+	assert_int_equal(c->svc[1].proxy_from.nallow, 1);
+	assert_false(c->svc[2].proxy_protocol);
+	/* Each setting counts for a reload: plain "a" against "a" behind a
+	 * balancer, and "a" against itself with another list. */
+	assert_false(svc_conf_equal(&plain->svc[0], &c->svc[0]));
+	plain->svc[0].proxy_protocol = 1;
+	assert_false(svc_conf_equal(&plain->svc[0], &c->svc[0]));
+	acl_copy(&plain->svc[0].proxy_from, &c->svc[0].proxy_from);
+	assert_true(svc_conf_equal(&plain->svc[0], &c->svc[0]));
+	plain->svc[0].proxy_timeout = 6;
+	assert_false(svc_conf_equal(&plain->svc[0], &c->svc[0]));
+	plain->svc[0].proxy_timeout = 5;
+	acl_clear(&plain->svc[0].proxy_from);
+	acl_copy(&plain->svc[0].proxy_from, &c->svc[1].proxy_from);
+	assert_false(svc_conf_equal(&plain->svc[0], &c->svc[0]));
+	config_free(c);
+	config_free(plain);
+	errlist_free(&e);
+}
+
+static void
+proxy_setting_errors_name_their_lines(void **state)
+{
+	(void)state;
+	assert_errors(
+	    "services = ( { name = \"a\"; port = 7001;\n"		/* 1 */
+	    "  proxy_protocol = 1; },\n"				/* 2 */
+	    "  { name = \"b\"; port = 7002;\n"			/* 3 */
+	    "    proxy_from = [\"10.0.0.0/33\"]; },\n"		/* 4 */
+	    "  { name = \"c\"; port = 7003; proxy_from = []; },\n"	/* 5 */
+	    "  { name = \"d\"; port = 7004; proxy_timeout = 0; },\n"	/* 6 */
+	    "  { name = \"e\"; port = 7005; proxy_timeout = 3601; },\n"
+	    "  { name = \"f\"; port = 7006; proxy_timeout = \"5\"; },\n"
+	    "  { name = \"g\"; port = 7007;\n"			/* 9 */
+	    "    proxy_protocol = true; },\n"			/* 10 */
+	    "  { name = \"h\"; port = 7008; protocol = \"udp\";\n"	/* 11 */
+	    "    proxy_from = \"10.0.0.1\";\n"			/* 12 */
+	    "    proxy_protocol = true; },\n"			/* 13 */
+	    "  { name = \"i\"; port = 7009; proxy_protocol = true;\n"	/* 14 */
+	    "    proxy_from = \"bogus\"; } );\n", 9,			/* 15 */
+	    2, "\"proxy_protocol\": expected true or false",
+	    4, "\"proxy_from\": \"10.0.0.0/33\" is not an address",
+	    5, "proxy_from: the list is empty",
+	    6, "\"proxy_timeout\": 0 is out of range (1 to 3600)",
+	    7, "\"proxy_timeout\": 3601 is out of range (1 to 3600)",
+	    8, "\"proxy_timeout\": expected an integer",
+	    10, "service \"g\": proxy_protocol needs proxy_from",
+	    13, "service \"h\": proxy_protocol is for TCP, and the service "
+	    "is UDP only",
+	    15, "\"proxy_from\": \"bogus\" is not an address");
+}
+
+static void
+proxy_protocol_from_defaults_is_checked_in_each_service(void **state)
+{
+	(void)state;
+	assert_errors(
+	    "defaults: { proxy_protocol = true; };\n"			/* 1 */
+	    "services = ( { name = \"a\"; port = 7001; },\n"		/* 2 */
+	    "  { name = \"b\"; port = 7002; protocol = \"udp\";\n"	/* 3 */
+	    "    proxy_from = \"10.0.0.1\"; },\n"			/* 4 */
+	    "  { name = \"c\"; port = 7003; protocol = \"udp\";\n"	/* 5 */
+	    "    proxy_protocol = false; },\n"			/* 6 */
+	    "  { name = \"d\"; port = 7004; protocol = [\"udp\", \"tcp\"];\n"
+	    "    proxy_from = \"10.0.0.1\"; } );\n", 2,		/* 8 */
+	    2, "service \"a\": proxy_protocol (from defaults) needs "
+	    "proxy_from",
+	    3, "service \"b\": proxy_protocol (from defaults) is for TCP");
+}
+
 int
 main(void)
 {
@@ -1027,6 +1131,9 @@ main(void)
 		cmocka_unit_test(a_relative_include_dir_is_relative_to_the_main_file),
 		cmocka_unit_test(the_main_file_in_its_own_include_dir_is_read_once),
 		cmocka_unit_test(log_connections_and_log_level_are_read_inherited_and_checked),
+		cmocka_unit_test(proxy_settings_have_defaults_inherit_and_count_in_equality),
+		cmocka_unit_test(proxy_setting_errors_name_their_lines),
+		cmocka_unit_test(proxy_protocol_from_defaults_is_checked_in_each_service),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
