@@ -35,7 +35,7 @@ static atomic_int log_level = LOG_INFO;	/* reload changes it */
 /* 1 when JOURNAL_STREAM ("DEVICE:INODE", in decimal) names the file that
  * fd 2 is: systemd sets it for a service whose stderr it reads, and a
  * child that inherited the variable but writes elsewhere does not match. */
-static int
+int
 log_stderr_is_journal(void)
 {
 	const char *env = getenv("JOURNAL_STREAM");

@@ -8,6 +8,9 @@
  * stderr, lines start with "sockd: ", or with "<N>" (their priority) when
  * JOURNAL_STREAM says stderr is the systemd journal. */
 void	log_init(int to_stderr, int level);
+/* 1 when JOURNAL_STREAM names the file that stderr is: lines written there
+ * by hand take a "<N>" priority prefix too. */
+int	log_stderr_is_journal(void);
 void	log_set_level(int);
 int	log_get_level(void);
 int	log_level_parse(const char *);

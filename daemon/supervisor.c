@@ -312,10 +312,13 @@ errs_log(struct errlist *errs)
 static void
 errs_print(struct errlist *errs)
 {
+	/* Under systemd (sockd -t in ExecStartPre, or a start that fails
+	 * before logging begins) these are errors in the journal too. */
+	const char *pri = log_stderr_is_journal() ? "<3>" : "";
 	size_t i;
 
 	for (i = 0; i < errs->n; i++)
-		fprintf(stderr, "%s\n", errs->msg[i]);
+		fprintf(stderr, "%s%s\n", pri, errs->msg[i]);
 }
 
 /* The user sockd serves as: -u, else daemon.user, when started as root;

@@ -164,6 +164,34 @@ a_journal_stream_of_another_file_changes_nothing(void **state)
 	harness_stop_clean(h);
 }
 
+/* A configuration that does not load at start is reported before logging
+ * begins: under the journal those lines are errors as well. */
+static void
+under_the_journal_a_broken_start_reports_errors_at_err(void **state)
+{
+	struct harness *h = *state;
+	const char *line;
+	struct stat st;
+	char stream[64];
+	int fd;
+
+	fd = open(harness_log_path(h), O_WRONLY | O_CREAT | O_APPEND, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	snprintf(stream, sizeof(stream), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	harness_config(h, "services = ({ name = \"echo\"; port = 99999; });\n");
+	setenv("JOURNAL_STREAM", stream, 1);
+	assert_int_equal(harness_start(h, NULL), -1);
+	unsetenv("JOURNAL_STREAM");
+	assert_int_equal(harness_wait_exit(h, 5000), 1);
+	line = harness_log_line(h, "99999");
+	if (line == NULL || strncmp(line, "<3>", 3) != 0)
+		fail_msg("want \"<3>FILE:LINE: ...\", got: %s", line);
+	harness_pass(h);
+}
+
 /* Copies the file from to to (created or truncated) with mode 0644;
  * 0 on success. */
 static int
@@ -321,6 +349,7 @@ main(void)
 		T(under_the_journal_lines_carry_their_priority_and_no_name),
 		T(without_the_journal_lines_start_with_the_name),
 		T(a_journal_stream_of_another_file_changes_nothing),
+		T(under_the_journal_a_broken_start_reports_errors_at_err),
 		T(a_reload_warns_that_a_replaced_plugin_needs_a_restart),
 		T(help_prints_the_synopsis_of_the_manual),
 		T(the_shipped_configurations_pass_the_check),
