@@ -221,13 +221,6 @@ on_check(uv_check_t *h)
 	conn_reap(h->data);
 }
 
-/* This worker's part of c's service. */
-struct svc_local *
-conn_local(const struct conn *c)
-{
-	return &c->svc->local[c->ctx->id];
-}
-
 void
 conn_schedule(struct conn *c)
 {
@@ -745,7 +738,7 @@ conn_input(struct conn *c, const char *p, size_t len)
 		conn_partial_update(c);
 		return;
 	}
-	if (conn_is_quit(c, p, len)) {
+	if (s->conf.quit != NULL && conn_is_quit(c, p, len)) {
 		conn_end(c, END_QUIT);
 		conn_close(c);
 		return;
@@ -759,11 +752,16 @@ static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = (struct conn *)h;
-	size_t max = (size_t)c->svc->conf.max_queue;
-	size_t room = c->queued < max ? max - c->queued : 0;
+	size_t max, room;
 
 	buf->base = c->ctx->rbuf;
-	buf->len = room < RBUF_SIZE ? room : RBUF_SIZE;
+	buf->len = RBUF_SIZE;
+	if (c->queued == 0 && c->svc->conf.max_queue >= RBUF_SIZE)
+		return;
+	max = (size_t)c->svc->conf.max_queue;
+	room = c->queued < max ? max - c->queued : 0;
+	if (room < RBUF_SIZE)
+		buf->len = room;
 }
 
 static void
@@ -1180,6 +1178,7 @@ conn_accept(struct conn_ctx *ctx, uv_stream_t *server, struct service *s)
 	c->ctx = ctx;
 	/* Not a reference yet: a refused connection never holds one. */
 	c->svc = s;
+	c->local = &s->local[ctx->id];
 	(void)uv_tcp_init(ctx->loop, &c->tcp);
 	if ((rc = uv_accept(server, (uv_stream_t *)&c->tcp)) < 0 ||
 	    (rc = uv_tcp_getpeername(&c->tcp, &c->peer.sa, &len)) < 0) {
@@ -1243,6 +1242,7 @@ conn_adopt(struct service *from, struct service *to, int worker)
 		atomic_fetch_add_explicit(&to->nconns, 1, memory_order_relaxed);
 		service_ref(to);
 		c->svc = to;
+		c->local = tl;
 		service_unref(from);
 	}
 }

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "framer.h"
+#include "service.h"
 
 struct conn_ctx;
 struct proxy;
@@ -94,6 +95,7 @@ struct conn {
 		struct sockaddr_in6	sin6;
 	}			 peer;
 	unsigned int		 flags;
+	struct svc_local	*local;		/* &svc->local[ctx->id] */
 	uint64_t		 start;		/* uv_now() when admitted */
 	uint64_t		 nin;		/* bytes read */
 	uint64_t		 nout;		/* bytes the kernel took */
@@ -101,8 +103,15 @@ struct conn {
 	int			 err;		/* the libuv error, END_ERROR */
 };
 
+/* This worker's part of c's service, kept with c (set with c->svc): it
+ * is wanted on every read and write. */
+static inline struct svc_local *
+conn_local(const struct conn *c)
+{
+	return c->local;
+}
+
 /* conn.c */
-struct svc_local *conn_local(const struct conn *);
 /* Close once what is queued has been sent; conn_schedule() queues the
  * close itself for the end of the loop turn. */
 void	conn_close(struct conn *);
