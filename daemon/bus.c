@@ -56,6 +56,8 @@ static struct {
 	int			 told;		/* logged as unreachable */
 	int			 closing;
 	uv_timer_t		 retry;
+	uv_timer_t		 tick;		/* deadlines, PING */
+	uint64_t		 connect_at, ping_at;	/* 0: no PING out */
 	uint64_t		 backoff_ms;
 	struct bus_sub		*subs;
 	size_t			 inflight, inflight_bytes;
@@ -64,6 +66,7 @@ static struct {
 } bus;
 
 static void	bus_connect(void);
+static void	bus_fail(const char *);
 
 static char *
 bus_strndup(const char *s, size_t n)
@@ -310,6 +313,42 @@ on_published(redisAsyncContext *ac, void *r, void *arg)
 }
 
 static void
+on_pong(redisAsyncContext *ac, void *r, void *arg)
+{
+	if (r != NULL && ac == bus.pub)
+		bus.ping_at = 0;
+}
+
+/*
+ * Once a second: a connection not made within BUS_CONNECT_MS, or a PING
+ * not answered within BUS_PING_MS, is a lost bus.  hiredis' libuv adapter
+ * does not report a socket error (a refused connection, a reset), and a
+ * Redis that stopped answering says nothing either.
+ */
+static void
+on_tick(uv_timer_t *t)
+{
+	const char *argv[1] = { "PING" };
+	uint64_t now = uv_now(bus.loop);
+
+	if (bus.pub == NULL && bus.sub == NULL)
+		return;		/* the retry timer runs */
+	if (!bus.pub_up || !bus.sub_up) {
+		if (now - bus.connect_at >= BUS_CONNECT_MS)
+			bus_fail("no connection within the deadline");
+		return;
+	}
+	if (bus.ping_at != 0) {
+		if (now - bus.ping_at >= BUS_PING_MS)
+			bus_fail("no answer to PING within the deadline");
+		return;
+	}
+	if (redisAsyncCommandArgv(bus.pub, on_pong, NULL, 1, argv, NULL) ==
+	    REDIS_OK)
+		bus.ping_at = now;
+}
+
+static void
 bus_send_subscribe(const char *channel)
 {
 	const char *argv[2] = { "SUBSCRIBE", channel };
@@ -367,6 +406,8 @@ bus_connect(void)
 
 	if (bus.closing)
 		return;
+	bus.connect_at = uv_now(bus.loop);
+	bus.ping_at = 0;
 	if ((bus.pub = bus_context()) == NULL ||
 	    (bus.sub = bus_context()) == NULL) {
 		bus_fail("cannot make a connection");
@@ -396,6 +437,8 @@ bus_open(uv_loop_t *loop, const char *url, const char *password)
 	bus.closing = 0;
 	bus.backoff_ms = BUS_BACKOFF_MIN_MS;
 	(void)uv_timer_init(loop, &bus.retry);
+	(void)uv_timer_init(loop, &bus.tick);
+	(void)uv_timer_start(&bus.tick, on_tick, 1000, 1000);
 	atomic_store(&bus.configured, 1);
 	bus_connect();
 }
@@ -409,6 +452,7 @@ bus_close(void)
 	bus_drop_contexts();
 	atomic_store(&bus.connected, 0);
 	uv_close((uv_handle_t *)&bus.retry, NULL);
+	uv_close((uv_handle_t *)&bus.tick, NULL);
 	bus_addr_clear(&bus.addr);
 	free(bus.url);
 	bus.url = NULL;

@@ -19,6 +19,9 @@ struct bus_addr {
 /* Reconnection backoff, doubling from the first to the last. */
 #define BUS_BACKOFF_MIN_MS	100
 #define BUS_BACKOFF_MAX_MS	5000
+/* A connection not made, or a PING not answered, within these is lost. */
+#define BUS_CONNECT_MS		3000
+#define BUS_PING_MS		5000
 
 /* Parses url into a (to free with bus_addr_clear()); returns NULL, or why
  * it cannot be used, a static string. */
