@@ -122,21 +122,56 @@ redis_start_or_skip(void)
 	return port;
 }
 
-/* Starts sockd on h with a chat room "lobby" on port and the bus on the
- * redis at rport, and waits for the bus to be up. */
+/* Starts sockd on h with a chat room "lobby" on port (and metrics on
+ * port + 1 when mport is set) and the bus on the redis at rport, and
+ * waits for the bus to be up. */
 static void
-host_start(struct harness *h, int port, int rport)
+host_start_metrics(struct harness *h, int port, int rport, int mport)
 {
+	char	 metrics[128] = "";
+
+	if (mport > 0)
+		snprintf(metrics, sizeof(metrics), ", { name = \"metrics\"; "
+		    "port = %d; bind = \"127.0.0.1\"; handler = \"metrics\"; "
+		    "}", mport);
 	harness_write(h, "sockd.conf", "daemon: { log = \"stderr\"; "
 	    "log_level = \"info\"; handler_dir = \"%s\"; drain_timeout = 1;"
 	    "%s bus = \"redis://127.0.0.1:%d\"; };\n"
 	    "services = ({ name = \"chat\"; port = %d; bind = \"127.0.0.1\"; "
-	    "options = { room = \"lobby\"; }; });\n", harness_plugins(),
-	    harness_user(), rport, port);
+	    "options = { room = \"lobby\"; }; }%s);\n", harness_plugins(),
+	    harness_user(), rport, port, metrics);
 	assert_int_equal(harness_start(h, NULL), 0);
 	assert_true(harness_log_wait(h, ": connected", harness_ms(10000)));
 	/* The SUBSCRIBE follows the connection at once; let Redis read it. */
 	harness_sleep_ms(300);
+}
+
+static void
+host_start(struct harness *h, int port, int rport)
+{
+	host_start_metrics(h, port, rport, 0);
+}
+
+/* The value of the metric line that starts with name, or -1. */
+static long long
+metric(int mport, const char *name)
+{
+	static char	 buf[65536];
+	char		 want[128], *p;
+	int		 fd;
+
+	if ((fd = tcp_open("127.0.0.1", mport)) == -1)
+		return -1;
+	if (tcp_sends(fd, "GET /metrics HTTP/1.0\r\n\r\n") == -1 ||
+	    tcp_recv_eof(fd, buf, sizeof(buf), 5000) < 0) {
+		client_close(fd);
+		return -1;
+	}
+	client_close(fd);
+	snprintf(want, sizeof(want), "\n%s ", name);
+	if ((p = strstr(buf, want)) == NULL)
+		return -1;
+	return atoll(p + strlen(want));
 }
 
 /* Reads lines on fd until it is quiet for ms, and counts those that
@@ -231,10 +266,12 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
 	struct harness	*ha = *state, *hb = harness_new();
 	int		 rport = redis_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, a2, b, i;
-	int		 seen[50] = { 0 };
+	int		 ma = harness_port(), seen[50] = { 0 };
 	char		 nick[CHAT_NICK], msg[64];
 
-	host_start(ha, pa, rport);
+	host_start_metrics(ha, pa, rport, ma);
+	assert_int_equal(metric(ma, "sockd_bus_connected"), 1);
+	assert_int_equal(metric(ma, "sockd_bus_dropped_total"), 0);
 	host_start(hb, pb, rport);
 	a = chat_join(pa, nick, sizeof(nick));
 	a2 = chat_join(pa, nick, sizeof(nick));
@@ -257,6 +294,9 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
 	}
 	assert_int_equal(harness_log_count(ha, "bus redis://"), 2);
 	assert_int_equal(harness_log_count(ha, ": lost: "), 1);
+	/* What could not be published is counted, and took no memory. */
+	assert_int_equal(metric(ma, "sockd_bus_connected"), 0);
+	assert_true(metric(ma, "sockd_bus_dropped_total") >= 5);
 
 	assert_int_equal(redis_start(rport), 0);
 	assert_true(harness_log_wait(ha, "connected again",
@@ -272,6 +312,7 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
 	count_lines(b, "alice", "back", 50, seen, 1500);
 	for (i = 0; i < 50; i++)
 		assert_int_equal(seen[i], 1);
+	assert_int_equal(metric(ma, "sockd_bus_connected"), 1);
 	clients_close((int[]){ a, a2, b }, 3);
 	harness_stop_clean(hb);
 	harness_free(hb);
