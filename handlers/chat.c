@@ -43,7 +43,11 @@
  * trusted than a client, and delivered to this host's users, whom the
  * room lists for that (the bus calls in with no connection at hand).
  * Lines from other hosts go into the history too.  A host ignores its own
- * events: its users had them at once.  Without a bus, or while it is
+ * events: its users had them at once.  /who asks the other hosts too (a
+ * W event with the asker's id), and each host with users answers with a
+ * P event naming them, which only the asking host shows, to the asker if
+ * still there: a host that is gone simply does not answer, so /who never
+ * lists the members of a crashed host.  Without a bus, or while it is
  * down, the room is this host's alone.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
@@ -81,6 +85,7 @@ struct chat_room {
 	struct chat_user *users;	/* TCP users on this host */
 	char		*channel;	/* "sockd:chat:ROOM"; NULL: no room */
 	int		 subscribed;	/* to channel, on the bus */
+	unsigned long long uids;	/* last user id handed out */
 	unsigned long long host, seq;	/* events' origin */
 };
 
@@ -88,6 +93,7 @@ struct chat_user {
 	char		 nick[CHAT_NICK_MAX + 1];
 	int		 telnet;	/* enum text_telnet, between pieces */
 	struct sockd_conn *conn;
+	unsigned long long id;		/* names the user in W and P */
 	struct chat_user *prev, *next;	/* in the room's users */
 };
 
@@ -189,33 +195,76 @@ hex_digit(char c)
 	return -1;
 }
 
+/* Reads a number of 1 to 20 digits at *p, before end; -1 if none. */
+static int
+dec_read(const char **p, const char *end, unsigned long long *v)
+{
+	size_t	 i;
+
+	*v = 0;
+	for (i = 0; *p < end && **p >= '0' && **p <= '9'; (*p)++, i++) {
+		if (*v > (ULLONG_MAX - 9) / 10)
+			return -1;
+		*v = *v * 10 + (unsigned)(**p - '0');
+	}
+	return i > 0 ? 0 : -1;
+}
+
+/* Reads 16 hex digits at *p, before end. */
+static int
+hex_read(const char **p, const char *end, unsigned long long *v)
+{
+	size_t	 i;
+	int	 d;
+
+	*v = 0;
+	if (end - *p < 16)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		if ((d = hex_digit((*p)[i])) == -1)
+			return -1;
+		*v = *v << 4 | (unsigned)d;
+	}
+	*p += 16;
+	return 0;
+}
+
+/* A P event's text: "HOST ID nick, nick...", at least one nick. */
+static int
+here_valid(const char *p, size_t len)
+{
+	const char		*end = p + len, *q;
+	unsigned long long	 v;
+
+	if (hex_read(&p, end, &v) == -1 || p >= end || *p++ != ' ' ||
+	    dec_read(&p, end, &v) == -1 || p >= end || *p++ != ' ')
+		return 0;
+	for (;;) {
+		for (q = p; q < end && *q != ','; q++)
+			;
+		if (!chat_nick_valid(p, q - p))
+			return 0;
+		if (q == end)
+			return 1;
+		if (end - q < 2 || q[1] != ' ')
+			return 0;
+		p = q + 2;
+	}
+}
+
 int
 chat_bus_decode(const char *buf, size_t len, struct chat_bus_event *e)
 {
-	const char	*p = buf, *end = buf + len, *nl;
-	size_t		 m = sizeof(CHAT_BUS_MAGIC) - 1, i;
-	int		 d;
+	const char		*p = buf, *end = buf + len, *nl, *t;
+	size_t			 m = sizeof(CHAT_BUS_MAGIC) - 1;
+	unsigned long long	 v;
 
 	memset(e, 0, sizeof(*e));
 	if (len < m + 1 || memcmp(p, CHAT_BUS_MAGIC " ", m + 1) != 0)
 		return -1;
 	p += m + 1;
-	if (end - p < 17)
-		return -1;
-	for (i = 0; i < 16; i++) {
-		if ((d = hex_digit(p[i])) == -1)
-			return -1;
-		e->host = e->host << 4 | (unsigned)d;
-	}
-	p += 16;
-	if (*p++ != ' ')
-		return -1;
-	for (i = 0; p < end && *p >= '0' && *p <= '9'; p++, i++) {
-		if (e->seq > (ULLONG_MAX - 9) / 10)
-			return -1;
-		e->seq = e->seq * 10 + (unsigned)(*p - '0');
-	}
-	if (i == 0 || end - p < 4 || *p++ != ' ')
+	if (hex_read(&p, end, &e->host) == -1 || p >= end || *p++ != ' ' ||
+	    dec_read(&p, end, &e->seq) == -1 || end - p < 4 || *p++ != ' ')
 		return -1;
 	e->kind = *p++;
 	if (*p++ != ' ')
@@ -238,6 +287,11 @@ chat_bus_decode(const char *buf, size_t len, struct chat_bus_event *e)
 		return e->textlen == 0 ? 0 : -1;
 	case CHAT_BUS_RENAME:
 		return chat_nick_valid(e->text, e->textlen) ? 0 : -1;
+	case CHAT_BUS_WHO:
+		t = e->text;
+		return dec_read(&t, end, &v) == 0 && t == end ? 0 : -1;
+	case CHAT_BUS_HERE:
+		return here_valid(e->text, e->textlen) ? 0 : -1;
 	default:
 		return -1;
 	}
@@ -427,6 +481,17 @@ chat_who(struct sockd_conn *c, const struct chat_user *u)
 	free(w.buf);
 }
 
+/* /who: the other hosts answer with their members, later. */
+static void
+chat_who_ask(struct sockd_conn *c, const struct chat_user *u)
+{
+	char	 id[32];
+
+	snprintf(id, sizeof(id), "%llu", u->id);
+	chat_publish(sockd_conn_port_state(c), CHAT_BUS_WHO, u->nick, id,
+	    strlen(id));
+}
+
 static void
 chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
     size_t len)
@@ -477,6 +542,7 @@ chat_connect(struct sockd_conn *c)
 	while (nick_taken(c, u->nick, strlen(u->nick)));
 	sockd_conn_set_data(c, u);
 	u->conn = c;
+	u->id = ++room->uids;
 	if ((u->next = room->users) != NULL)
 		u->next->prev = u;
 	room->users = u;
@@ -529,6 +595,7 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 		break;
 	case CHAT_WHO:
 		chat_who(c, u);
+		chat_who_ask(c, u);
 		break;
 	case CHAT_ME:
 		if (arglen == 0)
@@ -687,6 +754,56 @@ msg_drop(void *m)
 
 static void	chat_unconfigure(void *);
 
+/* Another host's user asked /who: names this host's users to it. */
+static void
+room_answer_who(struct chat_room *room, const struct chat_bus_event *q)
+{
+	struct who		 w = { NULL, 0, 0, 0 };
+	struct chat_user	*u;
+	char			 head[64];
+
+	if (room->users == NULL)
+		return;
+	snprintf(head, sizeof(head), "%016llx %.*s ", q->host,
+	    (int)q->textlen, q->text);
+	who_add(&w, head);
+	for (u = room->users; u != NULL; u = u->next) {
+		if (u != room->users)
+			who_add(&w, ", ");
+		who_add(&w, u->nick);
+	}
+	if (!w.failed)
+		chat_publish(room, CHAT_BUS_HERE, room->users->nick, w.buf,
+		    w.len);
+	free(w.buf);
+}
+
+/* An answer to a /who: to the user who asked, if here and still there. */
+static void
+room_show_here(struct chat_room *room, const struct chat_bus_event *e)
+{
+	struct chat_user	*u;
+	struct sockd_msg	*m;
+	unsigned long long	 host, id;
+	const char		*p = e->text, *end = e->text + e->textlen;
+
+	if (hex_read(&p, end, &host) == -1 || host != room->host)
+		return;
+	p++;
+	if (dec_read(&p, end, &id) == -1)
+		return;
+	p++;
+	for (u = room->users; u != NULL && u->id != id; u = u->next)
+		;
+	if (u == NULL)
+		return;		/* gone since */
+	m = chat_msg("* On another host: ", "", "", p, end - p);
+	if (m != NULL) {
+		(void)sockd_conn_send(u->conn, m);
+		sockd_msg_unref(m);
+	}
+}
+
 /* An event from another host's part of the room, to every user here. */
 static void
 on_bus_event(void *arg, const void *p, size_t len)
@@ -701,6 +818,14 @@ on_bus_event(void *arg, const void *p, size_t len)
 
 	if (chat_bus_decode(p, len, &e) == -1 || e.host == room->host)
 		return;
+	if (e.kind == CHAT_BUS_WHO) {
+		room_answer_who(room, &e);
+		return;
+	}
+	if (e.kind == CHAT_BUS_HERE) {
+		room_show_here(room, &e);
+		return;
+	}
 	if ((text = malloc(TEXT_CLEAN_MAX(e.textlen) + 1)) == NULL)
 		return;
 	n = text_sanitize(text, e.text, e.textlen);
@@ -837,6 +962,7 @@ chat_reconfigure(void *port_state, void *old_port_state)
 	/* The users move; the room's origin too, so that its sequence goes
 	 * on. */
 	room->users = old->users;
+	room->uids = old->uids;
 	old->users = NULL;
 	if (room->channel != NULL && old->channel != NULL) {
 		room->host = old->host;

@@ -39,7 +39,10 @@ enum chat_bus_kind {
 	CHAT_BUS_ME = 'M',	/* text: the action */
 	CHAT_BUS_JOIN = 'J',
 	CHAT_BUS_LEAVE = 'L',
-	CHAT_BUS_RENAME = 'N'	/* text: the new nick */
+	CHAT_BUS_RENAME = 'N',	/* text: the new nick */
+	CHAT_BUS_WHO = 'W',	/* text: the asking user's id */
+	CHAT_BUS_HERE = 'P'	/* text: "HOST ID nick, nick...", the answer
+				 * to user ID of HOST's W */
 };
 struct chat_bus_event {
 	unsigned long long	 host, seq;
@@ -54,7 +57,8 @@ size_t		 chat_bus_encode(char *buf, size_t cap,
 		    const struct chat_bus_event *e);
 /* Reads an event from buf (len bytes, from another host: anything); 0, or
  * -1 when it is not a well-formed one (a valid nick, a rename to a valid
- * nick, text at most CHAT_BUS_TEXT_MAX bytes). */
+ * nick, a W's id, a P's host, id and valid nicks, text at most
+ * CHAT_BUS_TEXT_MAX bytes). */
 int		 chat_bus_decode(const char *buf, size_t len,
 		    struct chat_bus_event *e);
 

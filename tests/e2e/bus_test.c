@@ -3,7 +3,8 @@
  * redis-server on a loopback port, started by the test and killed and
  * reaped with it.  Lines, /me, /nick, joins and leaves typed on one host
  * reach the other host's users once each and in order; history replayed
- * on joining one host includes lines typed on the other; Redis killed in
+ * on joining one host includes lines typed on the other; /who names the
+ * members of every host still running; Redis killed in
  * the middle costs one log line and nothing locally, and when it is back
  * on the same port delivery across hosts resumes; events on the room's
  * channel that no sockd wrote are refused or cleaned.  A bad bus setting
@@ -320,6 +321,59 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
 	redis_stop();
 }
 
+/* 1 when a line containing want comes on fd within ms, 0 when fd is quiet
+ * for ms first. */
+static int
+line_within(int fd, const char *want, int ms)
+{
+	char	 line[512];
+
+	while (tcp_recv_line(fd, line, sizeof(line), ms) > 0)
+		if (strstr(line, want) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+who_lists_both_hosts_and_never_a_crashed_one(void **state)
+{
+	struct harness	*ha = *state, *hb = harness_new();
+	int		 rport = redis_start_or_skip();
+	int		 pa = harness_port(), pb = harness_port(), a, a2, b;
+	char		 nick[CHAT_NICK], line[512];
+
+	host_start(ha, pa, rport);
+	host_start(hb, pb, rport);
+	a = chat_join(pa, nick, sizeof(nick));
+	a2 = chat_join(pa, nick, sizeof(nick));
+	b = chat_join(pb, nick, sizeof(nick));
+	assert_true(a >= 0 && a2 >= 0 && b >= 0);
+	assert_int_equal(tcp_sends(a, "/nick alice\r\n"), 0);
+	assert_int_equal(tcp_sends(a2, "/nick carol\r\n"), 0);
+	assert_int_equal(tcp_sends(b, "/nick bob\r\n"), 0);
+	tcp_skip_lines(b, 500);
+	assert_int_equal(tcp_sends(b, "/who\r\n"), 0);
+	assert_true(tcp_recv_line(b, line, sizeof(line), 5000) > 0);
+	assert_non_null(strstr(line, "* Present: bob"));
+	assert_true(tcp_recv_line(b, line, sizeof(line), 5000) > 0);
+	assert_non_null(strstr(line, "* On another host: "));
+	assert_non_null(strstr(line, "alice"));
+	assert_non_null(strstr(line, "carol"));
+
+	/* A crashed host answers no more: gone from /who at once. */
+	assert_int_equal(harness_signal(ha, SIGKILL), 0);
+	assert_int_equal(harness_wait_exit(ha, 5000), 128 + SIGKILL);
+	harness_pass(ha);
+	tcp_skip_lines(b, 300);
+	assert_int_equal(tcp_sends(b, "/who\r\n"), 0);
+	assert_true(line_within(b, "* Present: bob", 5000));
+	assert_false(line_within(b, "On another host", 1000));
+	clients_close((int[]){ a, a2, b }, 3);
+	harness_stop_clean(hb);
+	harness_free(hb);
+	redis_stop();
+}
+
 static void
 events_no_sockd_wrote_are_refused_or_cleaned(void **state)
 {
@@ -378,6 +432,7 @@ main(void)
 		HARNESS_TEST(history_on_joining_one_host_has_lines_of_the_other),
 		HARNESS_TEST(
 		    rooms_go_on_without_redis_and_span_hosts_again_when_it_returns),
+		HARNESS_TEST(who_lists_both_hosts_and_never_a_crashed_one),
 		HARNESS_TEST(events_no_sockd_wrote_are_refused_or_cleaned),
 		HARNESS_TEST(a_bad_bus_setting_is_an_error_with_its_line),
 	};

@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (chat_bus_decode(in, size, &e) == 0) {
 		if (!chat_nick_valid(e.nick, strlen(e.nick)) ||
 		    e.text < in || e.text + e.textlen != in + size ||
-		    e.textlen > CHAT_BUS_TEXT_MAX || strchr("TMJLN",
+		    e.textlen > CHAT_BUS_TEXT_MAX || strchr("TMJLNWP",
 		    e.kind) == NULL || e.kind == 0)
 			abort();
 		if ((out = malloc(size)) != NULL) {

@@ -825,6 +825,13 @@ malformed_bus_events_are_refused(void **state)
 		"sockd-chat/1 0123456789abcdef 1 J a\nx",
 		"sockd-chat/1 0123456789abcdef 1 N a\nb\x07",
 		"sockd-chat/1 0123456789abcdef 1 T aaaaaaaaaaaaaaaaa\nx",
+		"sockd-chat/1 0123456789abcdef 1 W a\n",
+		"sockd-chat/1 0123456789abcdef 1 W a\n12x",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef 3 ",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef 3 b,c",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef 3 b, ",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef b",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcde 3 b",
 	};
 	struct chat_bus_event	 e;
 	size_t			 i;
@@ -837,6 +844,10 @@ malformed_bus_events_are_refused(void **state)
 	    "N a\nb", 37, &e), 0);
 	assert_int_equal(chat_bus_decode("sockd-chat/1 0123456789abcdef 1 "
 	    "L a\n", 36, &e), 0);
+	assert_int_equal(chat_bus_decode("sockd-chat/1 0123456789abcdef 1 "
+	    "W a\n17", 38, &e), 0);
+	assert_int_equal(chat_bus_decode("sockd-chat/1 0123456789abcdef 1 "
+	    "P a\n0123456789abcdef 17 b, c-d", 62, &e), 0);
 }
 
 int
