@@ -153,6 +153,49 @@ host_start(struct harness *h, int port, int rport)
 	host_start_metrics(h, port, rport, 0);
 }
 
+static void	count_lines(int, const char *, const char *, int, int *, int);
+
+static void
+a_reload_that_changes_the_room_keeps_its_members_on_the_bus(void **state)
+{
+	struct harness	*ha = *state, *hb = harness_new();
+	int		 rport = redis_start_or_skip();
+	int		 pa = harness_port(), pb = harness_port(), a, b, i;
+	int		 seen[20] = { 0 };
+	char		 nick[CHAT_NICK], msg[64];
+
+	host_start(ha, pa, rport);
+	host_start(hb, pb, rport);
+	a = chat_join(pa, nick, sizeof(nick));
+	b = chat_join(pb, nick, sizeof(nick));
+	assert_true(a >= 0 && b >= 0);
+	assert_int_equal(tcp_sends(b, "/nick bob\r\n"), 0);
+	tcp_skip_lines(a, 500);
+	harness_write(ha, "sockd.conf", "daemon: { log = \"stderr\"; "
+	    "log_level = \"info\"; handler_dir = \"%s\"; drain_timeout = 1;"
+	    "%s bus = \"redis://127.0.0.1:%d\"; };\n"
+	    "services = ({ name = \"chat\"; port = %d; bind = \"127.0.0.1\"; "
+	    "options = { room = \"lobby\"; history = 30; }; });\n",
+	    harness_plugins(), harness_user(), rport, pa);
+	assert_int_equal(harness_signal(ha, SIGHUP), 0);
+	assert_true(harness_log_wait(ha, "reload done", harness_ms(10000)));
+	harness_sleep_ms(300);
+	for (i = 0; i < 20; i++) {
+		snprintf(msg, sizeof(msg), "after %d\r\n", i);
+		assert_int_equal(tcp_sends(b, msg), 0);
+	}
+	count_lines(a, "bob", "after", 20, seen, 1500);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(tcp_sends(a, "hello from a\r\n"), 0);
+	assert_true(tcp_expect(b, "> hello from a", 5000));
+	clients_close((int[]){ a, b }, 2);
+	harness_stop_clean(hb);
+	harness_free(hb);
+	harness_stop_clean(ha);
+	redis_stop();
+}
+
 /* The value of the metric line that starts with name, or -1. */
 static long long
 metric(int mport, const char *name)
@@ -433,6 +476,8 @@ main(void)
 		HARNESS_TEST(
 		    rooms_go_on_without_redis_and_span_hosts_again_when_it_returns),
 		HARNESS_TEST(who_lists_both_hosts_and_never_a_crashed_one),
+		HARNESS_TEST(
+		    a_reload_that_changes_the_room_keeps_its_members_on_the_bus),
 		HARNESS_TEST(events_no_sockd_wrote_are_refused_or_cleaned),
 		HARNESS_TEST(a_bad_bus_setting_is_an_error_with_its_line),
 	};
