@@ -76,6 +76,7 @@ redis_start(int port)
 	long long	 end;
 	int		 fd;
 
+	redis_stop();
 	snprintf(p, sizeof(p), "%d", port);
 	if ((redis_pid = fork()) == -1)
 		return -1;
@@ -466,6 +467,18 @@ a_bad_bus_setting_is_an_error_with_its_line(void **state)
 	assert_non_null(strstr(harness_stderr(h), "room must be"));
 	harness_pass(h);
 }
+
+/* A failed test ends before its redis_stop(). */
+static int
+bus_teardown(void **state)
+{
+	redis_stop();
+	return harness_teardown(state);
+}
+
+#undef HARNESS_TEST
+#define HARNESS_TEST(f)	cmocka_unit_test_setup_teardown(f, \
+			    harness_setup, bus_teardown)
 
 int
 main(void)
