@@ -24,8 +24,9 @@ WARN		:= -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 DEFS		:= -D_GNU_SOURCE -DSOCKD_VERSION='"$(VERSION)"' \
 		   -DSOCKD_CONF_FILE='"$(CONF_FILE)"' \
 		   -DSOCKD_HANDLER_DIR='"$(HANDLER_DIR)"'
-DEPS_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags libuv libconfig 2>/dev/null)
-DEPS_LIBS	 = $(shell $(PKG_CONFIG) --libs libuv libconfig 2>/dev/null)
+DEPS_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags libuv libconfig hiredis \
+		   2>/dev/null)
+DEPS_LIBS	 = $(shell $(PKG_CONFIG) --libs libuv libconfig hiredis 2>/dev/null)
 TEST_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 TEST_LIBS	 = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 ifeq ($(SANITIZE),1)

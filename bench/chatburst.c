@@ -3,10 +3,11 @@
  * a room of N members; measures how long until every member has every
  * line, and prints the room's delivery rate.  Also asks an echo service
  * on the same server, if given, during the burst, and prints how long its
- * answer took.
+ * answer took.  With -P, every other member joins on that port instead: a
+ * second sockd whose chat shares the room over the bus.
  *
- *   chatburst -p chatport [-e echoport] [-a addr] [-c members]
- *             [-l lines] [-r rounds]
+ *   chatburst -p chatport [-P chatport2] [-e echoport] [-a addr]
+ *             [-c members] [-l lines] [-r rounds]
  *
  * Output, one line per round: "lines L members N secs S lines_per_s R
  * echo_ms E".
@@ -89,7 +90,7 @@ int
 main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1";
-	int port = 0, eport = 0, members = 500, lines = 32768, rounds = 3;
+	int port = 0, port2 = 0, eport = 0, members = 500, lines = 32768, rounds = 3;
 	int ch, i, r, e = -1, *fd, left;
 	size_t want, *got, k;
 	struct pollfd *pfd;
@@ -98,13 +99,14 @@ main(int argc, char **argv)
 	double t0, secs, echo_ms;
 	ssize_t n;
 
-	while ((ch = getopt(argc, argv, "a:c:e:l:p:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:e:l:p:P:r:")) != -1) {
 		switch (ch) {
 		case 'a': addr = optarg; break;
 		case 'c': members = atoi(optarg); break;
 		case 'e': eport = atoi(optarg); break;
 		case 'l': lines = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
+		case 'P': port2 = atoi(optarg); break;
 		case 'r': rounds = atoi(optarg); break;
 		default: goto usage;
 		}
@@ -122,7 +124,8 @@ main(int argc, char **argv)
 	if (fd == NULL || got == NULL || pfd == NULL || burst == NULL)
 		return 1;
 	for (i = 0; i < members; i++)
-		if ((fd[i] = tcp_connect(addr, port)) == -1) {
+		if ((fd[i] = tcp_connect(addr, port2 > 0 && i % 2 ?
+		    port2 : port)) == -1) {
 			fprintf(stderr, "chatburst: member %d: %s\n", i,
 			    strerror(errno));
 			return 1;
@@ -201,7 +204,8 @@ main(int argc, char **argv)
 		close(e);
 	return 0;
 usage:
-	fprintf(stderr, "usage: chatburst -p chatport [-e echoport] "
-	    "[-a addr] [-c members] [-l lines] [-r rounds]\n");
+	fprintf(stderr, "usage: chatburst -p chatport [-P chatport2] "
+	    "[-e echoport] [-a addr] [-c members] [-l lines] "
+	    "[-r rounds]\n");
 	return 2;
 }

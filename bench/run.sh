@@ -426,6 +426,47 @@ if [ $HAVE_SOCKD = 1 ] && has_svc chat && has_svc echo; then
 	burst_run "sockd" "$SOCKD"
 fi
 
+# --- chat over the bus: one room on two hosts against one ------------------
+# A redis-server on loopback, two sockd whose chat shares a room through it;
+# 100 members on host A, or every other one on host B.  Lines per second
+# delivered to the room; across hosts each line is one PUBLISH, and host B
+# has no back-pressure on the sender, hence the larger max_queue.
+BUS_ARGS="-c 100 -l 5000 -r $RUNS"
+BUSROW=""
+bus_conf() {	# FILE PORT
+	cat > "$1" <<-EOF
+	daemon: { log = "stderr"; log_level = "warning"; bus = "redis://127.0.0.1:$BUS_REDIS"; };
+	services = ({ name = "chat"; port = $2; bind = "127.0.0.1";
+	  per_source = 0; rate = 0; max_queue = 4194304;
+	  options = { room = "bench"; }; });
+	EOF
+}
+if [ $HAVE_SOCKD = 1 ] && command -v redis-server >/dev/null; then
+	log "chat over the bus"
+	BUS_REDIS=18379; BUS_A=18091; BUS_B=18092
+	redis-server --port $BUS_REDIS --bind 127.0.0.1 --save "" \
+	    --appendonly no > "$OUT/redis.log" 2>&1 &
+	rp=$!
+	bus_conf "$OUT/bus-a.conf" $BUS_A
+	bus_conf "$OUT/bus-b.conf" $BUS_B
+	sleep 1
+	taskset -c 0 "$SOCKD" -f -c "$OUT/bus-a.conf" $SOCKD_USER \
+	    >> "$OUT/sockd-bus.log" 2>&1 &
+	ba=$!
+	taskset -c 0 "$SOCKD" -f -c "$OUT/bus-b.conf" $SOCKD_USER \
+	    >> "$OUT/sockd-bus.log" 2>&1 &
+	bb=$!
+	if wait_port $BUS_A 30 $ba && wait_port $BUS_B 30 $bb; then
+		sleep 1		# the bus connects
+		taskset -c 1 "$B/bench/chatburst" -p $BUS_A $BUS_ARGS \
+		    > "$OUT/bus-one.txt" 2>> "$OUT/loadgen.log"
+		taskset -c 1 "$B/bench/chatburst" -p $BUS_A -P $BUS_B \
+		    $BUS_ARGS > "$OUT/bus-two.txt" 2>> "$OUT/loadgen.log"
+		BUSROW="$(median_of "$OUT/bus-one.txt" lines_per_s):$(median_of "$OUT/bus-two.txt" lines_per_s)"
+	fi
+	stop $ba; stop $bb; stop $rp
+fi
+
 # --- instructions per echo round trip under callgrind ----------------------
 # Two runs of N1 and N2 round trips; the difference cancels start-up,
 # connection set-up and shutdown.
@@ -663,6 +704,20 @@ for x in $BURST; do
 	[ "$l" = base ] && l="base ($BENCH_BASE)"
 	echo "| $l | ${v%%:*} | ${v#*:} |"
 done
+echo
+fi
+if [ -n "$BUSROW" ]; then
+echo "## Chat over the bus"
+echo
+echo "One chat room on two sockd sharing it through a redis-server on"
+echo "loopback: 100 members all on host A, then every other one on host B;"
+echo "one member on A sends 5000 lines in one write.  Lines per second"
+echo "delivered to the room, median of $RUNS rounds."
+echo
+echo "| members | lines/s delivered to the room |"
+echo "|---|---:|"
+echo "| one host | ${BUSROW%%:*} |"
+echo "| two hosts | ${BUSROW#*:} |"
 echo
 fi
 if [ $HAVE_SOCKD = 1 ]; then

@@ -35,6 +35,7 @@
 #include <sockd/handler.h>
 
 #include "acl.h"
+#include "bus.h"
 #include "config.h"
 #include "errlist.h"
 #include "log.h"
@@ -631,6 +632,23 @@ set_workers(struct ctx *x, config_setting_t *s, const struct setting *st,
 		c->workers = (int)n;
 }
 
+static void
+set_bus(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	struct bus_addr a;
+	const char *v, *why;
+
+	if ((v = get_str(x, s)) == NULL)
+		return;
+	if ((why = bus_addr_parse(v, &a)) != NULL) {
+		ERR(x, s, "bus \"%s\": %s", v, why);
+		return;
+	}
+	bus_addr_clear(&a);
+	store_string(st, base, v);
+}
+
 static const struct setting daemon_settings[] = {
 	OTHER("log", set_log, 0),
 	OTHER("log_level", set_log_level, 0),
@@ -641,6 +659,8 @@ static const struct setting daemon_settings[] = {
 	{ "workers", T_OTHER, 0, 1, 256, set_workers, 0 },
 	NUMBER(config, drain_timeout, 0, 3600),
 	NUMBER(config, max_connections, 1, 10000000),
+	STRING(config, bus, set_bus, 0),
+	STRING(config, bus_password, set_string, 0),
 };
 #undef NUMBER
 #undef FLAG
@@ -1431,5 +1451,7 @@ config_free(struct config *c)
 	free(c->include_dir);
 	free(c->user);
 	free(c->group);
+	free(c->bus);
+	free(c->bus_password);
 	free(c);
 }

@@ -67,6 +67,8 @@ struct config {
 	int		 workers;
 	long long	 drain_timeout;
 	long long	 max_connections;
+	char		*bus;		/* the bus's url, NULL: none */
+	char		*bus_password;
 	struct svc_conf	*svc;
 	size_t		 nsvc;
 };

@@ -33,6 +33,7 @@
 
 #include <sockd/handler.h>
 
+#include "bus.h"
 #include "httpreq.h"
 #include "metrics.h"
 #include "service.h"
@@ -310,6 +311,29 @@ render_process(struct mbuf *b)
 	}
 }
 
+/* The bus's state and counters, when one is configured. */
+static void
+render_bus(struct mbuf *b)
+{
+	unsigned long long dropped, published, received;
+	int up;
+
+	if (bus_stats(&up, &dropped, &published, &received) == -1)
+		return;
+	family(b, "sockd_bus_connected", "gauge",
+	    "Whether the bus (Redis) is connected.");
+	mbuf_printf(b, "sockd_bus_connected %d\n", up);
+	family(b, "sockd_bus_published_total", "counter",
+	    "Messages handed to the bus.");
+	mbuf_printf(b, "sockd_bus_published_total %llu\n", published);
+	family(b, "sockd_bus_received_total", "counter",
+	    "Messages received from the bus.");
+	mbuf_printf(b, "sockd_bus_received_total %llu\n", received);
+	family(b, "sockd_bus_dropped_total", "counter",
+	    "Messages not published: the bus was down or its queue full.");
+	mbuf_printf(b, "sockd_bus_dropped_total %llu\n", dropped);
+}
+
 static void
 render_daemon(struct mbuf *b)
 {
@@ -334,6 +358,7 @@ render_daemon(struct mbuf *b)
 	    "gauge", "When the configuration in use was loaded.");
 	mbuf_printf(b, "sockd_config_last_reload_success_timestamp_seconds "
 	    "%.0f\n", last);
+	render_bus(b);
 }
 
 char *

@@ -40,6 +40,7 @@
 #include <sockd/handler.h>
 
 #include "activation.h"
+#include "bus.h"
 #include "config.h"
 #include "conn.h"
 #include "control.h"
@@ -458,6 +459,9 @@ supervisor_reload(struct supervisor *sup)
 	    (c->user != NULL && sup->conf->user != NULL &&
 	    strcmp(c->user, sup->conf->user) == 0)))
 		log_warnx("workers and user take effect at the next start");
+	if (!((c->bus == NULL && bus_url() == NULL) || (c->bus != NULL &&
+	    bus_url() != NULL && strcmp(c->bus, bus_url()) == 0)))
+		log_warnx("bus takes effect at the next start");
 	atomic_store(&sup->max_connections, (unsigned int)c->max_connections);
 	atomic_store(&sup->drain_timeout, (unsigned int)c->drain_timeout);
 	config_free(sup->conf);
@@ -583,6 +587,7 @@ supervisor_stop(struct supervisor *sup)
 	sup->stopping = 1;
 	notify("STOPPING=1");
 	log_info("stopping");
+	bus_close();
 	control_close(sup->ctl);
 	sup->ctl = NULL;
 	if (sup->watchdog_ms > 0)
@@ -757,6 +762,16 @@ workers_init(struct supervisor *sup)
 		}
 	}
 	return 0;
+}
+
+/* The bus, before the services, which subscribe as they are configured;
+ * on the main loop, where SOCKD_ONE_LOOP services live. */
+static void
+bus_start(struct supervisor *sup)
+{
+	if (sup->conf->bus != NULL)
+		bus_open(uv_default_loop(), sup->conf->bus,
+		    sup->conf->bus_password);
 }
 
 /* Creates the services and binds their sockets into a plan per worker;
@@ -975,6 +990,7 @@ supervisor_abandon(struct supervisor *sup, struct plan *plans, int started)
 		worker_stop(&sup->workers[0]);
 	control_close(sup->ctl);
 	sup->ctl = NULL;
+	bus_close();
 	uv_close((uv_handle_t *)&sup->wake, NULL);
 	(void)uv_run(uv_default_loop(), UV_RUN_DEFAULT);
 }
@@ -1011,7 +1027,7 @@ supervisor_run(const struct options *opt)
 	supervisor_limits(sup);
 	activation_init();
 	if (workers_init(sup) == -1 ||
-	    (plans = services_start(sup, &errs)) == NULL ||
+	    (bus_start(sup), plans = services_start(sup, &errs)) == NULL ||
 	    (activation_close_unclaimed(), control_start(sup)) == -1 ||
 	    privileges(sup) == -1 ||
 	    workers_start(sup, plans, &started) == -1) {

@@ -34,6 +34,21 @@
  * table (peers.c) remembers at most max_peers, peers_per_address of them
  * per IP address (a new port replaces that address's entry), the longest
  * silent forgotten first.  An empty datagram only joins.
+ *
+ * With a "room" option (and the daemon's "bus"), the TCP room spans every
+ * sockd host whose chat has the same room: each line, /me, /nick, join and
+ * leave is also published on the bus channel "sockd:chat:ROOM" as an
+ * event (chat_bus_encode: origin host and sequence, kind, nick, text), and
+ * events from other hosts are cleaned again, since the bus is no more
+ * trusted than a client, and delivered to this host's users, whom the
+ * room lists for that (the bus calls in with no connection at hand).
+ * Lines from other hosts go into the history too.  A host ignores its own
+ * events: its users had them at once.  /who asks the other hosts too (a
+ * W event with the asker's id), and each host with users answers with a
+ * P event naming them, which only the asking host shows, to the asker if
+ * still there: a host that is gone simply does not answer, so /who never
+ * lists the members of a crashed host.  Without a bus, or while it is
+ * down, the room is this host's alone.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
  * clock_gettime() needs it. */
@@ -41,8 +56,10 @@
 #define _GNU_SOURCE
 #endif
 
+#include <sys/random.h>
 #include <sys/socket.h>
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,15 +82,24 @@ struct chat_room {
 	struct ring	 hist;		/* the last history lines, messages */
 	unsigned long	 guests;	/* last guestN handed out */
 	struct peers	 peers;		/* UDP */
+	struct chat_user *users;	/* TCP users on this host */
+	char		*channel;	/* "sockd:chat:ROOM"; NULL: no room */
+	int		 subscribed;	/* to channel, on the bus */
+	unsigned long long uids;	/* last user id handed out */
+	unsigned long long host, seq;	/* events' origin */
 };
 
 struct chat_user {
 	char		 nick[CHAT_NICK_MAX + 1];
 	int		 telnet;	/* enum text_telnet, between pieces */
+	struct sockd_conn *conn;
+	unsigned long long id;		/* names the user in W and P */
+	struct chat_user *prev, *next;	/* in the room's users */
 };
 
 static const char *const chat_options[] = {
-	"history", "peer_timeout", "max_peers", "peers_per_address", NULL
+	"history", "peer_timeout", "max_peers", "peers_per_address", "room",
+	NULL
 };
 
 static int
@@ -144,6 +170,159 @@ chat_nick_valid(const char *s, size_t len)
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
 			return 0;
 	return 1;
+}
+
+size_t
+chat_bus_encode(char *buf, size_t cap, const struct chat_bus_event *e)
+{
+	int	 n;
+
+	n = snprintf(buf, cap, CHAT_BUS_MAGIC " %016llx %llu %c %s\n",
+	    e->host, e->seq, e->kind, e->nick);
+	if (n < 0 || (size_t)n >= cap || cap - (size_t)n < e->textlen)
+		return 0;
+	memcpy(buf + n, e->text, e->textlen);
+	return (size_t)n + e->textlen;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Reads a number of 1 to 20 digits at *p, before end; -1 if none. */
+static int
+dec_read(const char **p, const char *end, unsigned long long *v)
+{
+	size_t	 i;
+
+	*v = 0;
+	for (i = 0; *p < end && **p >= '0' && **p <= '9'; (*p)++, i++) {
+		if (*v > (ULLONG_MAX - 9) / 10)
+			return -1;
+		*v = *v * 10 + (unsigned)(**p - '0');
+	}
+	return i > 0 ? 0 : -1;
+}
+
+/* Reads 16 hex digits at *p, before end. */
+static int
+hex_read(const char **p, const char *end, unsigned long long *v)
+{
+	size_t	 i;
+	int	 d;
+
+	*v = 0;
+	if (end - *p < 16)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		if ((d = hex_digit((*p)[i])) == -1)
+			return -1;
+		*v = *v << 4 | (unsigned)d;
+	}
+	*p += 16;
+	return 0;
+}
+
+/* A P event's text: "HOST ID nick, nick...", at least one nick. */
+static int
+here_valid(const char *p, size_t len)
+{
+	const char		*end = p + len, *q;
+	unsigned long long	 v;
+
+	if (hex_read(&p, end, &v) == -1 || p >= end || *p++ != ' ' ||
+	    dec_read(&p, end, &v) == -1 || p >= end || *p++ != ' ')
+		return 0;
+	for (;;) {
+		for (q = p; q < end && *q != ','; q++)
+			;
+		if (!chat_nick_valid(p, q - p))
+			return 0;
+		if (q == end)
+			return 1;
+		if (end - q < 2 || q[1] != ' ')
+			return 0;
+		p = q + 2;
+	}
+}
+
+int
+chat_bus_decode(const char *buf, size_t len, struct chat_bus_event *e)
+{
+	const char		*p = buf, *end = buf + len, *nl, *t;
+	size_t			 m = sizeof(CHAT_BUS_MAGIC) - 1;
+	unsigned long long	 v;
+
+	memset(e, 0, sizeof(*e));
+	if (len < m + 1 || memcmp(p, CHAT_BUS_MAGIC " ", m + 1) != 0)
+		return -1;
+	p += m + 1;
+	if (hex_read(&p, end, &e->host) == -1 || p >= end || *p++ != ' ' ||
+	    dec_read(&p, end, &e->seq) == -1 || end - p < 4 || *p++ != ' ')
+		return -1;
+	e->kind = *p++;
+	if (*p++ != ' ')
+		return -1;
+	if ((nl = memchr(p, '\n', end - p)) == NULL ||
+	    !chat_nick_valid(p, nl - p))
+		return -1;
+	memcpy(e->nick, p, nl - p);
+	e->nick[nl - p] = '\0';
+	e->text = nl + 1;
+	e->textlen = end - nl - 1;
+	if (e->textlen > CHAT_BUS_TEXT_MAX)
+		return -1;
+	switch (e->kind) {
+	case CHAT_BUS_LINE:
+	case CHAT_BUS_ME:
+		return e->textlen > 0 ? 0 : -1;
+	case CHAT_BUS_JOIN:
+	case CHAT_BUS_LEAVE:
+		return e->textlen == 0 ? 0 : -1;
+	case CHAT_BUS_RENAME:
+		return chat_nick_valid(e->text, e->textlen) ? 0 : -1;
+	case CHAT_BUS_WHO:
+		t = e->text;
+		return dec_read(&t, end, &v) == 0 && t == end ? 0 : -1;
+	case CHAT_BUS_HERE:
+		return here_valid(e->text, e->textlen) ? 0 : -1;
+	default:
+		return -1;
+	}
+}
+
+/* Tells the room's other hosts of an event of kind by nick; nothing when
+ * the room has no bus.  A dropped one (bus down, queue full) is sockd's to
+ * count. */
+static void
+chat_publish(struct chat_room *room, int kind, const char *nick,
+    const char *text, size_t len)
+{
+	struct chat_bus_event	 e;
+	char			*buf;
+	size_t			 n, cap;
+
+	if (!room->subscribed)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.host = room->host;
+	e.seq = ++room->seq;
+	e.kind = kind;
+	snprintf(e.nick, sizeof(e.nick), "%s", nick);
+	e.text = text;
+	e.textlen = text_cut(text, len, CHAT_BUS_TEXT_MAX);
+	cap = sizeof(CHAT_BUS_MAGIC) + 64 + CHAT_NICK_MAX + e.textlen;
+	if ((buf = malloc(cap)) == NULL)
+		return;
+	if ((n = chat_bus_encode(buf, cap, &e)) > 0)
+		(void)sockd_bus_publish(room->channel, buf, n);
+	free(buf);
 }
 
 /* The line a, nick, b, then text (textlen bytes), then CHAT_EOL, as a
@@ -302,6 +481,17 @@ chat_who(struct sockd_conn *c, const struct chat_user *u)
 	free(w.buf);
 }
 
+/* /who: the other hosts answer with their members, later. */
+static void
+chat_who_ask(struct sockd_conn *c, const struct chat_user *u)
+{
+	char	 id[32];
+
+	snprintf(id, sizeof(id), "%llu", u->id);
+	chat_publish(sockd_conn_port_state(c), CHAT_BUS_WHO, u->nick, id,
+	    strlen(id));
+}
+
 static void
 chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
     size_t len)
@@ -322,6 +512,8 @@ chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
 	memcpy(old, u->nick, sizeof(old));
 	memcpy(u->nick, nick, len);
 	u->nick[len] = '\0';
+	chat_publish(sockd_conn_port_state(c), CHAT_BUS_RENAME, old, u->nick,
+	    len);
 	chat_broadcast(c, chat_msg("* ", old, " is now known as ", u->nick,
 	    len), 1, 0);
 	sockd_conn_log(c, LOG_INFO, "%s is now %s", old, u->nick);
@@ -349,11 +541,17 @@ chat_connect(struct sockd_conn *c)
 		snprintf(u->nick, sizeof(u->nick), "guest%lu", ++room->guests);
 	while (nick_taken(c, u->nick, strlen(u->nick)));
 	sockd_conn_set_data(c, u);
+	u->conn = c;
+	u->id = ++room->uids;
+	if ((u->next = room->users) != NULL)
+		u->next->prev = u;
+	room->users = u;
 	chat_tell(c, "* Welcome, you are %s. Commands: /nick NAME, /who, "
 	    "/me ACTION, /quit, /help.", u->nick);
 	chat_who(c, u);
 	ring_foreach(&room->hist, replay_one, c);
 	chat_broadcast(c, chat_msg("* ", u->nick, " joined", "", 0), 0, 0);
+	chat_publish(room, CHAT_BUS_JOIN, u->nick, "", 0);
 	return 0;
 }
 
@@ -382,9 +580,12 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 	switch (chat_parse(line, n, &arg, &arglen)) {
 	case CHAT_TEXT:
 		/* A line of controls only is no line at all. */
-		if (arglen > 0)
+		if (arglen > 0) {
 			chat_broadcast(c, chat_msg("<", u->nick, "> ", arg,
 			    arglen), 0, 1);
+			chat_publish(sockd_conn_port_state(c), CHAT_BUS_LINE,
+			    u->nick, arg, arglen);
+		}
 		break;
 	case CHAT_NICK:
 		/* Judged as typed: cleaning must not make "a\ab" into "ab". */
@@ -394,13 +595,17 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 		break;
 	case CHAT_WHO:
 		chat_who(c, u);
+		chat_who_ask(c, u);
 		break;
 	case CHAT_ME:
 		if (arglen == 0)
 			chat_tell(c, "* Usage: /me ACTION");
-		else
+		else {
 			chat_broadcast(c, chat_msg("* ", u->nick, " ", arg,
 			    arglen), 0, 1);
+			chat_publish(sockd_conn_port_state(c), CHAT_BUS_ME,
+			    u->nick, arg, arglen);
+		}
 		break;
 	case CHAT_QUIT:
 		chat_tell(c, "* Bye, %s.", u->nick);
@@ -426,10 +631,18 @@ static void
 chat_close(struct sockd_conn *c)
 {
 	struct chat_user	*u = sockd_conn_data(c);
+	struct chat_room	*room = sockd_conn_port_state(c);
 
 	if (u == NULL)
 		return;
 	chat_broadcast(c, chat_msg("* ", u->nick, " left", "", 0), 0, 0);
+	chat_publish(room, CHAT_BUS_LEAVE, u->nick, "", 0);
+	if (u->prev != NULL)
+		u->prev->next = u->next;
+	else if (room->users == u)
+		room->users = u->next;
+	if (u->next != NULL)
+		u->next->prev = u->prev;
 	sockd_conn_set_data(c, NULL);
 	free(u);
 }
@@ -539,11 +752,157 @@ msg_drop(void *m)
 	sockd_msg_unref(m);
 }
 
+static void	chat_unconfigure(void *);
+
+/* Another host's user asked /who: names this host's users to it. */
+static void
+room_answer_who(struct chat_room *room, const struct chat_bus_event *q)
+{
+	struct who		 w = { NULL, 0, 0, 0 };
+	struct chat_user	*u;
+	char			 head[64];
+
+	if (room->users == NULL)
+		return;
+	snprintf(head, sizeof(head), "%016llx %.*s ", q->host,
+	    (int)q->textlen, q->text);
+	who_add(&w, head);
+	for (u = room->users; u != NULL; u = u->next) {
+		if (u != room->users)
+			who_add(&w, ", ");
+		who_add(&w, u->nick);
+	}
+	if (!w.failed)
+		chat_publish(room, CHAT_BUS_HERE, room->users->nick, w.buf,
+		    w.len);
+	free(w.buf);
+}
+
+/* An answer to a /who: to the user who asked, if here and still there. */
+static void
+room_show_here(struct chat_room *room, const struct chat_bus_event *e)
+{
+	struct chat_user	*u;
+	struct sockd_msg	*m;
+	unsigned long long	 host, id;
+	const char		*p = e->text, *end = e->text + e->textlen;
+
+	if (hex_read(&p, end, &host) == -1 || host != room->host)
+		return;
+	p++;
+	if (dec_read(&p, end, &id) == -1)
+		return;
+	p++;
+	for (u = room->users; u != NULL && u->id != id; u = u->next)
+		;
+	if (u == NULL)
+		return;		/* gone since */
+	m = chat_msg("* On another host: ", "", "", p, end - p);
+	if (m != NULL) {
+		(void)sockd_conn_send(u->conn, m);
+		sockd_msg_unref(m);
+	}
+}
+
+/* An event from another host's part of the room, to every user here. */
+static void
+on_bus_event(void *arg, const void *p, size_t len)
+{
+	struct chat_room	*room = arg;
+	struct chat_bus_event	 e;
+	struct chat_user	*u, *next;
+	struct sockd_msg	*m, *old;
+	char			*text;
+	size_t			 n;
+	int			 keep = 0;
+
+	if (chat_bus_decode(p, len, &e) == -1 || e.host == room->host)
+		return;
+	if (e.kind == CHAT_BUS_WHO) {
+		room_answer_who(room, &e);
+		return;
+	}
+	if (e.kind == CHAT_BUS_HERE) {
+		room_show_here(room, &e);
+		return;
+	}
+	if ((text = malloc(TEXT_CLEAN_MAX(e.textlen) + 1)) == NULL)
+		return;
+	n = text_sanitize(text, e.text, e.textlen);
+	switch (e.kind) {
+	case CHAT_BUS_LINE:
+		m = n > 0 ? chat_msg("<", e.nick, "> ", text, n) : NULL;
+		keep = 1;
+		break;
+	case CHAT_BUS_ME:
+		m = n > 0 ? chat_msg("* ", e.nick, " ", text, n) : NULL;
+		keep = 1;
+		break;
+	case CHAT_BUS_JOIN:
+		m = chat_msg("* ", e.nick, " joined", "", 0);
+		break;
+	case CHAT_BUS_LEAVE:
+		m = chat_msg("* ", e.nick, " left", "", 0);
+		break;
+	default:
+		m = chat_msg("* ", e.nick, " is now known as ", text, n);
+		break;
+	}
+	free(text);
+	if (m == NULL)
+		return;
+	for (u = room->users; u != NULL; u = next) {
+		/* A send may close u (slow reader): later, never here. */
+		next = u->next;
+		(void)sockd_conn_send(u->conn, m);
+	}
+	if (keep && (old = ring_push(&room->hist, sockd_msg_ref(m))) != NULL)
+		sockd_msg_unref(old);
+	sockd_msg_unref(m);
+}
+
+/* A room name: 1 to 64 of [A-Za-z0-9_.-]. */
+static int
+room_valid(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-' || s[i] == '.'))
+			return 0;
+	return i > 0 && i <= 64;
+}
+
+/* Joins the bus channel of name, when there is a bus. */
+static const char *
+room_subscribe(struct chat_room *room, const char *name)
+{
+	size_t	 n;
+
+	if (!room_valid(name))
+		return "room must be 1 to 64 letters, digits, _, - or .";
+	n = sizeof("sockd:chat:") + strlen(name);
+	if ((room->channel = malloc(n)) == NULL)
+		return "out of memory";
+	snprintf(room->channel, n, "sockd:chat:%s", name);
+	if (getrandom(&room->host, sizeof(room->host), 0) !=
+	    sizeof(room->host))
+		room->host = (unsigned long long)time(NULL) ^
+		    (unsigned long long)(uintptr_t)room;
+	room->subscribed = sockd_bus_subscribe(room->channel, on_bus_event,
+	    room) == 0;
+	return NULL;
+}
+
 static const char *
 chat_configure(const struct sockd_opts *opts, void **port_state)
 {
 	struct chat_room	*room;
 	long long		 history, timeout, peers, per_address;
+	const char		*name, *err;
 
 	history = sockd_opt_int(opts, "history", 20);
 	timeout = sockd_opt_int(opts, "peer_timeout", 300);
@@ -565,6 +924,11 @@ chat_configure(const struct sockd_opts *opts, void **port_state)
 		free(room);
 		return "out of memory";
 	}
+	if ((name = sockd_opt_string(opts, "room", NULL)) != NULL &&
+	    (err = room_subscribe(room, name)) != NULL) {
+		chat_unconfigure(room);
+		return err;
+	}
 	*port_state = room;
 	return NULL;
 }
@@ -576,6 +940,9 @@ chat_unconfigure(void *port_state)
 
 	if (room == NULL)
 		return;
+	if (room->subscribed)
+		sockd_bus_unsubscribe(room->channel, on_bus_event, room);
+	free(room->channel);
 	ring_free(&room->hist, msg_drop);
 	peers_free(&room->peers);
 	free(room);
@@ -592,6 +959,15 @@ chat_reconfigure(void *port_state, void *old_port_state)
 	if (room == NULL || old == NULL)
 		return;
 	room->guests = old->guests;
+	/* The users move; the room's origin too, so that its sequence goes
+	 * on. */
+	room->users = old->users;
+	room->uids = old->uids;
+	old->users = NULL;
+	if (room->channel != NULL && old->channel != NULL) {
+		room->host = old->host;
+		room->seq = old->seq;
+	}
 	ring_refit(&room->hist, &old->hist, msg_drop);
 	peers_refit(&room->peers, &old->peers);
 }

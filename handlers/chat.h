@@ -25,4 +25,41 @@ enum chat_cmd	 chat_parse(const char *, size_t, const char **, size_t *);
 /* 1 when name is [A-Za-z0-9_-]{1,CHAT_NICK_MAX}, else 0. */
 int		 chat_nick_valid(const char *, size_t);
 
+/*
+ * A room's event on the bus: "sockd-chat/1 HOST SEQ KIND NICK\n" and then
+ * the text.  HOST (16 hex digits, random per room and process) and SEQ
+ * (counting the host's events from 1) say where it comes from, so a host
+ * drops its own and the rest can spot a gap or a replay; KIND is one of
+ * the enum's letters.
+ */
+#define CHAT_BUS_MAGIC		"sockd-chat/1"
+#define CHAT_BUS_TEXT_MAX	65536
+enum chat_bus_kind {
+	CHAT_BUS_LINE = 'T',	/* text: the line */
+	CHAT_BUS_ME = 'M',	/* text: the action */
+	CHAT_BUS_JOIN = 'J',
+	CHAT_BUS_LEAVE = 'L',
+	CHAT_BUS_RENAME = 'N',	/* text: the new nick */
+	CHAT_BUS_WHO = 'W',	/* text: the asking user's id */
+	CHAT_BUS_HERE = 'P'	/* text: "HOST ID nick, nick...", the answer
+				 * to user ID of HOST's W */
+};
+struct chat_bus_event {
+	unsigned long long	 host, seq;
+	int			 kind;	/* enum chat_bus_kind */
+	char			 nick[CHAT_NICK_MAX + 1];
+	const char		*text;	/* into the decoded buffer */
+	size_t			 textlen;
+};
+/* Writes e into buf (cap bytes); returns its length, or 0 when it does not
+ * fit. */
+size_t		 chat_bus_encode(char *buf, size_t cap,
+		    const struct chat_bus_event *e);
+/* Reads an event from buf (len bytes, from another host: anything); 0, or
+ * -1 when it is not a well-formed one (a valid nick, a rename to a valid
+ * nick, a W's id, a P's host, id and valid nicks, text at most
+ * CHAT_BUS_TEXT_MAX bytes). */
+int		 chat_bus_decode(const char *buf, size_t len,
+		    struct chat_bus_event *e);
+
 #endif /* SOCKD_HANDLERS_CHAT_H */

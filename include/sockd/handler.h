@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define SOCKD_ABI_MAJOR		1	/* fields changed: older handlers refused */
-#define SOCKD_ABI_MINOR		1	/* fields appended: older ones still load */
+#define SOCKD_ABI_MINOR		2	/* fields appended: older ones still load */
 #define SOCKD_ABI_VERSION	((SOCKD_ABI_MAJOR << 16) | SOCKD_ABI_MINOR)
 
 /* protocols */
@@ -185,6 +185,29 @@ void		 sockd_log(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 sockd_conn_log(const struct sockd_conn *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+
+/*
+ * The bus (ABI 1.2): publish/subscribe across sockd hosts, through the
+ * daemon's "bus" setting (Redis or Valkey).  Callable only from the thread
+ * of the main loop, which serves SOCKD_ONE_LOOP services, from their
+ * callbacks and configure()/unconfigure(); elsewhere, or without a bus
+ * configured, they do nothing and return -1.
+ *
+ * sockd_bus_publish() queues the bytes for every subscriber of channel on
+ * every host, this one included: it returns 0, or -1 when the bus is down
+ * or its bounded queue is full (the message is dropped and counted, and
+ * reaches no other host).  sockd_bus_subscribe() calls fn(arg, bytes, len)
+ * for every message on channel from then on, also across reconnections
+ * (messages published while the bus was down are lost); the bytes live
+ * only during the call.  Each subscription made must be removed with
+ * sockd_bus_unsubscribe() with the same three arguments, at the latest in
+ * unconfigure().  Messages from one publisher arrive in the order sent.
+ */
+int		 sockd_bus_publish(const char *channel, const void *, size_t);
+int		 sockd_bus_subscribe(const char *channel,
+		    void (*fn)(void *arg, const void *, size_t), void *arg);
+void		 sockd_bus_unsubscribe(const char *channel,
+		    void (*fn)(void *arg, const void *, size_t), void *arg);
 
 #ifdef __cplusplus
 }

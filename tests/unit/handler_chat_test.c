@@ -782,6 +782,74 @@ a_reload_carries_the_room_into_the_new_settings(void **state)
 	room_close(&r);
 }
 
+/* bus events */
+
+static void
+a_bus_event_decodes_to_what_was_encoded(void **state)
+{
+	struct chat_bus_event	 e = { 0x0123456789abcdefULL, 42,
+	    CHAT_BUS_LINE, "alice", "hello there", 11 }, d;
+	char			 buf[256];
+	size_t			 n;
+
+	(void)state;
+	n = chat_bus_encode(buf, sizeof(buf), &e);
+	assert_true(n > 0);
+	assert_memory_equal(buf, "sockd-chat/1 0123456789abcdef 42 T alice\n"
+	    "hello there", n);
+	assert_int_equal(chat_bus_decode(buf, n, &d), 0);
+	assert_true(d.host == e.host && d.seq == 42);
+	assert_int_equal(d.kind, CHAT_BUS_LINE);
+	assert_string_equal(d.nick, "alice");
+	assert_int_equal(d.textlen, 11);
+	assert_memory_equal(d.text, "hello there", 11);
+	assert_int_equal(chat_bus_encode(buf, 20, &e), 0);
+}
+
+static void
+malformed_bus_events_are_refused(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"sockd-chat/1",
+		"sockd-chat/2 0123456789abcdef 1 T a\nx",
+		"sockd-chat/1 0123456789ABCDEF 1 T a\nx",
+		"sockd-chat/1 0123456789abcde 1 T a\nx",
+		"sockd-chat/1 0123456789abcdef  T a\nx",
+		"sockd-chat/1 0123456789abcdef 99999999999999999999 T a\nx",
+		"sockd-chat/1 0123456789abcdef 1 X a\nx",
+		"sockd-chat/1 0123456789abcdef 1 T a b\nx",
+		"sockd-chat/1 0123456789abcdef 1 T \nx",
+		"sockd-chat/1 0123456789abcdef 1 T a",
+		"sockd-chat/1 0123456789abcdef 1 T a\n",
+		"sockd-chat/1 0123456789abcdef 1 J a\nx",
+		"sockd-chat/1 0123456789abcdef 1 N a\nb\x07",
+		"sockd-chat/1 0123456789abcdef 1 T aaaaaaaaaaaaaaaaa\nx",
+		"sockd-chat/1 0123456789abcdef 1 W a\n",
+		"sockd-chat/1 0123456789abcdef 1 W a\n12x",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef 3 ",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef 3 b,c",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef 3 b, ",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcdef b",
+		"sockd-chat/1 0123456789abcdef 1 P a\n0123456789abcde 3 b",
+	};
+	struct chat_bus_event	 e;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(chat_bus_decode(bad[i], strlen(bad[i]), &e),
+		    -1);
+	assert_int_equal(chat_bus_decode("sockd-chat/1 0123456789abcdef 1 "
+	    "N a\nb", 37, &e), 0);
+	assert_int_equal(chat_bus_decode("sockd-chat/1 0123456789abcdef 1 "
+	    "L a\n", 36, &e), 0);
+	assert_int_equal(chat_bus_decode("sockd-chat/1 0123456789abcdef 1 "
+	    "W a\n17", 38, &e), 0);
+	assert_int_equal(chat_bus_decode("sockd-chat/1 0123456789abcdef 1 "
+	    "P a\n0123456789abcdef 17 b, c-d", 62, &e), 0);
+}
+
 int
 main(void)
 {
@@ -827,6 +895,8 @@ main(void)
 		    udp_lines_lose_telnet_commands_and_invalid_utf8),
 		cmocka_unit_test(
 		    a_reload_carries_the_room_into_the_new_settings),
+		cmocka_unit_test(a_bus_event_decodes_to_what_was_encoded),
+		cmocka_unit_test(malformed_bus_events_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
