@@ -231,8 +231,9 @@ the_replies_of_a_batch_take_one_send_call(void **state)
 	snprintf(out, sizeof(out), "%s/strace.out", harness_dir(h));
 	if ((st = fork()) == 0) {
 		execl("/usr/bin/timeout", "timeout", "30", "/usr/bin/strace",
-		    "-f", "-c", "-o", out, "-e",
-		    "trace=sendto,sendmsg,sendmmsg", "-p", pidarg, (char *)NULL);
+		    "-q", "-f", "-c", "-o", out, "-e",
+		    "trace=sendto,sendmsg,sendmmsg", "-p", pidarg,
+		    (char *)NULL);
 		_exit(127);
 	}
 	assert_true(st > 0);
