@@ -246,4 +246,4 @@ clean:
 -include bench/bench.mk
 -include packaging/packaging.mk
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)

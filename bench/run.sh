@@ -38,7 +38,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log() { echo "bench: $*" >&2; }
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.log "$OUT"/*.out "$OUT"/cg.* "$RAW"
+rm -f "$OUT"/*.log "$OUT"/*.out "$OUT"/cg.* "$OUT"/strace.* "$RAW"
 : > "$RAW"
 : > "$OUT/notes.txt"
 note() { echo "$*" >> "$OUT/notes.txt"; log "$*"; }
@@ -146,74 +146,96 @@ start_ref() {
 	fi
 }
 
-# xinetd or openbsd-inetd with their internal echo / daytime, if present.
-INETD=""; IPID=""
-start_inetd() {
-	if command -v xinetd >/dev/null 2>&1; then
-		cat > "$OUT/xinetd.conf" <<-EOF
-		defaults
-		{
-			instances	= UNLIMITED
-			per_source	= UNLIMITED
-			cps		= 1000000 1
-			log_type	= FILE $PWD/$OUT/xinetd.log
-		}
-		service bench-echo
-		{
-			type		= INTERNAL UNLISTED
-			id		= echo-stream
-			socket_type	= stream
-			protocol	= tcp
-			port		= $I_ECHO
-			bind		= 127.0.0.1
-			wait		= no
-			user		= root
-		}
-		service bench-echo-udp
-		{
-			type		= INTERNAL UNLISTED
-			id		= echo-dgram
-			socket_type	= dgram
-			protocol	= udp
-			port		= $I_ECHO
-			bind		= 127.0.0.1
-			wait		= yes
-			user		= root
-		}
-		service bench-daytime-udp
-		{
-			type		= INTERNAL UNLISTED
-			id		= daytime-dgram
-			socket_type	= dgram
-			protocol	= udp
-			port		= $I_DAY
-			bind		= 127.0.0.1
-			wait		= yes
-			user		= root
-		}
-		EOF
-		INETD_CMD="xinetd -dontfork -f $OUT/xinetd.conf"
-		INETD=xinetd
-	elif command -v inetd >/dev/null 2>&1; then
-		# openbsd-inetd picks internal services by name: ports 7, 13.
-		I_ECHO=7; I_DAY=13
-		cat > "$OUT/inetd.conf" <<-EOF
-		127.0.0.1:echo	stream	tcp	nowait	root	internal
-		127.0.0.1:echo	dgram	udp	wait	root	internal
-		127.0.0.1:daytime	dgram	udp	wait	root	internal
-		EOF
-		INETD_CMD="inetd -d $OUT/inetd.conf"
-		INETD=inetd
+# The anchors: xinetd and openbsd-inetd (unpacked by .ci/install-deps
+# bench into $B/bench/openbsd-inetd), their internal echo / daytime, with
+# their rate limits raised as the reference has none.  Each found one gets
+# a column; ANCHORS lists those that came up.
+ANCHORS=""; XPID=""; OPID=""
+OBSD_INETD=$B/bench/openbsd-inetd/usr/sbin/inetd
+[ -x "$OBSD_INETD" ] || OBSD_INETD=$(command -v inetd 2>/dev/null || true)
+XINETD_CMD=""; OBSD_CMD=""
+start_xinetd() {
+	command -v xinetd >/dev/null 2>&1 || return 0
+	cat > "$OUT/xinetd.conf" <<-EOF
+	defaults
+	{
+		instances	= UNLIMITED
+		per_source	= UNLIMITED
+		cps		= 1000000 1
+		log_type	= FILE $PWD/$OUT/xinetd.log
+	}
+	# Internal services are found by name; id tells them apart.
+	service echo
+	{
+		type		= INTERNAL UNLISTED
+		id		= echo-stream
+		socket_type	= stream
+		protocol	= tcp
+		port		= $I_ECHO
+		bind		= 127.0.0.1
+		wait		= no
+		user		= root
+	}
+	service echo
+	{
+		type		= INTERNAL UNLISTED
+		id		= echo-dgram
+		socket_type	= dgram
+		protocol	= udp
+		port		= $I_ECHO
+		bind		= 127.0.0.1
+		wait		= yes
+		user		= root
+	}
+	service daytime
+	{
+		type		= INTERNAL UNLISTED
+		id		= daytime-dgram
+		socket_type	= dgram
+		protocol	= udp
+		port		= $I_DAY
+		bind		= 127.0.0.1
+		wait		= yes
+		user		= root
+	}
+	EOF
+	XINETD_CMD="xinetd -dontfork -filelog $PWD/$OUT/xinetd.log -f $OUT/xinetd.conf -pidfile $PWD/$OUT/xinetd.pid"
+	taskset -c 0 $XINETD_CMD >> "$OUT/xinetd.log" 2>&1 &
+	XPID=$!
+	if wait_port $I_ECHO 5 $XPID; then
+		ANCHORS="$ANCHORS xinetd"
 	else
-		return 0
-	fi
-	taskset -c 0 $INETD_CMD >> "$OUT/inetd.log" 2>&1 &
-	IPID=$!
-	if ! wait_port $I_ECHO 5 $IPID; then
-		stop $IPID
-		IPID=""; INETD=""
+		note "xinetd did not come up (see $OUT/xinetd.log)"
+		stop $XPID; XPID=""
 	fi
 }
+# openbsd-inetd picks internal services by name, so it needs ports 7 and
+# 13, hence root.
+O_ECHO=7; O_DAY=13
+start_obsd() {
+	[ -n "$OBSD_INETD" ] || return 0
+	if [ "$(id -u)" != 0 ]; then
+		note "openbsd-inetd needs root for ports 7 and 13: no column"
+		return 0
+	fi
+	cat > "$OUT/inetd.conf" <<-EOF
+	127.0.0.1:echo	stream	tcp	nowait.100000000	root	internal
+	127.0.0.1:echo	dgram	udp	wait.100000000	root	internal
+	127.0.0.1:daytime	dgram	udp	wait.100000000	root	internal
+	EOF
+	OBSD_CMD="$OBSD_INETD -i -R 100000000 $PWD/$OUT/inetd.conf"
+	taskset -c 0 $OBSD_CMD >> "$OUT/openbsd-inetd.log" 2>&1 &
+	OPID=$!
+	if wait_port $O_ECHO 5 $OPID; then
+		ANCHORS="$ANCHORS openbsd-inetd"
+	else
+		note "openbsd-inetd did not come up (see $OUT/openbsd-inetd.log)"
+		stop $OPID; OPID=""
+	fi
+}
+# The rows the anchors are measured in (they take a second each run).
+ANCHOR_B="pp32 conn32 udpecho udpday"
+ANCHOR_RUNS=3
 
 # --- one load generator run ----------------------------------------------
 # run BENCH SERVER PID PORT loadgen-args...: appends one line to $RAW.
@@ -345,7 +367,12 @@ fi
 SPID=""; RPID=""
 [ $HAVE_SOCKD = 1 ] && start_sockd
 start_ref
-start_inetd
+start_xinetd
+start_obsd
+IDLE=""
+for x in sockd:$SPID ref:$RPID xinetd:$XPID openbsd-inetd:$OPID; do
+	alive "${x#*:}" && IDLE="$IDLE ${x%%:*}:$(rss_kb "${x#*:}")"
+done
 PP="-m tcp-pingpong -s 64"
 BENCHES="pp1 pp32 pp256 conn32 udpecho udpday bulk1 bulk8 chat1000 chat1000w1"
 for b in $BENCHES; do
@@ -364,14 +391,26 @@ for b in $BENCHES; do
 	log "$b"
 	r=1
 	while [ $r -le "$RUNS" ]; do
-		for s in sockd ref $INETD; do
+		for s in sockd ref $ANCHORS; do
+			case $s in
+			sockd|ref) ;;
+			*)	[ $r -gt $ANCHOR_RUNS ] && continue
+				case " $ANCHOR_B " in
+				*" $b "*) ;;
+				*)	continue;;
+				esac;;
+			esac
 			case $s in
 			sockd)	pid=$SPID; e=$S_ECHO; d=$S_DAY; c=$S_CHAT
 				if [ $HAVE_SOCKD = 1 ] && ! alive "$pid"; then
 					start_sockd; pid=$SPID
 				fi;;
 			ref)	pid=$RPID; e=$R_ECHO; d=$R_DAY; c=$R_CHAT;;
-			*)	pid=$IPID; e=$I_ECHO; d=$I_DAY; c="";;
+			xinetd)	pid=$XPID; e=$I_ECHO; d=$I_DAY; c="";;
+			*)	pid=$OPID; e=$O_ECHO; d=$O_DAY; c=""
+				# It never answers a 127.0.0.0/8 source over
+				# UDP (dg_badinput: spoofing guard).
+				case $b in udp*) continue;; esac;;
 			esac
 			case $b in
 			udpday)	[ $s = sockd ] && ! has_svc daytime && continue
@@ -388,7 +427,50 @@ for b in $BENCHES; do
 done
 alive "$SPID" && kill -USR1 "$SPID" && sleep 0.3
 SOCKD_LOGLINES=$(wc -l < "$OUT/sockd.log" 2>/dev/null || echo 0)
-stop "$SPID"; stop "$RPID"; stop "$IPID"
+stop "$SPID"; stop "$RPID"; stop "$XPID"; stop "$OPID"
+
+# --- system calls per UDP reply (strace -c) --------------------------------
+# strace -c -f counts the server's system calls over SYSC_N requests with
+# no warm-up, so every request counts.  Traced, a server is slower and
+# finds more datagrams waiting per recvmmsg than untraced: the same holds
+# for both servers, so compare them side by side.
+SYSC_N=20000
+[ "$QUICK" = 1 ] && SYSC_N=5000
+SYSC=""
+sysc() {	# NAME PID PORT BENCH loadgen-args...
+	n=$1; p=$2; port=$3; sb=$4; shift 4
+	alive "$p" || return 0
+	f=$OUT/strace.$n.$sb
+	timeout 120 strace -c -f -p "$p" -o "$f" 2>/dev/null &
+	tp=$!
+	sleep 0.5
+	line=$(timeout 60 taskset -c 1 "$LG" -p "$port" -n $SYSC_N -w 0 \
+	    -d 60 "$@" 2>> "$OUT/loadgen.log")
+	kill -INT $tp 2>/dev/null
+	wait $tp 2>/dev/null
+	ops=$(echo "$line" | tr ' ' '\n' | sed -n 's/^ops=//p')
+	# "% time, seconds, usecs/call, calls, [errors,] syscall"
+	calls=$(awk '$NF == "total" { print $4 }' "$f" 2>/dev/null)
+	sends=$(awk '$NF ~ /^send/ { n += $4 } END { print n + 0 }' "$f" 2>/dev/null)
+	SYSC="$SYSC $n:$sb:${ops:--}:${calls:--}:$sends"
+}
+if command -v strace >/dev/null 2>&1; then
+	log "system calls per UDP reply"
+	SPID=""; RPID=""
+	[ $HAVE_SOCKD = 1 ] && start_sockd
+	start_ref
+	for sb in udpecho udpday; do
+		if [ $sb = udpecho ]; then set -- -m udp-reqrep -k 32 -s 64 -t 200
+		else set -- -m udp-reqrep -k 32 -t 200 -f '%Y-%m-%d %X'; fi
+		[ $sb = udpecho ] && sp=$S_ECHO || sp=$S_DAY
+		[ $sb = udpecho ] && rp=$R_ECHO || rp=$R_DAY
+		sysc sockd "$SPID" $sp $sb "$@"
+		sysc ref "$RPID" $rp $sb "$@"
+	done
+	stop "$SPID"; stop "$RPID"
+	echo "strace taskset -c 1 $LG -p PORT -n $SYSC_N -w 0 -d 60 -m udp-reqrep -k 32 ... while strace -c -f -p SERVER_PID" \
+	    >> "$OUT/commands.txt"
+fi
 
 # --- chat burst: one read of 32768 short lines to a room of 499 -----------
 # Lines per second delivered to the room, and how long an echo request on
@@ -542,6 +624,79 @@ if [ $HAVE_SOCKD = 1 ]; then
 	SOCKD_CMD="$SOCKD -f -c $CONF $SOCKD_USER"
 fi
 
+# --- reload under load -------------------------------------------------------
+# 32-connection ping-pong and UDP echo at once against sockd, while it is
+# reloaded ten times a second (SIGHUP; two files alternate that differ in
+# one unrelated service, a TCP discard), against the same load without
+# reloads, run by run; with workers = 1 and 2.  Descriptors and RSS are
+# read before the first run and after the last one.
+RL_RUNS=3
+[ "$QUICK" = 1 ] && RL_RUNS=1
+RL=""
+rl_run() {	# LABEL PID
+	taskset -c 1 "$LG" -p $S_ECHO -d "$SECS" -w "$WARM" $PP -c 32 \
+	    > "$OUT/rl.pp" 2>> "$OUT/loadgen.log" &
+	a=$!
+	taskset -c 1 "$LG" -p $S_ECHO -d "$SECS" -w "$WARM" -m udp-reqrep \
+	    -k 32 -s 64 -t 200 > "$OUT/rl.udp" 2>> "$OUT/loadgen.log" &
+	u=$!
+	wait $a $u
+	echo "bench=rlpp server=$1 $(cat "$OUT/rl.pp")" >> "$RAW"
+	echo "bench=rludp server=$1 $(cat "$OUT/rl.udp")" >> "$RAW"
+}
+reloader() {	# PID: SIGHUPs with the files alternating, until rl.on goes
+	i=0
+	while [ -f "$OUT/rl.on" ]; do
+		[ $((i % 2)) = 0 ] && src=$CONF.rlb || src=$CONF.rla
+		cp "$src" "$CONF.rl.tmp" && mv "$CONF.rl.tmp" "$CONF.rl"
+		kill -HUP "$1" 2>/dev/null
+		i=$((i + 1))
+		sleep 0.1
+	done
+	echo $i > "$OUT/rl.count"
+}
+if [ $HAVE_SOCKD = 1 ] && has_svc echo; then
+	log "reload under load"
+	for wcfg in 1 2; do
+		sed "s/^daemon: {/daemon: {\n\tworkers = $wcfg;/" "$CONF" \
+		    > "$CONF.rla"
+		sed 's/^\t# begin echo$/\t{ name = "discard"; port = 17009; protocol = "tcp"; },\n&/' \
+		    "$CONF.rla" > "$CONF.rlb"
+		cp "$CONF.rla" "$CONF.rl"
+		SOCKD_CMD="$SOCKD -f -c $CONF.rl $SOCKD_USER"
+		: > "$OUT/sockd.log.rl"
+		SPID=""; start_sockd
+		alive "$SPID" || continue
+		sleep 0.5
+		fd0=$(nfds "$SPID"); rss0=$(rss_kb "$SPID")
+		log0=$(wc -l < "$OUT/sockd.log")
+		nrl=0
+		r=1
+		while [ $r -le $RL_RUNS ]; do
+			rl_run "w$wcfg-base" "$SPID"
+			touch "$OUT/rl.on"
+			reloader "$SPID" &
+			rp=$!
+			rl_run "w$wcfg-reload" "$SPID"
+			rm -f "$OUT/rl.on"
+			wait $rp
+			nrl=$((nrl + $(cat "$OUT/rl.count")))
+			r=$((r + 1))
+		done
+		# Let the last reload and its check finish, on the first file.
+		cp "$CONF.rla" "$CONF.rl"; kill -HUP "$SPID"; sleep 1.5
+		fd1=$(nfds "$SPID"); rss1=$(rss_kb "$SPID")
+		done_n=$(tail -n +$((log0 + 1)) "$OUT/sockd.log" | grep -c 'reload done')
+		fail_n=$(tail -n +$((log0 + 1)) "$OUT/sockd.log" | grep -c 'reload failed')
+		RL="$RL $wcfg:$((nrl + 1)):$done_n:$fail_n:$fd0:$fd1:$rss0:$rss1"
+		alive "$SPID" || note "sockd died during the reload rows"
+		stop "$SPID"
+	done
+	SOCKD_CMD="$SOCKD -f -c $CONF $SOCKD_USER"
+	echo "reload: the pp32 and udpecho commands at once, with and without kill -HUP SOCKD_PID every 0.1 s (files alternating)" \
+	    >> "$OUT/commands.txt"
+fi
+
 # --- RESULTS.md -------------------------------------------------------------
 T1=$(date +%s)
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -596,12 +751,13 @@ echo
 echo '```'
 echo "sockd:     taskset -c 0 $SOCKD -f -c bench/sockd-bench.conf $SOCKD_USER"
 echo "reference: taskset -c 0 $REF_CMD"
-[ -n "$INETD" ] && echo "$INETD:    taskset -c 0 $INETD_CMD"
+case " $ANCHORS " in *" xinetd "*) echo "xinetd:    taskset -c 0 $XINETD_CMD";; esac
+case " $ANCHORS " in *" openbsd-inetd "*) echo "openbsd-inetd: taskset -c 0 $OBSD_CMD";; esac
 sed 's/^\([a-z0-9]*\) /\1: /' "$OUT/commands.txt" | awk '!seen[$0]++'
 echo '```'
 echo
 echo "Ports: sockd echo $S_ECHO tcp+udp, daytime $S_DAY udp, chat $S_CHAT;" \
-    "reference $R_ECHO, $R_DAY, $R_CHAT$( [ -n "$INETD" ] && echo "; $INETD $I_ECHO, $I_DAY")."
+    "reference $R_ECHO, $R_DAY, $R_CHAT; xinetd $I_ECHO, $I_DAY; openbsd-inetd $O_ECHO, $O_DAY."
 echo
 echo "Limits raised in bench/sockd-bench.conf (everything else at its default):"
 echo "daemon max_connections 4096 -> 20000 and echo max_connections 1024 -> 20000"
@@ -621,19 +777,87 @@ echo "figures are clean."
 echo
 hdr="| Benchmark | sockd | ref | sockd/ref | target | met | sockd CPU us/op | ref CPU us/op | CPU sockd/ref (<= 1.1) | others on CPU 0, max % |"
 sep="|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"
-if [ -n "$INETD" ]; then
-	hdr="$hdr $INETD | $INETD CPU us/op |"; sep="$sep---:|---:|"
-fi
+for a in $ANCHORS; do
+	hdr="$hdr $a | $a CPU us/op |"; sep="$sep---:|---:|"
+done
 echo "$hdr"; echo "$sep"
 for b in $BENCHES; do
 	sv=$(med $b sockd rate); rv=$(med $b ref rate)
 	sc=$(med $b sockd srv_cpu_us_per_op); rc=$(med $b ref srv_cpu_us_per_op)
 	ra=$(ratio "$sv" "$rv"); cr=$(ratio "$sc" "$rc")
 	line="| $(title $b) | $sv | $rv | $ra | $(target $b) | $(ok "$ra" ">=" "$(target $b)") | $sc | $rc | $cr $( [ "$cr" != - ] && ok "$cr" "<=" 1.1 | sed 's/yes//') | $(mx $b sockd cpu0_others_pct) / $(mx $b ref cpu0_others_pct) |"
-	[ -n "$INETD" ] && line="$line $(med $b $INETD rate) | $(med $b $INETD srv_cpu_us_per_op) |"
+	for a in $ANCHORS; do
+		line="$line $(med $b $a rate) | $(med $b $a srv_cpu_us_per_op) |"
+	done
 	echo "$line"
 done
 echo
+if [ -n "$ANCHORS" ]; then
+echo "Anchors ($(echo $ANCHORS | sed 's/ /, /g')) are measured in the rows $ANCHOR_B only, in the"
+echo "first $ANCHOR_RUNS of the same runs, alternating with sockd and ref.  Their limits are raised as"
+echo "far as they go: xinetd \`instances\` and \`per_source\` UNLIMITED, \`cps ="
+echo "1000000 1\`; openbsd-inetd \`-R 100000000\` and \`.100000000\` on wait/nowait."
+echo "openbsd-inetd never answers a UDP datagram from 127.0.0.0/8 (its"
+echo "\`dg_badinput()\` refuses loopback sources as spoofed), so it has no UDP"
+echo "figures here.  Their TCP echo forks a child per connection, and a"
+echo "child's CPU time reaches the parent's /proc figures only once it is"
+echo "reaped: their CPU per operation undercounts for ping-pong."
+echo
+fi
+echo "Idle memory: RSS of each server right after it started, before any load:"
+echo "$(for x in $IDLE; do printf '%s %s kB; ' "${x%%:*}" "${x#*:}"; done | sed 's/; $/./')"
+echo
+if [ -n "$SYSC" ]; then
+echo "## System calls per UDP reply"
+echo
+echo "\`strace -c -f -p PID\` over $SYSC_N requests (32 in flight, no warm-up):"
+echo "every system call of the server, and its send calls (sendmsg, sendto,"
+echo "sendmmsg), per reply.  strace slows the server, so more datagrams wait"
+echo "per recvmmsg than untraced, for both servers alike."
+echo
+echo "| Benchmark | sockd calls/reply | sockd sends/reply | ref calls/reply | ref sends/reply |"
+echo "|---|---:|---:|---:|---:|"
+for sb in udpecho udpday; do
+	row="| $(title $sb | sed 's/ (.*//') |"
+	for n in sockd ref; do
+		v="- | -"
+		for x in $SYSC; do
+			case $x in "$n:$sb:"*) ;; *) continue;; esac
+			v=$(echo "$x" | awk -F: '{ if ($3 == "-" || $3 + 0 == 0) print "- | -";
+			    else printf "%.2f | %.2f\n", $4 / $3, $5 / $3 }')
+		done
+		row="$row $v |"
+	done
+	echo "$row"
+done
+echo
+fi
+if [ -n "$RL" ]; then
+echo "## Reload under load"
+echo
+echo "32-connection ping-pong and UDP echo (32 in flight) at once, each run"
+echo "with and without \`kill -HUP\` every 0.1 s (two files alternating that"
+echo "differ in one TCP discard service), $RL_RUNS run(s) of each, median."
+echo "Targets: no errors, no UDP loss beyond the run without reloads, rates"
+echo "within 10%, descriptors and RSS back to their start values."
+echo
+echo "| workers | reloads sent / done / failed | ping-pong rt/s, no reload | with reloads | ratio | UDP echo replies/s, no reload | with reloads | ratio | UDP loss % no reload / reloads | errors no reload / reloads | fds start / end | RSS kB start / end |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|---|"
+for x in $RL; do
+	set -- $(echo "$x" | tr : ' ')
+	w=$1; nrl=$2; dn=$3; fl=$4; f0=$5; f1=$6; r0=$7; r1=$8
+	pb=$(med rlpp w$w-base rate); pr=$(med rlpp w$w-reload rate)
+	ub=$(med rludp w$w-base rate); ur=$(med rludp w$w-reload rate)
+	eb=$(awk -v s="server=w$w-base" '$2 == s { for (i = 1; i <= NF; i++) if ($i ~ /^errors=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$RAW")
+	er=$(awk -v s="server=w$w-reload" '$2 == s { for (i = 1; i <= NF; i++) if ($i ~ /^errors=/) { split($i, a, "="); n += a[2] } } END { print n + 0 }' "$RAW")
+	echo "| $w | $nrl / $dn / $fl | $pb | $pr | $(ratio "$pr" "$pb") | $ub | $ur | $(ratio "$ur" "$ub") | $(med rludp w$w-base loss_pct) / $(med rludp w$w-reload loss_pct) | $eb / $er | $f0 / $f1 | $r0 / $r1 |"
+done
+echo
+echo "Signals that arrive while a reload is still being checked are folded"
+echo "into one more reload after it, so done can be below sent; sent counts"
+echo "the signals, done and failed what sockd logged."
+echo
+fi
 echo "## Latency"
 echo
 echo "| Benchmark | sockd p50 us | sockd p99 us | ref p50 us | ref p99 us | sockd max first reply ms | ref max first reply ms |"
@@ -759,7 +983,7 @@ echo "  libuv's recvmmsg set-up for an 8-datagram batch (~200), which pays off"
 echo "  when datagrams arrive together."
 echo "- sockd log lines over the whole run (default log level): $SOCKD_LOGLINES."
 [ -s "$OUT/notes.txt" ] && sed 's/^/- /' "$OUT/notes.txt"
-[ -z "$INETD" ] && echo "- Neither xinetd nor openbsd-inetd is installed: no inetd column."
+[ -z "$ANCHORS" ] && echo "- Neither xinetd nor openbsd-inetd is installed (\`.ci/install-deps bench\`): no anchor column."
 echo "- Chat, 8 lines in flight: the reference sends all complete lines of one"
 echo "  read to each client in one write, so a burst of lines costs one syscall per"
 echo "  recipient; with 1 line in flight no such coalescing is possible and the"

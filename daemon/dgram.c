@@ -9,8 +9,20 @@
  * without allocation: the source table remembers the entry it found last,
  * so a flood from one address skips even the hash lookup, and a datagram
  * over its source's rate is dropped before the handler sees it, without a
- * log line.  Replies are sent at once with uv_udp_try_send, never queued:
- * one that the kernel does not take is dropped and counted.
+ * log line.
+ *
+ * Replies are batched: libuv hands over the datagrams of one recvmmsg one
+ * by one and then calls back once more with no address (the end of the
+ * batch).  Each reply a handler makes is copied into the loop's reply
+ * batch (struct dgram_batch; the receive buffer is reused, the handler's
+ * bytes live only during its call), and the batch goes out with one
+ * sendmmsg on the socket's fd at the end of the receive batch, or sooner
+ * when it is full or a reply is for another socket (libuv 1.44 has no
+ * batched send).  A datagram read alone (no recvmmsg) is answered right
+ * after its handler.  A reply the kernel does not take is dropped and
+ * counted, and the others still go: sendmmsg stops at the first failure,
+ * which is skipped, and the rest is sent again.  Without sendmmsg
+ * (ENOSYS) each reply is its own sendmsg.
  *
  * No amplifier: each received datagram carries a budget, its size plus
  * max_reply_growth, and every send it causes (sockd_dgram_reply and each
@@ -18,12 +30,18 @@
  * budget; a send past what is left, or larger than max_reply, is refused
  * and counted as dropped.  So one datagram never makes sockd send more than
  * max_reply_growth bytes over its own size in total, however many sends
- * the handler tries (max_reply_growth = -1 lifts the budget).  Nothing here
+ * the handler tries (max_reply_growth = -1 lifts the budget).  A send is
+ * charged when it is queued, and a queued send the kernel refuses later is
+ * counted as dropped, as one refused at once is.  Nothing here
  * logs per datagram at the default level.  A socket is seen through struct
  * dgram_port, which its listener keeps pointing at the service it serves
  * now.
  */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +62,21 @@ struct sockd_dgram {
 };
 
 #define DGRAM_NO_BUDGET	SIZE_MAX	/* max_reply_growth = -1 */
+#define DGRAM_BATCH	8		/* replies per sendmmsg */
+#define DGRAM_REPLY_MAX	65536		/* max_reply is at most 65507 */
+
+/* The replies queued during one receive batch, all for one socket. */
+struct dgram_batch {
+	struct dgram_port	*port;		/* NULL: nothing queued */
+	int			 fd;
+	int			 nommsg;	/* sendmmsg is ENOSYS */
+	unsigned int		 n;
+	size_t			 used;		/* bytes of buf */
+	struct mmsghdr		 msg[DGRAM_BATCH];
+	struct iovec		 iov[DGRAM_BATCH];
+	struct sockaddr_storage	 to[DGRAM_BATCH];
+	char			 buf[DGRAM_BATCH * DGRAM_REPLY_MAX];
+};
 
 void
 dgram_ctx_init(struct dgram_ctx *ctx, uv_loop_t *loop, int id)
@@ -51,6 +84,8 @@ dgram_ctx_init(struct dgram_ctx *ctx, uv_loop_t *loop, int id)
 	ctx->loop = loop;
 	ctx->id = id;
 	ctx->ubuf = xcalloc(1, UBUF_SIZE);
+	/* Pages of buf untouched by replies cost no memory. */
+	ctx->batch = xcalloc(1, sizeof(*ctx->batch));
 }
 
 void
@@ -58,6 +93,133 @@ dgram_ctx_free(struct dgram_ctx *ctx)
 {
 	free(ctx->ubuf);
 	ctx->ubuf = NULL;
+	free(ctx->batch);
+	ctx->batch = NULL;
+}
+
+/* The counters of the worker a socket belongs to. */
+static struct svc_stats *
+dgram_port_stats(const struct dgram_port *l)
+{
+	return &l->svc->local[l->ctx->id].st;
+}
+
+/* Counts reply i of b as dropped; err is an errno value. */
+static void
+dgram_batch_drop(struct dgram_batch *b, unsigned int i, int err)
+{
+	struct dgram_port *l = b->port;
+
+	stat_inc(&dgram_port_stats(l)->dropped_send);
+	if (log_get_level() >= LOG_DEBUG)
+		log_debug("%s: %s: send of %zu bytes: %s", l->svc->conf.name,
+		    l->name, b->iov[i].iov_len, strerror(err));
+}
+
+/* Counts replies i to j - 1 of b as sent. */
+static void
+dgram_batch_sent(struct dgram_batch *b, unsigned int i, unsigned int j)
+{
+	struct svc_stats *st = dgram_port_stats(b->port);
+
+	for (; i < j; i++) {
+		stat_inc(&st->replies);
+		stat_add(&st->udp_out, b->iov[i].iov_len);
+	}
+}
+
+/* Sends replies i and on of b one by one. */
+static void
+dgram_batch_send_each(struct dgram_batch *b, unsigned int i)
+{
+	ssize_t rc;
+
+	for (; i < b->n; i++) {
+		do
+			rc = sendmsg(b->fd, &b->msg[i].msg_hdr, 0);
+		while (rc < 0 && errno == EINTR);
+		if (rc < 0)
+			dgram_batch_drop(b, i, errno);
+		else
+			dgram_batch_sent(b, i, i + 1);
+	}
+}
+
+/* Sends every queued reply of ctx, counting each one sent or dropped, and
+ * empties the batch. */
+static void
+dgram_batch_flush(struct dgram_ctx *ctx)
+{
+	struct dgram_batch *b = ctx->batch;
+	unsigned int i = 0;
+	int rc;
+
+	if (b->n == 0)
+		return;
+	while (i < b->n && !b->nommsg) {
+		rc = sendmmsg(b->fd, &b->msg[i], b->n - i, 0);
+		if (rc > 0) {
+			dgram_batch_sent(b, i, i + (unsigned int)rc);
+			i += (unsigned int)rc;
+			continue;
+		}
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0 && errno == ENOSYS) {
+			b->nommsg = 1;
+			break;
+		}
+		/* The kernel refused the first of the rest (full buffer,
+		 * unreachable destination): drop it alone, send the rest. */
+		dgram_batch_drop(b, i++, rc < 0 ? errno : EIO);
+	}
+	if (b->nommsg)
+		dgram_batch_send_each(b, i);
+	b->n = 0;
+	b->used = 0;
+	b->port = NULL;
+}
+
+/* Copies one reply into the batch of l's loop; -1 when to cannot be sent
+ * to at all. */
+static int
+dgram_batch_add(struct dgram_port *l, const struct sockaddr *to,
+    const void *p, size_t len)
+{
+	struct dgram_ctx *ctx = l->ctx;
+	struct dgram_batch *b = ctx->batch;
+	struct msghdr *m;
+	socklen_t tolen;
+	uv_os_fd_t fd;
+
+	if (to->sa_family == AF_INET)
+		tolen = sizeof(struct sockaddr_in);
+	else if (to->sa_family == AF_INET6)
+		tolen = sizeof(struct sockaddr_in6);
+	else
+		return -1;
+	if (b->n > 0 && (b->port != l || b->n == DGRAM_BATCH ||
+	    b->used + len > sizeof(b->buf)))
+		dgram_batch_flush(ctx);
+	if (b->n == 0) {
+		if (uv_fileno((uv_handle_t *)l->udp, &fd) != 0)
+			return -1;
+		b->port = l;
+		b->fd = fd;
+	}
+	memcpy(&b->to[b->n], to, tolen);
+	memcpy(b->buf + b->used, p, len);
+	b->iov[b->n].iov_base = b->buf + b->used;
+	b->iov[b->n].iov_len = len;
+	m = &b->msg[b->n].msg_hdr;
+	memset(m, 0, sizeof(*m));
+	m->msg_name = &b->to[b->n];
+	m->msg_namelen = tolen;
+	m->msg_iov = &b->iov[b->n];
+	m->msg_iovlen = 1;
+	b->used += len;
+	b->n++;
+	return 0;
 }
 
 static void
@@ -103,6 +265,7 @@ on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 
 	if (from == NULL) {
 		/* Nothing more to read, or the end of a recvmmsg batch. */
+		dgram_batch_flush(l->ctx);
 		if (n < 0)
 			service_logx(s, loc, "%s: receive: %s", l->name,
 			    uv_strerror((int)n));
@@ -137,6 +300,9 @@ on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	d.budget = sc->max_reply_growth < 0 ? DGRAM_NO_BUDGET :
 	    (size_t)n + (size_t)sc->max_reply_growth;
 	s->h->udp_datagram(&d, buf->base, (size_t)n);
+	/* Read alone, not in a recvmmsg batch: no end-of-batch call comes. */
+	if (!(flags & UV_UDP_MMSG_CHUNK))
+		dgram_batch_flush(l->ctx);
 }
 
 int
@@ -158,7 +324,7 @@ sockd_dgram_reply_max(const struct sockd_dgram *d)
 static struct svc_stats *
 dgram_stats(const struct sockd_dgram *d)
 {
-	return &d->l->svc->local[d->l->ctx->id].st;
+	return dgram_port_stats(d->l);
 }
 
 int
@@ -166,25 +332,20 @@ sockd_dgram_send_to(struct sockd_dgram *d, const struct sockaddr *to,
     const void *p, size_t len)
 {
 	struct service *s = d->l->svc;
-	uv_buf_t b;
-	int rc;
 
 	if (len > sockd_dgram_reply_max(d)) {
 		stat_inc(&dgram_stats(d)->dropped_budget);
 		return -1;
 	}
-	b = uv_buf_init((char *)p, (unsigned int)len);
-	if ((rc = uv_udp_try_send(d->l->udp, &b, 1, to)) < 0) {
+	if (dgram_batch_add(d->l, to, p, len) < 0) {
 		stat_inc(&dgram_stats(d)->dropped_send);
 		if (log_get_level() >= LOG_DEBUG)
 			log_debug("%s: %s: send: %s", s->conf.name,
-			    d->l->name, uv_strerror(rc));
+			    d->l->name, uv_strerror(UV_EINVAL));
 		return -1;
 	}
 	if (d->budget != DGRAM_NO_BUDGET)
 		d->budget -= len;
-	stat_inc(&dgram_stats(d)->replies);
-	stat_add(&dgram_stats(d)->udp_out, len);
 	return 0;
 }
 

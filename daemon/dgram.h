@@ -8,13 +8,16 @@
 #define UBUF_SIZE	(8 * 65536)	/* one recvmmsg batch of datagrams */
 
 struct service;
+struct dgram_batch;
 
-/* What the UDP sockets of one event loop share: the receive buffer, and
- * the worker's index into each service's per-worker part. */
+/* What the UDP sockets of one event loop share: the receive buffer, the
+ * replies of the current receive batch, and the worker's index into each
+ * service's per-worker part. */
 struct dgram_ctx {
 	uv_loop_t		*loop;
 	int			 id;
 	char			*ubuf;
+	struct dgram_batch	*batch;
 };
 
 /* One UDP socket as the receive path sees it (its handle's data): the

@@ -155,7 +155,10 @@ int		 sockd_conn_send(struct sockd_conn *, struct sockd_msg *);
  * max_reply; sockd refuses (returns -1, counts a drop, sends nothing) a
  * send larger than that.  A handler sending several datagrams stops when
  * the next one no longer fits.  max_reply_growth = -1 (the service allows
- * amplification): no budget, only max_reply per send.
+ * amplification): no budget, only max_reply per send.  Sends are copied
+ * and queued: 0 means queued and charged; the replies of one receive
+ * batch leave together at its end, and one the kernel refuses then is
+ * counted as dropped.
  */
 int		 sockd_dgram_reply(struct sockd_dgram *, const void *, size_t);
 size_t		 sockd_dgram_reply_max(const struct sockd_dgram *);
