@@ -125,6 +125,23 @@ get_str(struct ctx *x, config_setting_t *s)
 	return config_setting_get_string(s);
 }
 
+/* A string setting that must not be empty, and why: "NAME: the empty
+ * string WHY; leave "NAME" out instead". */
+static const char *
+get_str_nonempty(struct ctx *x, config_setting_t *s, const char *why)
+{
+	const char *v, *name = config_setting_name(s);
+
+	if ((v = get_str(x, s)) == NULL)
+		return NULL;
+	if (*v == '\0') {
+		ERR(x, s, "%s: the empty string %s; leave \"%s\" out instead",
+		    name, why, name);
+		return NULL;
+	}
+	return v;
+}
+
 static int
 valid_name(const char *s, const char *extra)
 {
@@ -253,16 +270,11 @@ set_quit(struct ctx *x, config_setting_t *s, const struct setting *st,
 {
 	const char *v;
 
-	if ((v = get_str(x, s)) == NULL)
-		return;
 	/* conn.c compares lines with it: "" would match the first empty
 	 * line and end the session there. */
-	if (*v == '\0') {
-		ERR(x, s, "quit: the empty string would end every session at "
-		    "its first empty line; leave \"quit\" out instead");
-		return;
-	}
-	store_string(st, base, v);
+	if ((v = get_str_nonempty(x, s, "would end every session at its "
+	    "first empty line")) != NULL)
+		store_string(st, base, v);
 }
 
 static void
@@ -604,13 +616,8 @@ set_include_dir(struct ctx *x, config_setting_t *s, const struct setting *st,
 {
 	const char *v;
 
-	if ((v = get_str(x, s)) == NULL)
+	if ((v = get_str_nonempty(x, s, "names no directory")) == NULL)
 		return;
-	if (*v == '\0') {
-		ERR(x, s, "include_dir: the empty string names no directory; "
-		    "leave \"include_dir\" out instead");
-		return;
-	}
 	store_string(st, base, v);
 	x->idir_file = setting_file(x, s);
 	x->idir_line = config_setting_source_line(s);
