@@ -5,13 +5,7 @@
 
 #include <uv.h>
 
-/* Where the bus is: "redis://[:PASSWORD@]HOST[:PORT]" or "unix:PATH". */
-struct bus_addr {
-	char	*host;		/* NULL for a unix socket */
-	int	 port;
-	char	*path;		/* NULL for TCP */
-	char	*password;	/* NULL: no AUTH */
-};
+#include "busaddr.h"
 
 /* Most PUBLISH commands, and bytes, sent and not yet answered. */
 #define BUS_QUEUE_MAX		1024
@@ -22,11 +16,6 @@ struct bus_addr {
 /* A connection not made, or a PING not answered, within these is lost. */
 #define BUS_CONNECT_MS		3000
 #define BUS_PING_MS		5000
-
-/* Parses url into a (to free with bus_addr_clear()); returns NULL, or why
- * it cannot be used, a static string. */
-const char	*bus_addr_parse(const char *url, struct bus_addr *a);
-void		 bus_addr_clear(struct bus_addr *a);
 
 /* Connects to url (already checked) from loop, the main loop, whose
  * thread alone may then call the sockd_bus_* functions; password, when

@@ -35,7 +35,7 @@
 #include <sockd/handler.h>
 
 #include "acl.h"
-#include "bus.h"
+#include "busaddr.h"
 #include "config.h"
 #include "errlist.h"
 #include "log.h"
