@@ -148,7 +148,7 @@ unit: deps $(UNIT_BINS)
 	    $$t || fail=1; done; exit $$fail
 
 e2e: deps $(SOCKD) $(TEST_PLUGINS) $(E2E_BINS)
-	@sh .ci/install-deps proxy
+	@sh .ci/install-deps e2e
 	@fail=0; for t in $(E2E_BINS); do echo "== $$t"; \
 	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins timeout 300 $$t \
 	    || fail=1; done; exit $$fail
