@@ -697,6 +697,10 @@ if [ $HAVE_SOCKD = 1 ] && has_svc echo; then
 	    >> "$OUT/commands.txt"
 fi
 
+# --- exec services: bench/exec.sh (its own servers and ports) -------------
+B="$B" BENCH_EXEC_FROM_RUN=1 sh bench/exec.sh ||
+    note "bench/exec.sh failed: no exec rows"
+
 # --- RESULTS.md -------------------------------------------------------------
 T1=$(date +%s)
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -965,6 +969,7 @@ for b in $WORKERS_B; do
 done
 echo
 fi
+[ -s "$OUT/exec.md" ] && cat "$OUT/exec.md" && echo
 echo "## Notes"
 echo
 echo "- Throughput ratios move by about +-10% from run to run on this shared"
