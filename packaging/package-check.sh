@@ -190,6 +190,8 @@ for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
     /usr/share/doc/sockd/examples/lan.conf; do
 	run "installed: $f" test -f "$f"
 done
+run "examples/sockd.conf is the shipped /etc/sockd.conf" \
+    cmp /usr/share/doc/sockd/examples/sockd.conf /etc/sockd.conf
 for f in /usr/share/doc/sockd/examples/*.conf; do
 	run "sockd -t -c $f" /usr/sbin/sockd -t -c "$f"
 done
