@@ -3,7 +3,8 @@
 # private network namespace ("unshare -n"), with WORK (a directory holding
 # sockd-check-rev.deb, a package whose maintainer scripts call
 # update-inetd) and ASUNIT (the setpriv command that runs a program the
-# way sockd.service does).  sockd runs on the installed /etc/sockd.conf,
+# way sockd.service does); WORK/run, owned by _sockd, gets the pid file
+# and the control socket.  sockd runs on the installed /etc/sockd.conf,
 # then the package is installed, its service disabled, enabled and the
 # package purged, each followed by "sockd -r", as sockd-inetd.path does
 # under systemd.  Prints one PASS or FAIL line per check.
@@ -42,12 +43,12 @@ while True:
 print(out.decode(errors="replace").rstrip("\n"))
 EOF
 }
-reload() { $ASUNIT /usr/sbin/sockd -r -P "$w/sockd.pid"; }
+reload() { $ASUNIT /usr/sbin/sockd -r -P "$w/run/sockd.pid"; }
 
-$ASUNIT /usr/sbin/sockd -f -P "$w/sockd.pid" 2> "$w/sockd.log" &
+$ASUNIT /usr/sbin/sockd -f -P "$w/run/sockd.pid" 2> "$w/sockd.log" &
 daemon=$!
 for i in $(seq 100); do
-	[ -S "$w/sockd.sock" ] && grep -q ready "$w/sockd.log" && break
+	[ -S "$w/run/sockd.sock" ] && grep -q ready "$w/sockd.log" && break
 	sleep 0.1
 done
 check "sockd -f on /etc/sockd.conf (inetd_conf, an exec drop-in)" \

@@ -384,6 +384,7 @@ printf '%s\n' 'services = ( { name = "capcheck"; port = 7101;' \
     '    user = "nobody"; }; } );' > /etc/sockd.d/zz-check-caps.conf
 chmod 0644 /etc/sockd.d/zz-check-caps.conf
 cp packaging/inetd-check.sh "$work/inetd-check.sh"
+mkdir -p "$work/run" && chown _sockd:_sockd "$work/run"
 unshare -n env WORK="$work" ASUNIT="$asunit" sh "$work/inetd-check.sh" \
     > "$work/inetd-check.out" 2>&1
 sed 's/^/    /' "$work/inetd-check.out"
