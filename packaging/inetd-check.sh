@@ -36,7 +36,10 @@ s.sendall(sys.argv[2].encode() + b"\n")
 s.shutdown(socket.SHUT_WR)
 out = b""
 while True:
-    b = s.recv(4096)
+    try:
+        b = s.recv(4096)
+    except ConnectionResetError:
+        break
     if not b:
         break
     out += b

@@ -157,11 +157,11 @@ services = (
     options = { command = ["/usr/bin/rev"]; user = "nobody"; }; },
   { name = "caps"; port = 7101; protocol = "tcp"; handler = "exec";
     options = { command = ["/bin/sh", "-c",
-      "id -un; grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status"];
+      "read line; id -un; grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status"];
       user = "nobody"; }; },
   { name = "write"; port = 7102; protocol = "tcp"; handler = "exec";
     options = { command = ["/bin/sh", "-c",
-      "touch /srv/tftp/x 2>/dev/null && echo wrote || echo read-only"];
+      "read line; touch /srv/tftp/x 2>/dev/null && echo wrote || echo read-only"];
       user = "nobody"; }; }
 );
 EOT

@@ -380,7 +380,8 @@ esac'
 # An exec service that shows what its child holds, run as nobody.
 printf '%s\n' 'services = ( { name = "capcheck"; port = 7101;' \
     '    protocol = "tcp"; handler = "exec"; options = {' \
-    '    command = ["/bin/sh", "-c", "grep ^Cap /proc/self/status; id -un"];' \
+    '    command = ["/bin/sh", "-c",' \
+    '    "read line; grep ^Cap /proc/self/status; id -un"];' \
     '    user = "nobody"; }; } );' > /etc/sockd.d/zz-check-caps.conf
 chmod 0644 /etc/sockd.d/zz-check-caps.conf
 cp packaging/inetd-check.sh "$work/inetd-check.sh"
