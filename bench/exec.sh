@@ -300,11 +300,13 @@ T1=$(date +%s)
 echo "<!-- begin exec rows: bench/exec.sh -->"
 echo "## exec services: a program per connection"
 echo
-echo "Written by \`bench/exec.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') in" \
-    "$((T1 - T0)) s$( [ "$QUICK" = 1 ] && echo ', BENCH_QUICK=1 (smoke run, not for conclusions)'); load average" \
-    "before $LOAD0, after $LOAD1.  Servers and their children on CPU 0, the"
-echo "load generator on CPU 1; $RUNS run(s) of $SECS s after $WARM s warm-up"
-echo "per figure, alternating between the servers, median.  Each server runs"
+echo "Written by \`bench/exec.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC')" \
+    "in $((T1 - T0)) s$( [ "$QUICK" = 1 ] &&
+    echo ', BENCH_QUICK=1 (smoke run, not for conclusions)')."
+echo "Load average before $LOAD0, after $LOAD1.  Servers and their"
+echo "children on CPU 0, the load generator on CPU 1; $RUNS run(s) of $SECS s"
+echo "after $WARM s warm-up per figure, alternating between the servers,"
+echo "median.  Each server runs"
 echo "\`/bin/cat\` as $RUNAS, with its per-connection logging off and its"
 echo "rate limits off: sockd \`per_source = 0; rate = 0;\`, xinetd"
 echo "\`instances\` and \`per_source\` UNLIMITED and \`cps = 1000000 1\`,"
@@ -344,11 +346,17 @@ echo
 echo "Commands:"
 echo
 echo '```'
-case " $HAVE " in *" sockd "*) echo "sockd:  taskset -c 0 $SOCKD_CMD   # $OUT/exec-sockd.conf";; esac
+case " $HAVE " in *" sockd "*) echo "sockd:  taskset -c 0 $SOCKD_CMD";; esac
 case " $HAVE " in *" xinetd "*) echo "xinetd: taskset -c 0 $XINETD_CMD";; esac
 case " $HAVE " in *" openbsd-inetd "*) echo "openbsd-inetd: taskset -c 0 $OBSD_CMD";; esac
 echo "conn/s: taskset -c 1 $LG -p PORT -d $SECS -w $WARM -x SERVER_PID $CONN_ARGS"
 echo "hold:   taskset -c 1 $LG $HOLD_ARGS -p PORT -c $KIDS"
+echo '```'
+echo
+echo "sockd's configuration, \`$OUT/exec-sockd.conf\`:"
+echo
+echo '```'
+cat "$OUT/exec-sockd.conf"
 echo '```'
 [ -n "$NOTES" ] && printf '%s\n' "$NOTES"
 echo "<!-- end exec rows -->"
