@@ -13,6 +13,7 @@
 struct conn;
 struct service;
 struct sockd_msg;
+struct spawn_client;
 
 /* A write to another connection held until the end of a read callback
  * (see connq.c: fan-out is sent with one writev per peer). */
@@ -59,6 +60,7 @@ struct conn_ctx {
 	struct piece		*pieces;	/* shrunk after a burst */
 	size_t			 npieces;
 	size_t			 piececap;
+	struct spawn_client	*spawn;		/* exec: this loop's channel */
 };
 
 /*
