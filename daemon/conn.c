@@ -56,6 +56,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1111,6 +1112,9 @@ conn_handoff(struct conn *c)
 	}
 	memset(&local, 0, sizeof(local));
 	(void)getsockname(fd, (struct sockaddr *)&local, &llen);
+	/* The program reads and writes it as inetd gives it: blocking.  The
+	 * flag is the open file's, which the daemon is done with. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (handoff_start(c->ctx->spawn, s, hd->local, fd, &c->peer.sa,
 	    (struct sockaddr *)&local, conn_handed_gone, hd) == -1)
 		goto refuse;

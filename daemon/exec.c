@@ -244,11 +244,22 @@ exec_misc(struct exec_conf *ec, struct opts *o)
 		ec->dir = xstrdup(op->s);
 	}
 	ec->umask = 022;
-	if ((op = exec_opt(o, "umask", OPT_INT, "an integer (022)")) != NULL) {
-		if (op->i < 0 || op->i > 0777)
-			opts_error(o, op->line, "umask %#llo: expected 0 to "
-			    "0777", op->i);
-		ec->umask = (mode_t)op->i;
+	/* libconfig reads 027 as decimal: the octal form is a string. */
+	if ((op = opts_lookup(o, "umask")) != NULL) {
+		char *end;
+		long long v = op->i;
+
+		if (op->type == OPT_STRING) {
+			v = strtoll(op->s, &end, 8);
+			if (*op->s == '\0' || *end != '\0')
+				v = -1;
+		} else if (op->type != OPT_INT)
+			v = -1;
+		if (v < 0 || v > 0777)
+			opts_error(o, op->line, "umask: expected an octal "
+			    "string, \"022\" to \"0777\"");
+		else
+			ec->umask = (mode_t)v;
 	}
 	if ((op = exec_opt(o, "nice", OPT_INT, "an integer")) != NULL) {
 		if (op->i < -20 || op->i > 19)

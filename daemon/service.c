@@ -206,6 +206,11 @@ service_log_stats(const struct service *s, int worker)
 	    (unsigned long long)stat_get(&st->dgrams),
 	    (unsigned long long)stat_get(&st->replies),
 	    (unsigned long long)dropped);
+	if (s->h != NULL && exec_handler(s->h))
+		log_info("%s: exec %llu started, %llu failed, %llu exited",
+		    name, (unsigned long long)stat_get(&st->exec_started),
+		    (unsigned long long)stat_get(&st->exec_failed),
+		    (unsigned long long)stat_get(&st->exec_exited));
 }
 
 int
