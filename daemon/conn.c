@@ -1071,9 +1071,25 @@ conn_release(struct conn_ctx *ctx, struct service *s, struct svc_local *l,
 	}
 }
 
+void
+conn_ctx_hold(struct conn_ctx *ctx)
+{
+	ctx->nconns++;
+}
+
+void
+conn_ctx_release(struct conn_ctx *ctx)
+{
+	ctx->nconns--;
+	if (ctx->draining && ctx->nconns == 0) {
+		ctx->draining = 0;
+		ctx->empty(ctx->empty_arg);
+	}
+}
+
 /* The program of a handed-off connection is gone: its place is free. */
 static void
-conn_handed_gone(void *arg)
+conn_handed_gone(void *arg, int ran)
 {
 	struct handed hd = *(struct handed *)arg;
 
@@ -1115,8 +1131,9 @@ conn_handoff(struct conn *c)
 	/* The program reads and writes it as inetd gives it: blocking.  The
 	 * flag is the open file's, which the daemon is done with. */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if (handoff_start(c->ctx->spawn, s, hd->local, fd, &c->peer.sa,
-	    (struct sockaddr *)&local, conn_handed_gone, hd) == -1)
+	if (handoff_start(c->ctx->spawn, s, hd->local, fd, SOCKD_TCP,
+	    &c->peer.sa, (struct sockaddr *)&local, conn_handed_gone, hd) ==
+	    -1)
 		goto refuse;
 	framer_free(&c->fr);
 	uv_close((uv_handle_t *)&c->tcp, on_close_handed);

@@ -354,7 +354,8 @@ exec_check_service(const struct exec_conf *ec, const struct svc_conf *sc,
 		errlist_add(errs, sc->file, sc->line, "service \"%s\": exec "
 		    "over udp needs wait = true (the program reads the "
 		    "socket itself)", sc->name);
-	if (ec->wait)
+	if (ec->wait && sc->proxy_protocol)
 		errlist_add(errs, sc->file, sc->line, "service \"%s\": exec "
-		    "with wait = true is not supported yet", sc->name);
+		    "with wait = true cannot take a PROXY header (the program "
+		    "reads the socket)", sc->name);
 }

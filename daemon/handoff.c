@@ -29,6 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sockd/handler.h>
+
 #include "exec.h"
 #include "handoff.h"
 #include "log.h"
@@ -59,8 +61,9 @@ struct handoff {
 	int			 pending;	/* handles not closed yet */
 	int			 done;		/* the child is gone */
 	int			 term;		/* SIGTERM sent for timeout */
-	void			(*gone)(void *);
+	void			(*gone)(void *, int);
 	void			*arg;
+	int			 ran;
 	char			 peer[64];
 };
 
@@ -193,7 +196,7 @@ handoff_end(struct handoff *h)
 	 * behind still holds it: then it goes too. */
 	if (h->ep != NULL)
 		errpipe_close(h->ep);
-	h->gone(h->arg);
+	h->gone(h->arg, h->ran);
 	handoff_free(h);
 }
 
@@ -221,6 +224,7 @@ on_job(struct spawn_job *j, enum spawn_event ev, int value, uint64_t ms)
 
 	switch (ev) {
 	case SPAWN_STARTED:
+		h->ran = 1;
 		stat_inc(&st->exec_started);
 		log_debug("%s %s: started pid %d", h->svc->conf.name, h->peer,
 		    value);
@@ -255,14 +259,22 @@ env_add(const char **env, uint32_t *n, char **p, const char *end,
 /* The UCSPI names of the addresses. */
 static void
 env_addrs(struct spawn_spec *sp, char **p, const char *end,
-    const struct sockaddr *peer, const struct sockaddr *local)
+    unsigned int proto, const struct sockaddr *peer,
+    const struct sockaddr *local)
 {
+	static const char *const names[2][5] = {
+		{ "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT",
+		    "TCP" },
+		{ "UDPREMOTEIP", "UDPREMOTEPORT", "UDPLOCALIP", "UDPLOCALPORT",
+		    "UDP" },
+	};
+	const char *const *n = names[proto == SOCKD_UDP];
 	char ip[INET6_ADDRSTRLEN], port[8];
 	const struct sockaddr *sa;
 	const void *a;
 	int i;
 
-	env_add(sp->env, &sp->nenv, p, end, "PROTO", "TCP");
+	env_add(sp->env, &sp->nenv, p, end, "PROTO", n[4]);
 	for (i = 0; i < 2; i++) {
 		sa = i == 0 ? peer : local;
 		if (sa == NULL || (sa->sa_family != AF_INET &&
@@ -274,10 +286,8 @@ env_addrs(struct spawn_spec *sp, char **p, const char *end,
 		if (inet_ntop(sa->sa_family, a, ip, sizeof(ip)) == NULL)
 			continue;
 		snprintf(port, sizeof(port), "%d", sockaddr_port(sa));
-		env_add(sp->env, &sp->nenv, p, end, i == 0 ? "TCPREMOTEIP" :
-		    "TCPLOCALIP", ip);
-		env_add(sp->env, &sp->nenv, p, end, i == 0 ?
-		    "TCPREMOTEPORT" : "TCPLOCALPORT", port);
+		env_add(sp->env, &sp->nenv, p, end, n[2 * i], ip);
+		env_add(sp->env, &sp->nenv, p, end, n[2 * i + 1], port);
 		if (i == 0)
 			env_add(sp->env, &sp->nenv, p, end, "REMOTE_HOST",
 			    ip);
@@ -287,8 +297,8 @@ env_addrs(struct spawn_spec *sp, char **p, const char *end,
 /* The request for ec's program. */
 static void
 handoff_spec(struct spawn_spec *sp, const struct exec_conf *ec,
-    char *room, size_t roomlen, const struct sockaddr *peer,
-    const struct sockaddr *local)
+    char *room, size_t roomlen, unsigned int proto,
+    const struct sockaddr *peer, const struct sockaddr *local)
 {
 	char *p = room;
 	size_t i;
@@ -320,7 +330,7 @@ handoff_spec(struct spawn_spec *sp, const struct exec_conf *ec,
 		sp->argv[i] = ec->argv[i];
 	env_add(sp->env, &sp->nenv, &p, room + roomlen, "PATH",
 	    "/usr/local/bin:/usr/bin:/bin");
-	env_addrs(sp, &p, room + roomlen, peer, local);
+	env_addrs(sp, &p, room + roomlen, proto, peer, local);
 	for (i = 0; i < ec->nenv && sp->nenv < SPAWN_MAX_ENV; i++)
 		sp->env[sp->nenv++] = ec->env[i];
 }
@@ -361,8 +371,9 @@ handoff_errpipe(struct handoff *h, uv_loop_t *loop, int *wfd)
 
 int
 handoff_start(struct spawn_client *cl, struct service *s,
-    struct svc_local *l, int fd, const struct sockaddr *peer,
-    const struct sockaddr *local, void (*gone)(void *), void *arg)
+    struct svc_local *l, int fd, unsigned int proto,
+    const struct sockaddr *peer, const struct sockaddr *local,
+    void (*gone)(void *, int), void *arg)
 {
 	const struct exec_conf *ec = s->port_state;
 	static _Thread_local struct spawn_spec sp;
@@ -371,7 +382,10 @@ handoff_start(struct spawn_client *cl, struct service *s,
 	char text[64];
 	int wfd = -1, rc;
 
-	(void)sockaddr_fmt(peer, text, sizeof(text));
+	if (peer != NULL)
+		(void)sockaddr_fmt(peer, text, sizeof(text));
+	else
+		snprintf(text, sizeof(text), "-");
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -381,7 +395,7 @@ handoff_start(struct spawn_client *cl, struct service *s,
 	h->gone = gone;
 	h->arg = arg;
 	memcpy(h->peer, text, sizeof(h->peer));
-	handoff_spec(&sp, ec, room, sizeof(room), peer, local);
+	handoff_spec(&sp, ec, room, sizeof(room), proto, peer, local);
 	if (ec->err == EXEC_ERR_LOG && handoff_errpipe(h, cl->loop, &wfd) ==
 	    -1)
 		sp.err = SPAWN_ERR_NULL;

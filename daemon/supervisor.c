@@ -57,6 +57,7 @@
 #include "stats.h"
 #include "supervisor.h"
 #include "util.h"
+#include "waitport.h"
 #include "worker.h"
 
 /* Descriptors beyond connections and listeners: the log, the notify
@@ -169,7 +170,9 @@ listeners_plan_addr(struct supervisor *sup, struct plan *plans,
 	char name[96];
 	int wi, nw, fd, shared = -1, root = geteuid() == 0;
 
-	nw = (s->h->flags & SOCKD_ONE_LOOP) ? 1 : sup->nworkers;
+	/* A wait service's socket goes to one program at a time. */
+	nw = (s->h->flags & SOCKD_ONE_LOOP) || waitport_wants(s) ? 1 :
+	    sup->nworkers;
 	listen_opts_from(&lo, &s->conf, root ? nw : 1);
 	for (wi = 0; wi < nw; wi++) {
 		if (sup->bound != NULL &&

@@ -69,6 +69,7 @@ worker_init(struct worker *w, const struct worker_env *env, int id,
 	w->lenv.id = id;
 	w->lenv.cc = &w->cc;
 	w->lenv.dc = &w->dc;
+	w->lenv.spawn = &w->spawn;
 	LIST_INIT(&w->listeners);
 	atomic_init(&w->beat, uv_hrtime() / 1000000);
 	(void)uv_timer_init(loop, &w->tick);
