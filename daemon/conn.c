@@ -761,6 +761,13 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 	buf->base = c->ctx->rbuf;
 	buf->len = RBUF_SIZE;
+	/* The header of a connection an exec program takes over is read a
+	 * byte at a time, so that none of the client's own bytes after it
+	 * is read by sockd: the program gets them all. */
+	if ((c->flags & C_PROXY) && exec_handler(c->svc->h)) {
+		buf->len = 1;
+		return;
+	}
 	if (c->queued == 0 && c->svc->conf.max_queue >= RBUF_SIZE)
 		return;
 	max = (size_t)c->svc->conf.max_queue;
@@ -1111,7 +1118,7 @@ conn_handoff(struct conn *c)
 
 	(void)uv_read_stop((uv_stream_t *)&c->tcp);
 	TAILQ_REMOVE(&conn_local(c)->conns, c, link);
-	c->flags |= C_DEAD;
+	c->flags |= C_CLOSING | C_DEAD;
 	if (c->ctx->spawn == NULL || (hd = calloc(1, sizeof(*hd))) == NULL ||
 	    uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
 		goto refuse;

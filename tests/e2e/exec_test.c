@@ -169,6 +169,54 @@ the_program_sees_a_clean_environment_with_its_peer(void **state)
 	harness_stop_clean(h);
 }
 
+/* Behind a balancer, the client is the address the PROXY header
+ * carries, and what the client sent right after the header (in the same
+ * segment) reaches the program. */
+static void
+the_program_sees_the_client_of_a_proxy_header(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), fd;
+	char buf[4096];
+
+	serve_exec(h, port, "\"/bin/sh\", \"-c\", \"echo $TCPREMOTEIP "
+	    "$TCPREMOTEPORT; cat\"", "", "proxy_protocol = true; proxy_from "
+	    "= [\"127.0.0.1\"];");
+	fd = tcp_open("127.0.0.1", port);
+	assert_int_equal(tcp_sends(fd, "PROXY TCP4 192.0.2.7 127.0.0.1 5555 "
+	    "80\r\nfirst line\n"), 0);
+	shutdown(fd, SHUT_WR);
+	assert_true(tcp_recv_eof(fd, buf, sizeof(buf), 5000) >= 0);
+	assert_string_equal(buf, "192.0.2.7 5555\nfirst line\n");
+	client_close(fd);
+	harness_stop_clean(h);
+}
+
+/* max_connections is the number of programs running at once. */
+static void
+max_connections_counts_running_programs(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), fd[3], i;
+
+	serve_exec(h, port, "\"/bin/cat\"", "", "max_connections = 2; "
+	    "busy = \"busy\\n\";");
+	for (i = 0; i < 2; i++) {
+		fd[i] = tcp_open("127.0.0.1", port);
+		assert_reply_on(fd[i], "in\n", "in\n", 3000);
+	}
+	fd[2] = tcp_open("127.0.0.1", port);
+	assert_tcp_recv(fd[2], "busy\n", 3000);
+	client_close(fd[2]);
+	client_close(fd[0]);
+	assert_true(harness_log_wait(h, "exit: pid=", 3000));
+	fd[2] = tcp_open("127.0.0.1", port);
+	assert_reply_on(fd[2], "now\n", "now\n", 3000);
+	client_close(fd[1]);
+	client_close(fd[2]);
+	harness_stop_clean(h);
+}
+
 static void
 as_root_the_program_runs_as_its_user_with_only_fds_0_1_2(void **state)
 {
@@ -514,6 +562,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(rev_and_cat_answer_over_tcp),
 		T(the_program_sees_a_clean_environment_with_its_peer),
+		T(the_program_sees_the_client_of_a_proxy_header),
+		T(max_connections_counts_running_programs),
 		T(as_root_the_program_runs_as_its_user_with_only_fds_0_1_2),
 		T(the_daemon_keeps_no_privilege_to_change_users),
 		T(a_thousand_connections_leave_no_zombie_and_no_descriptor),
