@@ -209,7 +209,9 @@ child_run(const struct spawn_spec *sp, int sock, int err)
 	(void)umask((mode_t)sp->umask);
 	if (chdir(sp->dir) == -1)
 		goto fail;
-	if (sp->flags & SPAWN_SETUSER) {
+	/* Without the privilege, the program is the daemon's user, as the
+	 * configuration check made sure. */
+	if ((sp->flags & SPAWN_SETUSER) && privileged) {
 		if (syscall(SYS_setgroups, (size_t)sp->ngroups,
 		    sp->groups) == -1 ||
 		    syscall(SYS_setresgid, sp->gid, sp->gid, sp->gid) == -1 ||
