@@ -43,10 +43,12 @@
 
 struct handoff;
 
-/* The read end of a child's stderr, with its line so far. */
+/* The read end of a child's stderr, with its line so far.  A uv_poll and
+ * read(), not a uv_pipe: the descriptor is opened and closed here. */
 struct errpipe {
-	uv_pipe_t		 pipe;
+	uv_poll_t		 poll;
 	struct handoff		*h;
+	int			 fd;
 	size_t			 len;
 	int			 cut;		/* the line ran over: skip */
 	char			 line[ERRLINE_MAX];
@@ -80,85 +82,81 @@ on_handle_close(uv_handle_t *hd)
 {
 	struct handoff *h = hd->data;
 
-	if ((void *)hd == (void *)h->ep)
+	if ((void *)hd == (void *)h->ep) {
+		(void)close(h->ep->fd);
 		h->ep = NULL;
+	}
 	free(hd);
 	h->pending--;
 	handoff_free(h);
 }
 
-/* The line of errpipe ep is complete (or cut): logged. */
+/* The line of errpipe ep, its first len bytes, is complete (or cut):
+ * logged. */
 static void
-errpipe_line(struct errpipe *ep)
+errpipe_line(struct errpipe *ep, size_t len)
 {
 	struct handoff *h = ep->h;
 	unsigned int suppressed = 0;
 
-	while (ep->len > 0 && (ep->line[ep->len - 1] == '\r' ||
-	    ep->line[ep->len - 1] == '\n'))
-		ep->len--;
+	while (len > 0 && (ep->line[len - 1] == '\r' ||
+	    ep->line[len - 1] == '\n'))
+		len--;
 	if (!service_logs(h->svc, LOG_WARNING) ||
 	    !log_ratelimit_n(&h->local->rl, 10, &suppressed))
 		return;
 	log_line(LOG_WARNING, "%s[%d]: %.*s%s%s", h->svc->conf.name,
-	    (int)h->job.pid, (int)ep->len, ep->line, ep->cut ? "..." : "",
+	    (int)h->job.pid, (int)len, ep->line, ep->cut ? "..." : "",
 	    suppressed > 0 ? " (similar lines suppressed)" : "");
-}
-
-static void
-on_err_alloc(uv_handle_t *hd, size_t size, uv_buf_t *buf)
-{
-	struct errpipe *ep = hd->data;
-
-	if (ep->len == sizeof(ep->line))
-		ep->len = 0;	/* a cut line's rest: dropped below */
-	*buf = uv_buf_init(ep->line + ep->len,
-	    (unsigned int)(sizeof(ep->line) - ep->len));
 }
 
 static void
 errpipe_close(struct errpipe *ep)
 {
-	if (!uv_is_closing((uv_handle_t *)&ep->pipe)) {
-		ep->pipe.data = ep->h;
-		uv_close((uv_handle_t *)&ep->pipe, on_handle_close);
+	if (!uv_is_closing((uv_handle_t *)&ep->poll)) {
+		ep->poll.data = ep->h;
+		uv_close((uv_handle_t *)&ep->poll, on_handle_close);
 	}
 }
 
+/* What the child wrote: whole lines logged, a line longer than the
+ * buffer logged cut ("...") and its rest skipped up to its newline.  A
+ * few reads a turn, so that a chatty child cannot hold the loop. */
 static void
-on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+on_err_poll(uv_poll_t *p, int status, int events)
 {
-	struct errpipe *ep = s->data;
+	struct errpipe *ep = p->data;
 	char *nl;
 	size_t used;
+	ssize_t n;
+	int i;
 
-	if (n < 0) {
-		if (ep->len > 0 && !ep->cut)
-			errpipe_line(ep);
-		errpipe_close(ep);
-		return;
-	}
-	/* The new bytes are at buf->base, after what was kept. */
-	ep->len = (size_t)(buf->base - ep->line) + (size_t)n;
-	while ((nl = memchr(ep->line, '\n', ep->len)) != NULL) {
-		used = (size_t)(nl - ep->line) + 1;
-		if (!ep->cut) {
-			size_t keep = ep->len;
-
-			ep->len = used;
-			errpipe_line(ep);
-			ep->len = keep;
+	for (i = 0; i < 4; i++) {
+		if (ep->len == sizeof(ep->line))
+			ep->len = 0;	/* a cut line's rest: skipped */
+		n = read(ep->fd, ep->line + ep->len, sizeof(ep->line) -
+		    ep->len);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			if (ep->len > 0 && !ep->cut)
+				errpipe_line(ep, ep->len);
+			errpipe_close(ep);
+			return;
 		}
-		ep->cut = 0;
-		memmove(ep->line, ep->line + used, ep->len - used);
-		ep->len -= used;
-	}
-	if (ep->len == sizeof(ep->line)) {
-		if (!ep->cut) {
+		ep->len += (size_t)n;
+		while ((nl = memchr(ep->line, '\n', ep->len)) != NULL) {
+			used = (size_t)(nl - ep->line) + 1;
+			if (!ep->cut)
+				errpipe_line(ep, used);
+			ep->cut = 0;
+			memmove(ep->line, ep->line + used, ep->len - used);
+			ep->len -= used;
+		}
+		if (ep->len == sizeof(ep->line) && !ep->cut) {
 			ep->cut = 1;
-			errpipe_line(ep);
+			errpipe_line(ep, ep->len);
 		}
-		ep->len = sizeof(ep->line);
 	}
 }
 
@@ -349,22 +347,20 @@ handoff_errpipe(struct handoff *h, uv_loop_t *loop, int *wfd)
 		free(ep);
 		return -1;
 	}
-	(void)uv_pipe_init(loop, &ep->pipe, 0);
-	if (uv_pipe_open(&ep->pipe, fds[0]) != 0) {
+	(void)fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	if (uv_poll_init(loop, &ep->poll, fds[0]) != 0) {
 		(void)close(fds[0]);
 		(void)close(fds[1]);
-		ep->pipe.data = h;
-		h->pending++;
-		h->ep = ep;
-		uv_close((uv_handle_t *)&ep->pipe, on_handle_close);
+		free(ep);
 		return -1;
 	}
+	ep->fd = fds[0];
 	ep->h = h;
-	ep->pipe.data = ep;
+	ep->poll.data = ep;
 	h->ep = ep;
 	h->pending++;
-	(void)uv_read_start((uv_stream_t *)&ep->pipe, on_err_alloc,
-	    on_err_read);
+	(void)uv_poll_start(&ep->poll, UV_READABLE | UV_DISCONNECT,
+	    on_err_poll);
 	*wfd = fds[1];
 	return 0;
 }

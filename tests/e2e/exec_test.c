@@ -541,6 +541,25 @@ stderr_goes_to_the_log_the_socket_or_nowhere(void **state)
 
 /* The program went away after the check: each connection is closed with
  * the busy line, counted and logged. */
+/* A stderr line past 256 bytes is logged cut, and the next one whole. */
+static void
+a_long_stderr_line_is_cut(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port();
+	const char *l;
+
+	serve_exec(h, port, "\"/bin/sh\", \"-c\", \"printf 'long%0600d\\\\n' "
+	    "0 >&2; echo next >&2\"", "", "");
+	assert_string_equal(ask(port, NULL), "");
+	if (!harness_log_wait(h, "]: next", 3000))
+		fail_msg("no second line:\n%s", harness_log(h));
+	assert_non_null(l = harness_log_line(h, "]: long000"));
+	assert_non_null(strstr(l, "0..."));
+	assert_true(strlen(l) < 400);
+	harness_stop_clean(h);
+}
+
 static void
 a_failed_spawn_closes_the_connection_and_is_counted(void **state)
 {
@@ -698,6 +717,7 @@ main(void)
 		T(exec_timeout_sends_sigterm),
 		T(a_flood_to_a_reader_that_does_not_read_costs_sockd_nothing),
 		T(stderr_goes_to_the_log_the_socket_or_nowhere),
+		T(a_long_stderr_line_is_cut),
 		T(a_failed_spawn_closes_the_connection_and_is_counted),
 		T(rlimits_umask_nice_and_chdir_apply_to_the_program),
 		T(a_reload_keeps_running_children_of_a_removed_service),
