@@ -26,10 +26,10 @@
  * default and the mask cleared, a session of its own (setsid), the
  * descriptors on 0, 1, 2 and every other one closed, rlimits, nice,
  * umask, directory, then groups, gid and uid, every capability dropped,
- * and no_new_privs.  A failure before execve leaves its errno in a
- * variable the child shares with the spawner (vfork) and exits 127; the
- * spawner reaps it at once and answers with that errno, so a spawn that
- * failed is never also reported as an exit.
+ * and no_new_privs.  A failure before execve writes its errno into a
+ * close-on-exec pipe and exits 127 (a successful execve closes the pipe:
+ * end of file); the spawner reaps it at once and answers with that
+ * errno, so a spawn that failed is never also reported as an exit.
  *
  * When every channel is closed (the daemon is gone, or stopped), the
  * spawner exits.  Children still running then go on, as an inetd's do:
@@ -77,9 +77,6 @@ static int		 chans[MAX_CHANNELS];
 static int		 nchans;
 static int		 devnull = -1;
 static int		 privileged;
-
-/* Set by a vfork child that failed before execve. */
-static volatile int	 child_errno;
 
 static uint64_t
 now_ms(void)
@@ -164,16 +161,22 @@ spawner_drop_caps(void)
 	return 0;
 }
 
-/* Closes every descriptor from lo up, as close_range() does. */
+/* Closes the descriptors lo to hi, as close_range() does. */
+static void
+close_span(int lo, unsigned int hi)
+{
+	unsigned int fd;
+
+	if (syscall(SYS_close_range, (unsigned int)lo, hi, 0) == 0)
+		return;
+	for (fd = (unsigned int)lo; fd <= hi && fd < 65536; fd++)
+		(void)close((int)fd);
+}
+
 static void
 close_from(int lo)
 {
-	int fd;
-
-	if (syscall(SYS_close_range, (unsigned int)lo, ~0U, 0) == 0)
-		return;
-	for (fd = lo; fd < 65536; fd++)
-		(void)close(fd);
+	close_span(lo, ~0U);
 }
 
 /*
@@ -181,7 +184,7 @@ close_from(int lo)
  * the spawner's, and it is suspended until execve or _exit.
  */
 static void __attribute__((noreturn))
-child_run(const struct spawn_spec *sp, int sock, int err)
+child_run(const struct spawn_spec *sp, int sock, int err, int report)
 {
 	struct __user_cap_data_struct none[2];
 	struct rlimit rl;
@@ -197,7 +200,10 @@ child_run(const struct spawn_spec *sp, int sock, int err)
 		goto fail;
 	if (dup2(sock, 0) == -1 || dup2(sock, 1) == -1 || dup2(err, 2) == -1)
 		goto fail;
-	close_from(3);
+	/* All but the report pipe, which execve closes (O_CLOEXEC). */
+	if (report > 3)
+		close_span(3, (unsigned int)report - 1);
+	close_from(report + 1);
 	for (i = 0; i < sp->nrlim; i++) {
 		rl.rlim_cur = rl.rlim_max = sp->rlim[i].value;
 		if (setrlimit(sp->rlim[i].resource, &rl) == -1)
@@ -229,7 +235,9 @@ child_run(const struct spawn_spec *sp, int sock, int err)
 		goto fail;
 	execve(sp->argv[0], (char *const *)sp->argv, (char *const *)sp->env);
 fail:
-	child_errno = errno != 0 ? errno : EINVAL;
+	sig = errno != 0 ? errno : EINVAL;
+	while (write(report, &sig, sizeof(sig)) == -1 && errno == EINTR)
+		;
 	_exit(127);
 }
 
@@ -277,13 +285,12 @@ child_add(pid_t pid, int chan, uint64_t id)
 
 /* vfork() alone in its frame: nothing of it changes after the call. */
 static pid_t
-child_start(const struct spawn_spec *sp, int sock, int err)
+child_start(const struct spawn_spec *sp, int sock, int err, int report)
 {
 	pid_t pid;
 
-	child_errno = 0;
 	if ((pid = vfork()) == 0)
-		child_run(sp, sock, err);
+		child_run(sp, sock, err, report);
 	return pid;
 }
 
@@ -291,15 +298,29 @@ static void
 spawn_one(int chan, const struct spawn_spec *sp, int sock, int err)
 {
 	pid_t pid;
-	int e;
+	int e = 0, p[2];
+	ssize_t n;
 
-	pid = child_start(sp, sock, sp->err == SPAWN_ERR_SOCKET ? sock :
-	    sp->err == SPAWN_ERR_NULL || err == -1 ? devnull : err);
-	if (pid == -1) {
+	/* The child's errno, if it fails before execve; nothing (end of
+	 * file) once execve closed the pipe. */
+	if (pipe2(p, O_CLOEXEC) == -1) {
 		note_send(chan, SP_STARTED, sp->id, 0, errno, 0);
 		return;
 	}
-	if ((e = child_errno) != 0) {
+	pid = child_start(sp, sock, sp->err == SPAWN_ERR_SOCKET ? sock :
+	    sp->err == SPAWN_ERR_NULL || err == -1 ? devnull : err, p[1]);
+	e = errno;
+	(void)close(p[1]);
+	if (pid == -1) {
+		(void)close(p[0]);
+		note_send(chan, SP_STARTED, sp->id, 0, e, 0);
+		return;
+	}
+	e = 0;
+	while ((n = read(p[0], &e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	(void)close(p[0]);
+	if (n == (ssize_t)sizeof(e) && e != 0) {
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 			;
 		note_send(chan, SP_STARTED, sp->id, 0, e, 0);
