@@ -542,6 +542,7 @@ spawner_start(int n, int *fds)
 
 		for (i = 0; i < n; i++)
 			ends[i] = sp[i][1];
+		free(sp);
 		spawner_child(n, ends);
 	}
 	for (i = 0; i < n; i++) {
