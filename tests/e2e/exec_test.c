@@ -390,7 +390,7 @@ a_thousand_connections_leave_no_zombie_and_no_descriptor(void **state)
 		fail_msg("descriptors %d then %d, %d children of the spawner "
 		    "(%d zombies)", fds0, fds1, n, z);
 	/* The spawner: 0-2, its channel, /dev/null, its signalfd. */
-	if (!harness_valgrind())	/* valgrind has descriptors of its own */
+	if (!harness_valgrind())	/* it has descriptors of its own */
 		assert_true(count_fds(sp) <= 6);
 	harness_stop_clean(h);
 }
@@ -711,7 +711,8 @@ the_check_names_the_line_of_each_bad_option(void **state)
 		const char *text;
 	} errs[] = {
 		{ 3, "command \"bin/cat\": not an absolute path" },
-		{ 6, "command \"/nonexistent/prog\": No such file or directory" },
+		{ 6, "command \"/nonexistent/prog\": No such file or "
+		    "directory" },
 		{ 9, "command \"/etc/passwd\": not an executable file" },
 		{ 12, "user \"no-such-user-here\" does not exist" },
 		{ 15, "group \"no-such-group-here\" does not exist" },
@@ -722,28 +723,27 @@ the_check_names_the_line_of_each_bad_option(void **state)
 		{ 29, "exec over udp needs wait = true" },
 	};
 
+/* The next exec service, named n on port p, its options on the line
+ * after. */
+#define NEXT(n, p) "}; },\n{ name = \"" n "\"; handler = \"exec\"; " \
+		"port = " p "; options = {\n"
 	conf = harness_config(h, "services = (\n"
 	    "{ name = \"a\"; port = 7001; handler = \"exec\"; options = {\n"
 	    "  command = [\"bin/cat\"];\n"
-	    "}; },\n{ name = \"b\"; port = 7002; handler = \"exec\"; options = {\n"
-	    "  command = [\"/nonexistent/prog\"];\n"
-	    "}; },\n{ name = \"c\"; port = 7003; handler = \"exec\"; options = {\n"
-	    "  command = [\"/etc/passwd\"];\n"
-	    "}; },\n{ name = \"d\"; port = 7004; handler = \"exec\"; options = {\n"
-	    "  command = [\"/bin/cat\"]; user = \"no-such-user-here\";\n" /* 9 */
-	    "}; },\n{ name = \"e\"; port = 7005; handler = \"exec\"; options = {\n"
-	    "  command = [\"/bin/cat\"]; group = \"no-such-group-here\";\n"
-	    "}; },\n{ name = \"f\"; port = 7006; handler = \"exec\"; options = {\n"
-	    "  command = \"/bin/cat\";\n"
-	    "}; },\n{ name = \"g\"; port = 7007; handler = \"exec\"; options = {\n"
-	    "  command = [\"/bin/cat\"]; wait = 3;\n"
-	    "}; },\n{ name = \"h\"; port = 7008; handler = \"exec\"; options = {\n"
-	    "  command = [\"/bin/cat\"]; stderr = \"tty\";\n"
-	    "}; },\n{ name = \"i\"; port = 7009; handler = \"exec\"; options = {\n"
-	    "  command = [\"/bin/cat\"]; env = [\"A=b\"];\n"
+	    NEXT("b", "7002") "  command = [\"/nonexistent/prog\"];\n"
+	    NEXT("c", "7003") "  command = [\"/etc/passwd\"];\n"
+	    NEXT("d", "7004") "  command = [\"/bin/cat\"]; "
+	    "user = \"no-such-user-here\";\n"
+	    NEXT("e", "7005") "  command = [\"/bin/cat\"]; "
+	    "group = \"no-such-group-here\";\n"
+	    NEXT("f", "7006") "  command = \"/bin/cat\";\n"
+	    NEXT("g", "7007") "  command = [\"/bin/cat\"]; wait = 3;\n"
+	    NEXT("h", "7008") "  command = [\"/bin/cat\"]; stderr = \"tty\";\n"
+	    NEXT("i", "7009") "  command = [\"/bin/cat\"]; env = [\"A=b\"];\n"
 	    "}; },\n{ name = \"j\"; port = 7010; protocol = \"udp\"; handler = "
 	    "\"exec\"; options = { command = [\"/bin/cat\"]; }; }\n"
 	    ");\n");
+#undef NEXT
 	assert_int_equal(harness_check(h, conf), 1);
 	out = harness_stderr(h);
 	for (i = 0; i < (int)(sizeof(errs) / sizeof(errs[0])); i++) {

@@ -177,15 +177,17 @@ a_changed_list_makes_a_changed_service(void **state)
 	opts_free(b);
 }
 
+#define T(f)	cmocka_unit_test(f)
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(a_full_set_of_options_is_checked_into_its_conf),
-		cmocka_unit_test(the_defaults_are_chdir_root_umask_022_and_no_core),
-		cmocka_unit_test(each_bad_option_is_an_error_on_its_own_line),
-		cmocka_unit_test(a_plugin_getter_sees_a_list_as_the_wrong_type),
-		cmocka_unit_test(a_changed_list_makes_a_changed_service),
+		T(a_full_set_of_options_is_checked_into_its_conf),
+		T(the_defaults_are_chdir_root_umask_022_and_no_core),
+		T(each_bad_option_is_an_error_on_its_own_line),
+		T(a_plugin_getter_sees_a_list_as_the_wrong_type),
+		T(a_changed_list_makes_a_changed_service),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
