@@ -121,6 +121,10 @@ on_poll(uv_poll_t *h, int status, int events)
 		len = recv(cl->fd, &n, sizeof(n), MSG_DONTWAIT);
 		if (len == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
+		/* The spawner died with requests unread: the error comes
+		 * once, before the notes it sent, then end of file. */
+		if (len == -1 && errno == ECONNRESET)
+			continue;
 		if (len <= 0) {
 			spawn_lost(cl);
 			return;

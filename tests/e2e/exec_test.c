@@ -619,6 +619,8 @@ without_its_spawner_sockd_refuses_programs_and_goes_on(void **state)
 	    echo);
 	fd = tcp_open("127.0.0.1", port);
 	assert_reply_on(fd, "a\n", "a\n", 3000);
+	/* The spawner may tell of the start after the program answered. */
+	assert_true(harness_log_wait(h, "started pid", harness_ms(3000)));
 	assert_int_equal(kill(spawner_pid(h), SIGKILL), 0);
 	if (!harness_log_wait(h, "status=unknown", harness_ms(3000)))
 		fail_msg("not released:\n%s", harness_log(h));
