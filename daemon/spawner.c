@@ -17,9 +17,12 @@
  *
  * It never reads the network, loads no configuration and no plugin, and
  * holds no descriptor but its channels and /dev/null.  Started as root it
- * stays root (it needs setuid, setgid, setgroups and kill for children of
- * any user); started with capabilities it keeps CAP_SETUID, CAP_SETGID and
- * CAP_KILL only, while the daemon drops exactly those.
+ * stays root, with every capability: besides setuid, setgid, setgroups
+ * and kill for children of any user, a program configured with user =
+ * "root" (in.tftpd chroots, ftpd binds port 20) gets only what the
+ * spawner holds, since no_new_privs keeps execve from granting more.
+ * Started with capabilities it keeps CAP_SETUID, CAP_SETGID and CAP_KILL
+ * only, while the daemon drops exactly those.
  *
  * A child is started with vfork(): no copy of memory, whatever the size
  * of the daemon.  In the child, before execve: signal dispositions back to
