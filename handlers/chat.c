@@ -43,12 +43,25 @@
  * trusted than a client, and delivered to this host's users, whom the
  * room lists for that (the bus calls in with no connection at hand).
  * Lines from other hosts go into the history too.  A host ignores its own
- * events: its users had them at once.  /who asks the other hosts too (a
- * W event with the asker's id), and each host with users answers with a
- * P event naming them, which only the asking host shows, to the asker if
- * still there: a host that is gone simply does not answer, so /who never
- * lists the members of a crashed host.  Without a bus, or while it is
- * down, the room is this host's alone.
+ * events: its users had them at once.
+ *
+ * The room's state lives in Redis as well, through the bus's leases,
+ * which the daemon refreshes and claims again after an outage: each
+ * user's nick is claimed as "sockd:chat:ROOM:nick:NICK" (lower-cased)
+ * with this host and the user's id as value, and the user is a member
+ * "HOST ID NICK" of the sorted set "sockd:chat:ROOM:members", both with
+ * the room's ttl.  /nick waits for Redis' answer (lines typed meanwhile
+ * wait too, so they carry the new nick), and a claim lost later (two
+ * hosts gave the same nick while the bus was down) renames its user to
+ * a guest name, told why.  Guest names carry the host's tag.  /who lists
+ * the members of other hosts from the set, so a crashed host's leave
+ * within the ttl.  Kept lines are pushed to "sockd:chat:ROOM:history",
+ * which replaces the local history each time the bus comes up.
+ * Callbacks carry a user (released and cancelled in chat_close()) or the
+ * room (cancelled in unconfigure), never a connection that may be gone.
+ * Without a bus, or while it is down, the room is this host's alone, and
+ * nicks are checked here only.  W and P events (an older /who that asked
+ * every host) are still answered.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
  * clock_gettime() needs it. */
@@ -316,6 +329,31 @@ chat_bus_decode(const char *buf, size_t len, struct chat_bus_event *e)
 	}
 }
 
+size_t
+chat_member_encode(char *buf, size_t cap, unsigned long long host,
+    unsigned long long id, const char *nick)
+{
+	int	 n;
+
+	n = snprintf(buf, cap, "%016llx %llu %s", host, id, nick);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+int
+chat_member_decode(const char *buf, size_t len, unsigned long long *host,
+    unsigned long long *id, char *nick)
+{
+	const char	*p = buf, *end = buf + len;
+
+	if (hex_read(&p, end, host) == -1 || p >= end || *p++ != ' ' ||
+	    dec_read(&p, end, id) == -1 || p >= end || *p++ != ' ' ||
+	    !chat_nick_valid(p, end - p))
+		return -1;
+	memcpy(nick, p, end - p);
+	nick[end - p] = '\0';
+	return 0;
+}
+
 /* Tells the room's other hosts of an event of kind by nick; nothing when
  * the room has no bus.  A dropped one (bus down, queue full) is sockd's to
  * count. */
@@ -538,26 +576,17 @@ on_members(void *arg, int rc, const struct sockd_bus_item *it, size_t n)
 	struct chat_user	*u = arg;
 	struct chat_room	*room = sockd_conn_port_state(u->conn);
 	struct who		 w = { NULL, 0, 0, 0 };
-	const char		*p, *end;
 	char			 nick[CHAT_NICK_MAX + 1];
 	unsigned long long	 host, id;
 	size_t			 i, found = 0;
 
 	who_add(&w, "* On another host: ");
 	for (i = 0; rc == 0 && i < n; i++) {
-		/* "HOST ID NICK", as user_member() wrote it, or junk. */
-		p = it[i].data;
-		end = p + it[i].len;
-		if (p == NULL || hex_read(&p, end, &host) == -1 ||
-		    host == room->host || p >= end || *p++ != ' ' ||
-		    dec_read(&p, end, &id) == -1 || p >= end ||
-		    *p++ != ' ' || !chat_nick_valid(p, end - p) ||
-		    end - p > CHAT_NICK_MAX)
+		if (it[i].data == NULL || chat_member_decode(it[i].data,
+		    it[i].len, &host, &id, nick) == -1 || host == room->host)
 			continue;
 		if (found++ > 0)
 			who_add(&w, ", ");
-		memcpy(nick, p, end - p);
-		nick[end - p] = '\0';
 		who_add(&w, nick);
 	}
 	who_add(&w, CHAT_EOL);
@@ -591,8 +620,7 @@ user_member(struct chat_room *room, struct chat_user *u)
 	if (!room->subscribed)
 		return;
 	room_key(room, key, sizeof(key), "members", NULL);
-	n = snprintf(val, sizeof(val), "%016llx %llu %s", room->host, u->id,
-	    u->nick);
+	n = chat_member_encode(val, sizeof(val), room->host, u->id, u->nick);
 	u->member = sockd_bus_member(key, val, n, room->ttl);
 }
 
