@@ -19,7 +19,11 @@
  * memory never grows with Redis' delay.  The counters are atomics for the
  * metrics handler, which may run on another worker.
  *
- * State kept in Redis (ABI 1.3) goes over "pub" too.  A one-shot request
+ * State kept in Redis (ABI 1.3) goes over "pub" too.  Items pushed to a
+ * list wait for the end of the loop turn in a batch per list (only its
+ * last max: older ones would be trimmed anyway), then go as one RPUSH,
+ * LTRIM and EXPIRE, so a burst of lines costs three commands, not three
+ * per line, and leaves the queue to PUBLISH.  A one-shot request
  * (list push, list range, live members) is a bus_req of one to three
  * pipelined commands: its callback comes once, with the last command's
  * answer, or with -1 when one failed, the connection was lost, or the
@@ -98,6 +102,17 @@ struct sockd_bus_lease {
 	struct sockd_bus_lease	*prev, *next;
 };
 
+/* The items pushed to one list since the last loop turn. */
+struct bus_batch {
+	char			*key;
+	size_t			 max;		/* items kept, a ring */
+	int			 ttl;
+	char			**item;
+	size_t			*len;
+	size_t			 head, n, bytes;
+	struct bus_batch	*next;
+};
+
 struct bus_watch {
 	void			(*fn)(void *, int);
 	void			*arg;
@@ -120,6 +135,7 @@ static struct {
 	struct bus_req		*reqs, *failed;
 	struct sockd_bus_lease	*leases;
 	struct bus_watch	*watches;
+	struct bus_batch	*batches;
 	uint64_t		 connect_at, ping_at;	/* 0: no PING out */
 	uint64_t		 backoff_ms;
 	struct bus_sub		*subs;
@@ -131,6 +147,7 @@ static struct {
 static void	bus_connect(void);
 static void	bus_fail(const char *);
 static void	bus_watchers(int);
+static void	batch_free(struct bus_batch *);
 static void	bus_leases_renew(int);
 
 const char *
@@ -437,6 +454,7 @@ bus_close(void)
 {
 	struct bus_req		*r;
 	struct sockd_bus_lease	*l;
+	struct bus_batch	*b;
 
 	if (bus.url == NULL || bus.closing)
 		return;
@@ -448,6 +466,10 @@ bus_close(void)
 	while ((r = bus.failed) != NULL) {
 		bus.failed = r->next;
 		free(r);
+	}
+	while ((b = bus.batches) != NULL) {
+		bus.batches = b->next;
+		batch_free(b);
 	}
 	for (l = bus.leases; l != NULL; l = l->next)
 		l->req = NULL;
@@ -614,8 +636,9 @@ req_link(struct bus_req *r, struct bus_req **head)
 }
 
 static void	lease_done(struct sockd_bus_lease *, int);
+static void	bus_flush_batches(void);
 
-/* Every failed request's callback, and every lease's first failure, out
+/* The lists' batches of this turn; every failed request's callback, and every lease's first failure, out
  * of the call that caused them. */
 static void
 on_soon(uv_timer_t *t)
@@ -623,6 +646,7 @@ on_soon(uv_timer_t *t)
 	struct bus_req		*r;
 	struct sockd_bus_lease	*l;
 
+	bus_flush_batches();
 	while ((r = bus.failed) != NULL) {
 		req_unlink(r, &bus.failed);
 		if (r->fn != NULL)
@@ -792,34 +816,124 @@ on_reply(redisAsyncContext *ac, void *rep, void *arg)
 	free(r);
 }
 
+/* Frees b, and what it holds. */
+static void
+batch_free(struct bus_batch *b)
+{
+	size_t	 i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->item[(b->head + i) % b->max]);
+	free(b->item);
+	free(b->len);
+	free(b->key);
+	free(b);
+}
+
+/* Sends each list's batch as one RPUSH of its items, then LTRIM and
+ * EXPIRE: three commands per list and loop turn, however many lines. */
+static void
+bus_flush_batches(void)
+{
+	struct bus_batch	*b;
+	struct bus_req		*r;
+	const char		**argv;
+	size_t			*argvlen, i, klen;
+	char			 lo[24], t[24];
+	const char		*a2[4] = { "LTRIM", NULL, lo, "-1" };
+	const char		*a3[3] = { "EXPIRE", NULL, t };
+	size_t			 l2[4], l3[3];
+
+	while ((b = bus.batches) != NULL) {
+		bus.batches = b->next;
+		klen = strlen(b->key);
+		argv = calloc(b->n + 2, sizeof(*argv));
+		argvlen = calloc(b->n + 2, sizeof(*argvlen));
+		r = NULL;
+		if (argv == NULL || argvlen == NULL || !bus_room_for(3,
+		    b->bytes + 3 * klen) || (r = req_new(REQ_PUSH, NULL,
+		    NULL)) == NULL) {
+			atomic_fetch_add(&bus.dropped, 1);
+			goto next;
+		}
+		argv[0] = "RPUSH", argvlen[0] = 5;
+		argv[1] = b->key, argvlen[1] = klen;
+		for (i = 0; i < b->n; i++) {
+			argv[i + 2] = b->item[(b->head + i) % b->max];
+			argvlen[i + 2] = b->len[(b->head + i) % b->max];
+		}
+		snprintf(lo, sizeof(lo), "-%zu", b->max);
+		snprintf(t, sizeof(t), "%d", b->ttl);
+		a2[1] = a3[1] = b->key;
+		l2[0] = 5, l2[1] = klen, l2[2] = strlen(lo), l2[3] = 2;
+		l3[0] = 6, l3[1] = klen, l3[2] = strlen(t);
+		if (req_send(r, (int)b->n + 2, argv, argvlen) == -1) {
+			req_refuse(r);
+			goto next;
+		}
+		/* Pipelined behind the RPUSH: nothing can come between. */
+		(void)req_send(r, 4, a2, l2);
+		(void)req_send(r, 3, a3, l3);
+next:
+		free(argv);
+		free(argvlen);
+		batch_free(b);
+	}
+}
+
 int
 sockd_bus_push(const char *key, const void *p, size_t len, size_t max,
     int ttl)
 {
-	char		 lo[24], t[24];
-	const char	*a1[3] = { "RPUSH", key, p };
-	const char	*a2[4] = { "LTRIM", key, lo, "-1" };
-	const char	*a3[3] = { "EXPIRE", key, t };
-	size_t		 l1[3], l2[4], l3[3], klen = strlen(key);
-	struct bus_req	*r;
+	struct bus_batch	*b;
+	char			*copy;
+	size_t			 i;
 
-	if (!bus_usable() || max == 0 || ttl < 1)
+	if (!bus_usable() || max == 0 || max > BUS_BATCH_MAX || ttl < 1)
 		return -1;
-	snprintf(lo, sizeof(lo), "-%zu", max);
-	snprintf(t, sizeof(t), "%d", ttl);
-	l1[0] = 5, l1[1] = klen, l1[2] = len;
-	l2[0] = 5, l2[1] = klen, l2[2] = strlen(lo), l2[3] = 2;
-	l3[0] = 6, l3[1] = klen, l3[2] = strlen(t);
-	if ((r = req_new(REQ_PUSH, NULL, NULL)) == NULL)
-		return -1;
-	if (!bus_room_for(3, len + 3 * klen) ||
-	    req_send(r, 3, a1, l1) == -1) {
-		req_refuse(r);
+	if (!bus.pub_up || !bus.sub_up || len > BUS_QUEUE_BYTES / 4) {
+		atomic_fetch_add(&bus.dropped, 1);
 		return -1;
 	}
-	/* Pipelined behind the RPUSH: nothing can come between. */
-	(void)req_send(r, 4, a2, l2);
-	(void)req_send(r, 3, a3, l3);
+	for (b = bus.batches; b != NULL; b = b->next)
+		if (strcmp(b->key, key) == 0)
+			break;
+	if (b == NULL) {
+		if ((b = calloc(1, sizeof(*b))) == NULL ||
+		    (b->key = strdup(key)) == NULL ||
+		    (b->item = calloc(max, sizeof(*b->item))) == NULL ||
+		    (b->len = calloc(max, sizeof(*b->len))) == NULL) {
+			if (b != NULL) {
+				free(b->item);
+				free(b->key);
+				free(b);
+			}
+			return -1;
+		}
+		b->max = max;
+		b->next = bus.batches;
+		bus.batches = b;
+	}
+	b->ttl = ttl;
+	if ((copy = malloc(len > 0 ? len : 1)) == NULL)
+		return -1;
+	memcpy(copy, p, len);
+	/* Only the last max items can stay in the list: older ones of
+	 * this turn need not go at all. */
+	while (b->n > 0 && (b->n == b->max ||
+	    b->bytes + len > BUS_QUEUE_BYTES / 4)) {
+		i = b->head;
+		b->bytes -= b->len[i];
+		free(b->item[i]);
+		b->head = (b->head + 1) % b->max;
+		b->n--;
+	}
+	i = (b->head + b->n) % b->max;
+	b->item[i] = copy;
+	b->len[i] = len;
+	b->bytes += len;
+	b->n++;
+	bus_soon();
 	return 0;
 }
 
@@ -901,6 +1015,10 @@ lease_done(struct sockd_bus_lease *l, int held)
 	}
 	if (held == 1) {
 		l->held = 1;
+		/* Up to a third early, at random: leases made together
+		 * spread over the ticks instead of all refreshing in one. */
+		if (every >= 3000)
+			every -= (uint64_t)random() % (every / 3);
 		l->refresh_at = uv_now(bus.loop) + (every < 1000 ? 1000 :
 		    every);
 	} else if (held == 0) {
@@ -989,6 +1107,10 @@ bus_leases_renew(int all)
 
 	for (l = bus.leases; l != NULL; l = next) {
 		next = l->next;
+		/* Refreshes take half the queue at most, the rest waits for
+		 * the next tick: PUBLISH keeps its room. */
+		if (!all && bus.inflight >= BUS_QUEUE_MAX / 2)
+			break;
 		if (l->req == NULL && !l->lost && !l->released &&
 		    (all || l->refresh_at <= now))
 			lease_attempt(l);
