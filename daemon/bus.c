@@ -128,6 +128,7 @@ static struct {
 	int			 pub_up, sub_up;
 	int			 was_up;	/* logged as connected */
 	int			 told;		/* logged as unreachable */
+	int			 told_refused;	/* logged an error reply */
 	int			 closing;
 	uv_timer_t		 retry;
 	uv_timer_t		 tick;		/* deadlines, PING, leases */
@@ -782,6 +783,11 @@ on_reply(redisAsyncContext *ac, void *rep, void *arg)
 	size_t			 i, n = 0;
 
 	bus.inflight--;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    !bus.told_refused++)
+		/* Once: a Redis older than 7 refuses SET NX GET each time. */
+		log_warnx("bus %s: Redis refused a command: %s", bus.url,
+		    reply->str);
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
 		r->failed = 1;
 	if (--r->pending > 0)
