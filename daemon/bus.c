@@ -73,15 +73,14 @@ enum bus_req_kind { REQ_PUSH, REQ_RANGE, REQ_MEMBERS, REQ_CLAIM, REQ_ADD,
 /* One request's commands, out on "pub" (or failed, waiting for "soon"). */
 struct bus_req {
 	enum bus_req_kind	 kind;
-	void			(*fn)(void *, int, const struct sockd_bus_item *,
-				    size_t);
+	void	(*fn)(void *, int, const struct sockd_bus_item *, size_t);
 	void			*arg;
-	struct sockd_bus_lease	*lease;		/* a lease's attempt */
-	int			 pending;	/* commands not answered */
+	struct sockd_bus_lease	*lease;	/* a lease's attempt */
+	int			 pending; /* commands not answered */
 	int			 failed;
-	int			 stage;		/* REQ_CLAIM: 1 after EXPIRE */
-	size_t			 bytes;		/* in inflight_bytes */
-	struct bus_req		*prev, *next;	/* in bus.reqs or bus.failed */
+	int			 stage;	/* CLAIM: 1 after EXPIRE */
+	size_t			 bytes;	/* in inflight_bytes */
+	struct bus_req		*prev, *next; /* in reqs or failed */
 };
 
 enum { LEASE_CLAIM, LEASE_MEMBER };
@@ -95,7 +94,7 @@ struct sockd_bus_lease {
 	void			(*fn)(void *, int);
 	void			*arg;
 	int			 told;		/* the first outcome */
-	int			 tell_fail;	/* -1 to tell, from "soon" */
+	int			 tell_fail; /* -1 to tell, from "soon" */
 	int			 held, lost, released;
 	struct bus_req		*req;		/* the attempt out */
 	uint64_t		 refresh_at;	/* uv_now() ms */
@@ -105,7 +104,7 @@ struct sockd_bus_lease {
 /* The items pushed to one list since the last loop turn. */
 struct bus_batch {
 	char			*key;
-	size_t			 max;		/* items kept, a ring */
+	size_t			 max;	/* items kept, a ring */
 	int			 ttl;
 	char			**item;
 	size_t			*len;
@@ -128,11 +127,11 @@ static struct {
 	int			 pub_up, sub_up;
 	int			 was_up;	/* logged as connected */
 	int			 told;		/* logged as unreachable */
-	int			 told_refused;	/* logged an error reply */
+	int			 told_refused; /* logged an error reply */
 	int			 closing;
 	uv_timer_t		 retry;
-	uv_timer_t		 tick;		/* deadlines, PING, leases */
-	uv_timer_t		 soon;		/* failed requests' callbacks */
+	uv_timer_t		 tick;	/* deadlines, PING, leases */
+	uv_timer_t		 soon;	/* failed requests' callbacks */
 	struct bus_req		*reqs, *failed;
 	struct sockd_bus_lease	*leases;
 	struct bus_watch	*watches;
@@ -639,8 +638,8 @@ req_link(struct bus_req *r, struct bus_req **head)
 static void	lease_done(struct sockd_bus_lease *, int);
 static void	bus_flush_batches(void);
 
-/* The lists' batches of this turn; every failed request's callback, and every lease's first failure, out
- * of the call that caused them. */
+/* The lists' batches of this turn; every failed request's callback, and
+ * every lease's first failure, out of the call that caused them. */
 static void
 on_soon(uv_timer_t *t)
 {
@@ -1052,8 +1051,8 @@ lease_attempt(struct sockd_bus_lease *l)
 	const char	*exp[3] = { "EXPIRE", l->key, ttl };
 	const char	*del[2] = { "DEL", l->key };
 	const char	*zrem[3] = { "ZREM", l->key, l->val };
-	size_t		 klen = strlen(l->key), sl[7], zl[4], el[3], dl[2];
-	size_t		 rl[3];
+	size_t		 klen = strlen(l->key), sl[7], zl[4], el[3];
+	size_t		 dl[2], rl[3];
 	struct bus_req	*r;
 
 	snprintf(ttl, sizeof(ttl), "%d", l->released ? 0 : l->kind ==

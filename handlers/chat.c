@@ -90,11 +90,11 @@
 
 #define CHAT_EOL	"\r\n"
 #define CHAT_PREFIX_MAX	80	/* "<ip:port> " of a UDP line, and a NUL */
-#define CHAT_HOLD_MAX	65536	/* bytes typed while /nick waits for Redis */
+#define CHAT_HOLD_MAX	65536	/* bytes typed while /nick waits */
 
 struct chat_room {
 	struct ring	 hist;		/* the last history lines, messages */
-	int		 ttl;		/* of members and nicks in Redis, s */
+	int		 ttl;		/* of members and nicks, s */
 	int		 history_ttl;	/* of the history in Redis, s */
 	int		 watching;	/* the bus's ups and downs */
 	unsigned long	 guests;	/* last guestN handed out */
@@ -120,7 +120,7 @@ struct chat_user {
 	struct chat_claim claim[2];	/* [cur]: the nick's; other: want */
 	int		 cur;
 	struct sockd_bus_lease *member;	/* in the room's members */
-	char		*held;		/* lines typed while /nick waits */
+	char		*held;	/* lines typed while /nick waits */
 	size_t		 heldlen;
 	int		 overflow;	/* told that more were dropped */
 	int		 telnet;	/* enum text_telnet, between pieces */
@@ -1247,7 +1247,8 @@ static const char *
 chat_configure(const struct sockd_opts *opts, void **port_state)
 {
 	struct chat_room	*room;
-	long long		 history, timeout, peers, per_address, ttl, httl;
+	long long		 history, timeout, peers, per_address;
+	long long		 ttl, httl;
 	const char		*name, *err;
 
 	history = sockd_opt_int(opts, "history", 20);

@@ -227,17 +227,19 @@ void		 sockd_bus_unsubscribe(const char *channel,
  */
 int		 sockd_bus_connected(void);
 int		 sockd_bus_watch(void (*fn)(void *arg, int up), void *arg);
-void		 sockd_bus_unwatch(void (*fn)(void *arg, int up), void *arg);
+void		 sockd_bus_unwatch(void (*fn)(void *arg, int up),
+		    void *arg);
 
 /*
  * One-shot requests.  sockd_bus_push() appends the bytes to the list at
  * key, keeps its last max items and sets it to expire ttl seconds later
  * (RPUSH, LTRIM, EXPIRE; max at most 65536): 0 queued, -1 dropped.  What
  * is pushed to a list in one loop turn goes at its end in one RPUSH, so a
- * burst costs Redis three commands, and at most its last max items.  sockd_bus_range() reads
- * the last max items of the list at key; sockd_bus_members() the members
- * of the sorted set at key that sockd_bus_member() leases keep alive
- * (those whose expiry has passed are removed first).  Both return 0, and
+ * burst costs Redis three commands, and at most its last max items.
+ * sockd_bus_range() reads the last max items of the list at key;
+ * sockd_bus_members() the members of the sorted set at key that
+ * sockd_bus_member() leases keep alive (those whose expiry has passed
+ * are removed first).  Both return 0, and
  * then call fn exactly once: fn(arg, 0, items, n) with the items oldest
  * (or lowest) first, living only during the call, or fn(arg, -1, NULL, 0)
  * when the bus was down or full, Redis refused, or the connection was

@@ -92,7 +92,8 @@ redis_start(int port)
 			(void)dup2(fd, 2);
 		}
 		execlp("redis-server", "redis-server", "--port", p, "--bind",
-		    "127.0.0.1", "--save", "", "--appendonly", "no", (char *)NULL);
+		    "127.0.0.1", "--save", "", "--appendonly", "no",
+		    (char *)NULL);
 		_exit(127);
 	}
 	end = harness_now_ms() + 10000;
@@ -262,7 +263,8 @@ a_killed_hosts_members_leave_who_within_the_ttl(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
 	int		 rport = redis_start_or_skip();
-	int		 pa = harness_port(), pb = harness_port(), a, b, gone;
+	int		 pa = harness_port(), pb = harness_port(), a, b;
+	int		 gone;
 	char		 nick[CHAT_NICK], line[512];
 	long long	 t0, ms;
 

@@ -101,7 +101,7 @@ on_held(void *arg, int held)
 }
 
 static void
-without_a_bus_state_requests_are_refused_and_never_call_back(void **state)
+without_a_bus_state_requests_are_refused_without_callback(void **state)
 {
 	unsigned long long	 dropped, published, received;
 	int			 up;
@@ -131,7 +131,7 @@ main(void)
 		cmocka_unit_test(
 		    without_a_bus_the_abi_refuses_and_counts_nothing),
 		cmocka_unit_test(
-		    without_a_bus_state_requests_are_refused_and_never_call_back),
+		    without_a_bus_state_requests_are_refused_without_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -851,7 +851,7 @@ malformed_bus_events_are_refused(void **state)
 }
 
 static void
-a_room_member_decodes_to_what_was_encoded_and_junk_is_refused(void **state)
+a_room_member_decodes_as_encoded_and_junk_is_refused(void **state)
 {
 	unsigned long long	 host, id;
 	char			 buf[64], nick[CHAT_NICK_MAX + 1];
@@ -925,7 +925,7 @@ main(void)
 		cmocka_unit_test(a_bus_event_decodes_to_what_was_encoded),
 		cmocka_unit_test(malformed_bus_events_are_refused),
 		cmocka_unit_test(
-		    a_room_member_decodes_to_what_was_encoded_and_junk_is_refused),
+		    a_room_member_decodes_as_encoded_and_junk_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
