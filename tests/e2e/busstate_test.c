@@ -9,7 +9,8 @@
  * claimed again when it is back (a clash then renames one of the two to a
  * guest name, with a notice); and a Redis that stops answering (SIGSTOP)
  * neither grows sockd's memory with what is typed nor stalls other
- * services.  Tests skip when redis-server is not installed.
+ * services, and members who leave before its answers come are not
+ * touched when they do.  Tests skip when redis-server is not installed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -422,6 +423,41 @@ a_stopped_redis_grows_no_memory_and_stalls_nothing(void **state)
 	redis_stop();
 }
 
+static void
+members_who_leave_before_redis_answers_are_never_touched(void **state)
+{
+	struct harness	*h = *state;
+	int		 rport = redis_start_or_skip();
+	int		 port = harness_port(), c[20], a, i;
+	char		 nick[CHAT_NICK], msg[64], line[512];
+
+	host_start(h, port, rport, "", 0);
+	a = chat_join(port, nick, sizeof(nick));
+	assert_true(a >= 0);
+	/* Redis holds every answer while the members ask and leave. */
+	assert_int_equal(kill(redis_pid, SIGSTOP), 0);
+	for (i = 0; i < 20; i++) {
+		c[i] = chat_join(port, nick, sizeof(nick));
+		assert_true(c[i] >= 0);
+		snprintf(msg, sizeof(msg), "/nick left%d\r\nsaid\r\n/who\r\n",
+		    i);
+		assert_int_equal(tcp_sends(c[i], msg), 0);
+	}
+	harness_sleep_ms(300);
+	clients_close(c, 20);
+	harness_sleep_ms(1000);
+	assert_int_equal(kill(redis_pid, SIGCONT), 0);
+	harness_sleep_ms(1000);
+	/* The answers came for members long gone: the room is fine, and
+	 * their nicks are free. */
+	assert_int_equal(tcp_sends(a, "/nick left3\r\n"), 0);
+	assert_true(line_within(a, "is now known as left3", line,
+	    sizeof(line), 5000));
+	client_close(a);
+	harness_stop_clean(h);
+	redis_stop();
+}
+
 static int
 busstate_teardown(void **state)
 {
@@ -444,6 +480,8 @@ main(void)
 		HARNESS_TEST(nicks_are_claimed_again_when_redis_returns),
 		HARNESS_TEST(
 		    a_stopped_redis_grows_no_memory_and_stalls_nothing),
+		HARNESS_TEST(
+		    members_who_leave_before_redis_answers_are_never_touched),
 	};
 
 	return HARNESS_RUN(tests);
