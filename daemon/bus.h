@@ -10,6 +10,8 @@
 /* Most PUBLISH commands, and bytes, sent and not yet answered. */
 #define BUS_QUEUE_MAX		1024
 #define BUS_QUEUE_BYTES		(4u << 20)
+/* Most items of one list pushed in a loop turn (its max). */
+#define BUS_BATCH_MAX		65536
 /* Reconnection backoff, doubling from the first to the last. */
 #define BUS_BACKOFF_MIN_MS	100
 #define BUS_BACKOFF_MAX_MS	5000

@@ -43,12 +43,25 @@
  * trusted than a client, and delivered to this host's users, whom the
  * room lists for that (the bus calls in with no connection at hand).
  * Lines from other hosts go into the history too.  A host ignores its own
- * events: its users had them at once.  /who asks the other hosts too (a
- * W event with the asker's id), and each host with users answers with a
- * P event naming them, which only the asking host shows, to the asker if
- * still there: a host that is gone simply does not answer, so /who never
- * lists the members of a crashed host.  Without a bus, or while it is
- * down, the room is this host's alone.
+ * events: its users had them at once.
+ *
+ * The room's state lives in Redis as well, through the bus's leases,
+ * which the daemon refreshes and claims again after an outage: each
+ * user's nick is claimed as "sockd:chat:ROOM:nick:NICK" (lower-cased)
+ * with this host and the user's id as value, and the user is a member
+ * "HOST ID NICK" of the sorted set "sockd:chat:ROOM:members", both with
+ * the room's ttl.  /nick waits for Redis' answer (lines typed meanwhile
+ * wait too, so they carry the new nick), and a claim lost later (two
+ * hosts gave the same nick while the bus was down) renames its user to
+ * a guest name, told why.  Guest names carry the host's tag.  /who lists
+ * the members of other hosts from the set, so a crashed host's leave
+ * within the ttl.  Kept lines are pushed to "sockd:chat:ROOM:history",
+ * which replaces the local history each time the bus comes up.
+ * Callbacks carry a user (released and cancelled in chat_close()) or the
+ * room (cancelled in unconfigure), never a connection that may be gone.
+ * Without a bus, or while it is down, the room is this host's alone, and
+ * nicks are checked here only.  W and P events (an older /who that asked
+ * every host) are still answered.
  */
 /* Built as a .so, this file may not get the Makefile's -D_GNU_SOURCE;
  * clock_gettime() needs it. */
@@ -77,9 +90,13 @@
 
 #define CHAT_EOL	"\r\n"
 #define CHAT_PREFIX_MAX	80	/* "<ip:port> " of a UDP line, and a NUL */
+#define CHAT_HOLD_MAX	65536	/* bytes typed while /nick waits */
 
 struct chat_room {
 	struct ring	 hist;		/* the last history lines, messages */
+	int		 ttl;		/* of members and nicks, s */
+	int		 history_ttl;	/* of the history in Redis, s */
+	int		 watching;	/* the bus's ups and downs */
 	unsigned long	 guests;	/* last guestN handed out */
 	struct peers	 peers;		/* UDP */
 	struct chat_user *users;	/* TCP users on this host */
@@ -89,8 +106,23 @@ struct chat_room {
 	unsigned long long host, seq;	/* events' origin */
 };
 
+/* A nick claimed in Redis: the user's own, or the one /nick asked for
+ * (want) until Redis answers. */
+struct chat_claim {
+	struct chat_user	*u;
+	struct sockd_bus_lease	*lease;
+	int			 want;
+	char			 nick[CHAT_NICK_MAX + 1];
+};
+
 struct chat_user {
 	char		 nick[CHAT_NICK_MAX + 1];
+	struct chat_claim claim[2];	/* [cur]: the nick's; other: want */
+	int		 cur;
+	struct sockd_bus_lease *member;	/* in the room's members */
+	char		*held;	/* lines typed while /nick waits */
+	size_t		 heldlen;
+	int		 overflow;	/* told that more were dropped */
 	int		 telnet;	/* enum text_telnet, between pieces */
 	struct sockd_conn *conn;
 	unsigned long long id;		/* names the user in W and P */
@@ -99,7 +131,7 @@ struct chat_user {
 
 static const char *const chat_options[] = {
 	"history", "peer_timeout", "max_peers", "peers_per_address", "room",
-	NULL
+	"ttl", "history_ttl", NULL
 };
 
 static int
@@ -297,6 +329,31 @@ chat_bus_decode(const char *buf, size_t len, struct chat_bus_event *e)
 	}
 }
 
+size_t
+chat_member_encode(char *buf, size_t cap, unsigned long long host,
+    unsigned long long id, const char *nick)
+{
+	int	 n;
+
+	n = snprintf(buf, cap, "%016llx %llu %s", host, id, nick);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+int
+chat_member_decode(const char *buf, size_t len, unsigned long long *host,
+    unsigned long long *id, char *nick)
+{
+	const char	*p = buf, *end = buf + len;
+
+	if (hex_read(&p, end, host) == -1 || p >= end || *p++ != ' ' ||
+	    dec_read(&p, end, id) == -1 || p >= end || *p++ != ' ' ||
+	    !chat_nick_valid(p, end - p))
+		return -1;
+	memcpy(nick, p, end - p);
+	nick[end - p] = '\0';
+	return 0;
+}
+
 /* Tells the room's other hosts of an event of kind by nick; nothing when
  * the room has no bus.  A dropped one (bus down, queue full) is sockd's to
  * count. */
@@ -382,8 +439,36 @@ send_one(struct sockd_conn *peer, void *arg)
 		(void)sockd_conn_send(peer, arg);
 }
 
+/* "sockd:chat:ROOM:" and then what (and nick, lower-cased), into buf. */
+static void
+room_key(const struct chat_room *room, char *buf, size_t size,
+    const char *what, const char *nick)
+{
+	size_t	 n;
+
+	n = (size_t)snprintf(buf, size, "%s:%s", room->channel, what);
+	for (; nick != NULL && *nick != '\0' && n + 1 < size; nick++)
+		buf[n++] = *nick >= 'A' && *nick <= 'Z' ? *nick + 32 : *nick;
+	buf[n < size ? n : size - 1] = '\0';
+}
+
+/* A history line, kept in Redis too (without its CHAT_EOL) for the hosts
+ * that start later. */
+static void
+room_push(struct chat_room *room, struct sockd_msg *m)
+{
+	char	 key[160];
+
+	if (!room->subscribed || room->hist.max == 0)
+		return;
+	room_key(room, key, sizeof(key), "history", NULL);
+	(void)sockd_bus_push(key, sockd_msg_data(m), sockd_msg_len(m) - 2,
+	    room->hist.max, room->history_ttl);
+}
+
 /* Sends m to everyone else in the room, and to c when self is set; keeps
- * it in the history when keep is set.  Drops the caller's reference. */
+ * it in the history (here and in Redis) when keep is set.  Drops the
+ * caller's reference. */
 static void
 chat_broadcast(struct sockd_conn *c, struct sockd_msg *m, int self, int keep)
 {
@@ -397,8 +482,11 @@ chat_broadcast(struct sockd_conn *c, struct sockd_msg *m, int self, int keep)
 	if (self)
 		(void)sockd_conn_send(c, m);
 	sockd_conn_foreach_peer(c, send_one, m);
-	if (keep && (old = ring_push(&room->hist, sockd_msg_ref(m))) != NULL)
-		sockd_msg_unref(old);
+	if (keep) {
+		room_push(room, m);
+		if ((old = ring_push(&room->hist, sockd_msg_ref(m))) != NULL)
+			sockd_msg_unref(old);
+	}
 	sockd_msg_unref(m);
 }
 
@@ -481,22 +569,175 @@ chat_who(struct sockd_conn *c, const struct chat_user *u)
 	free(w.buf);
 }
 
-/* /who: the other hosts answer with their members, later. */
+/* The members of the room's other hosts, from Redis, to u after /who. */
 static void
-chat_who_ask(struct sockd_conn *c, const struct chat_user *u)
+on_members(void *arg, int rc, const struct sockd_bus_item *it, size_t n)
 {
-	char	 id[32];
+	struct chat_user	*u = arg;
+	struct chat_room	*room = sockd_conn_port_state(u->conn);
+	struct who		 w = { NULL, 0, 0, 0 };
+	char			 nick[CHAT_NICK_MAX + 1];
+	unsigned long long	 host, id;
+	size_t			 i, found = 0;
 
-	snprintf(id, sizeof(id), "%llu", u->id);
-	chat_publish(sockd_conn_port_state(c), CHAT_BUS_WHO, u->nick, id,
-	    strlen(id));
+	who_add(&w, "* On another host: ");
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (it[i].data == NULL || chat_member_decode(it[i].data,
+		    it[i].len, &host, &id, nick) == -1 || host == room->host)
+			continue;
+		if (found++ > 0)
+			who_add(&w, ", ");
+		who_add(&w, nick);
+	}
+	who_add(&w, CHAT_EOL);
+	if (found > 0 && !w.failed)
+		(void)sockd_conn_write(u->conn, w.buf, w.len);
+	free(w.buf);
+}
+
+/* /who: the members of other hosts are in Redis, asked now. */
+static void
+chat_who_ask(struct sockd_conn *c, struct chat_user *u)
+{
+	struct chat_room	*room = sockd_conn_port_state(c);
+	char			 key[160];
+
+	if (!room->subscribed || !sockd_bus_connected())
+		return;
+	room_key(room, key, sizeof(key), "members", NULL);
+	(void)sockd_bus_members(key, on_members, u);
+}
+
+/* Keeps u's membership in Redis under its current nick. */
+static void
+user_member(struct chat_room *room, struct chat_user *u)
+{
+	char	 key[160], val[64];
+	int	 n;
+
+	sockd_bus_release(u->member);
+	u->member = NULL;
+	if (!room->subscribed)
+		return;
+	room_key(room, key, sizeof(key), "members", NULL);
+	n = chat_member_encode(val, sizeof(val), room->host, u->id, u->nick);
+	u->member = sockd_bus_member(key, val, n, room->ttl);
+}
+
+static void	on_claim(void *, int);
+static void	user_release_held(struct chat_user *);
+
+/* Claims nick in Redis for u, in claim slot i; the value names this host
+ * and u, so that no other user anywhere holds the same. */
+static void
+user_claim(struct chat_room *room, struct chat_user *u, int i,
+    const char *nick, int want)
+{
+	struct chat_claim	*cl = &u->claim[i];
+	char			 key[160], val[48];
+	int			 n;
+
+	cl->u = u;
+	cl->want = want;
+	cl->lease = NULL;
+	snprintf(cl->nick, sizeof(cl->nick), "%s", nick);
+	if (!room->subscribed)
+		return;
+	room_key(room, key, sizeof(key), "nick:", nick);
+	n = snprintf(val, sizeof(val), "%016llx %llu", room->host, u->id);
+	cl->lease = sockd_bus_claim(key, val, n, room->ttl, on_claim, cl);
+}
+
+static void
+user_unclaim(struct chat_user *u, int i)
+{
+	sockd_bus_release(u->claim[i].lease);
+	u->claim[i].lease = NULL;
+	u->claim[i].want = 0;
+}
+
+/* The next guest name free here.  With a room, it carries this host's
+ * tag, so that two hosts do not hand out the same one. */
+static void
+room_guest(struct chat_room *room, struct sockd_conn *c, char *nick)
+{
+	do {
+		room->guests++;
+		if (room->channel != NULL)
+			snprintf(nick, CHAT_NICK_MAX + 1, "guest%lu-%04llx",
+			    room->guests % 1000000, room->host & 0xffff);
+		else
+			snprintf(nick, CHAT_NICK_MAX + 1, "guest%lu",
+			    room->guests);
+	} while (nick_taken(c, nick, strlen(nick)));
+}
+
+/* u is now nick: tells the room, here and on the other hosts. */
+static void
+user_rename(struct chat_user *u, const char *nick)
+{
+	struct sockd_conn	*c = u->conn;
+	struct chat_room	*room = sockd_conn_port_state(c);
+	char			 old[CHAT_NICK_MAX + 1];
+	size_t			 len = strlen(nick);
+
+	memcpy(old, u->nick, sizeof(old));
+	memcpy(u->nick, nick, len + 1);
+	chat_publish(room, CHAT_BUS_RENAME, old, u->nick, len);
+	chat_broadcast(c, chat_msg("* ", old, " is now known as ", u->nick,
+	    len), 1, 0);
+	sockd_conn_log(c, LOG_INFO, "%s is now %s", old, u->nick);
+	user_member(room, u);
+}
+
+/*
+ * Redis' answer to a claim.  The nick /nick asked for: taken, refused;
+ * otherwise (also when the bus could not tell) it is u's.  The nick u
+ * has: held by another host, found when a refresh or a claim after a
+ * lost bus reaches Redis later than that host's, so u gives way to a
+ * guest name, told why.
+ */
+static void
+on_claim(void *arg, int held)
+{
+	struct chat_claim	*cl = arg;
+	struct chat_user	*u = cl->u;
+	struct chat_room	*room = sockd_conn_port_state(u->conn);
+	char			 nick[CHAT_NICK_MAX + 1];
+	int			 i = cl == &u->claim[0] ? 0 : 1;
+
+	if (cl->want) {
+		cl->want = 0;
+		if (held == 0 || nick_taken(u->conn, cl->nick,
+		    strlen(cl->nick))) {
+			chat_tell(u->conn, "* %s is already taken.",
+			    cl->nick);
+			user_unclaim(u, i);
+		} else {
+			user_unclaim(u, u->cur);
+			u->cur = i;
+			user_rename(u, cl->nick);
+		}
+		user_release_held(u);
+		return;
+	}
+	if (held != 0 || i != u->cur)
+		return;
+	user_unclaim(u, i);
+	room_guest(room, u->conn, nick);
+	chat_tell(u->conn, "* %s is taken on another host; you are now %s.",
+	    u->nick, nick);
+	user_claim(room, u, i, nick, 0);
+	user_rename(u, nick);
 }
 
 static void
 chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
     size_t len)
 {
-	char	 old[CHAT_NICK_MAX + 1];
+	struct chat_room	*room = sockd_conn_port_state(c);
+	struct chat_claim	*want = &u->claim[!u->cur];
+	char			 name[CHAT_NICK_MAX + 1];
 
 	if (!chat_nick_valid(nick, len)) {
 		chat_tell(c, "* A nick is 1 to %d letters, digits, _ or -.",
@@ -505,18 +746,26 @@ chat_nick(struct sockd_conn *c, struct chat_user *u, const char *nick,
 	}
 	if (len == strlen(u->nick) && memcmp(nick, u->nick, len) == 0)
 		return;
+	if (want->lease != NULL) {
+		chat_tell(c, "* Wait: %s is still being checked.", want->nick);
+		return;
+	}
 	if (nick_taken(c, nick, len)) {
 		chat_tell(c, "* %.*s is already taken.", (int)len, nick);
 		return;
 	}
-	memcpy(old, u->nick, sizeof(old));
-	memcpy(u->nick, nick, len);
-	u->nick[len] = '\0';
-	chat_publish(sockd_conn_port_state(c), CHAT_BUS_RENAME, old, u->nick,
-	    len);
-	chat_broadcast(c, chat_msg("* ", old, " is now known as ", u->nick,
-	    len), 1, 0);
-	sockd_conn_log(c, LOG_INFO, "%s is now %s", old, u->nick);
+	memcpy(name, nick, len);
+	name[len] = '\0';
+	if (room->subscribed && sockd_bus_connected()) {
+		user_claim(room, u, !u->cur, name, 1);
+		if (want->lease != NULL)
+			return;		/* on_claim() goes on */
+	}
+	/* No bus, or it is down: this host's check alone; the claim is
+	 * made when the bus is back. */
+	user_unclaim(u, u->cur);
+	user_claim(room, u, u->cur, name, 0);
+	user_rename(u, name);
 }
 
 /* One history line, to the newcomer c. */
@@ -537,12 +786,12 @@ chat_connect(struct sockd_conn *c)
 		return -1;
 	}
 	/* Someone may have taken "guestN" with /nick: skip it. */
-	do
-		snprintf(u->nick, sizeof(u->nick), "guest%lu", ++room->guests);
-	while (nick_taken(c, u->nick, strlen(u->nick)));
+	room_guest(room, c, u->nick);
 	sockd_conn_set_data(c, u);
 	u->conn = c;
 	u->id = ++room->uids;
+	user_claim(room, u, 0, u->nick, 0);
+	user_member(room, u);
 	if ((u->next = room->users) != NULL)
 		u->next->prev = u;
 	room->users = u;
@@ -555,6 +804,46 @@ chat_connect(struct sockd_conn *c)
 	return 0;
 }
 
+/* A line typed while /nick waits for Redis' answer: it is said under the
+ * nick that answer gives, so it waits too (CHAT_HOLD_MAX bytes at most;
+ * beyond, lines are dropped and the user told once). */
+static void
+user_hold(struct chat_user *u, const char *buf, size_t len)
+{
+	char	*p;
+
+	if (u->heldlen + sizeof(len) + len > CHAT_HOLD_MAX ||
+	    (p = realloc(u->held, u->heldlen + sizeof(len) + len)) == NULL) {
+		if (!u->overflow++)
+			chat_tell(u->conn, "* Too much typed while your nick "
+			    "is checked: lines dropped.");
+		return;
+	}
+	u->held = p;
+	memcpy(p + u->heldlen, &len, sizeof(len));
+	memcpy(p + u->heldlen + sizeof(len), buf, len);
+	u->heldlen += sizeof(len) + len;
+}
+
+static void	chat_data(struct sockd_conn *, const char *, size_t);
+
+/* /nick was answered: the lines held meanwhile, until one waits again. */
+static void
+user_release_held(struct chat_user *u)
+{
+	char	*p = u->held, *q;
+	size_t	 n = u->heldlen, len;
+
+	u->held = NULL;
+	u->heldlen = 0;
+	u->overflow = 0;
+	for (q = p; q < p + n; q += sizeof(len) + len) {
+		memcpy(&len, q, sizeof(len));
+		chat_data(u->conn, q + sizeof(len), len);
+	}
+	free(p);
+}
+
 static void
 chat_data(struct sockd_conn *c, const char *buf, size_t len)
 {
@@ -565,6 +854,10 @@ chat_data(struct sockd_conn *c, const char *buf, size_t len)
 
 	if (u == NULL)
 		return;
+	if (u->claim[!u->cur].want) {
+		user_hold(u, buf, len);
+		return;
+	}
 	/* raw: the line without telnet commands; line: raw cleaned. */
 	if (len > (SIZE_MAX - 1) / 4 || (raw = malloc(4 * len + 1)) == NULL) {
 		sockd_conn_log(c, LOG_ERR, "out of memory");
@@ -637,6 +930,11 @@ chat_close(struct sockd_conn *c)
 		return;
 	chat_broadcast(c, chat_msg("* ", u->nick, " left", "", 0), 0, 0);
 	chat_publish(room, CHAT_BUS_LEAVE, u->nick, "", 0);
+	user_unclaim(u, 0);
+	user_unclaim(u, 1);
+	sockd_bus_release(u->member);
+	sockd_bus_cancel(u);
+	free(u->held);
 	if (u->prev != NULL)
 		u->prev->next = u->next;
 	else if (room->users == u)
@@ -861,6 +1159,49 @@ on_bus_event(void *arg, const void *p, size_t len)
 	sockd_msg_unref(m);
 }
 
+/* The room's history in Redis, read when the bus came up: it has the
+ * lines of every host, also those typed before this one started, and
+ * replaces what this host kept alone (unless Redis has none). */
+static void
+on_history(void *arg, int rc, const struct sockd_bus_item *it, size_t n)
+{
+	struct chat_room	*room = arg;
+	struct ring		 fresh;
+	struct sockd_msg	*m, *old;
+	char			*text;
+	size_t			 i, tn;
+
+	if (rc == -1 || n == 0 || ring_init(&fresh, room->hist.max) == -1)
+		return;
+	for (i = 0; i < n; i++) {
+		/* Redis is no more trusted than a client: cleaned again. */
+		if (it[i].data == NULL || it[i].len > CHAT_BUS_TEXT_MAX ||
+		    (text = malloc(TEXT_CLEAN_MAX(it[i].len) + 1)) == NULL)
+			continue;
+		tn = text_sanitize(text, it[i].data, it[i].len);
+		m = tn > 0 ? chat_msg("", "", "", text, tn) : NULL;
+		free(text);
+		if (m != NULL && (old = ring_push(&fresh, m)) != NULL)
+			sockd_msg_unref(old);
+	}
+	ring_free(&room->hist, msg_drop);
+	room->hist = fresh;
+}
+
+/* The bus came up (again): what Redis has of the history.  The daemon
+ * claims the members' nicks again by itself. */
+static void
+on_bus_state(void *arg, int up)
+{
+	struct chat_room	*room = arg;
+	char			 key[160];
+
+	if (!up || room->hist.max == 0)
+		return;
+	room_key(room, key, sizeof(key), "history", NULL);
+	(void)sockd_bus_range(key, room->hist.max, on_history, room);
+}
+
 /* A room name: 1 to 64 of [A-Za-z0-9_.-]. */
 static int
 room_valid(const char *s)
@@ -894,6 +1235,11 @@ room_subscribe(struct chat_room *room, const char *name)
 		    (unsigned long long)(uintptr_t)room;
 	room->subscribed = sockd_bus_subscribe(room->channel, on_bus_event,
 	    room) == 0;
+	if (room->subscribed) {
+		room->watching = sockd_bus_watch(on_bus_state, room) == 0;
+		if (sockd_bus_connected())
+			on_bus_state(room, 1);
+	}
 	return NULL;
 }
 
@@ -902,12 +1248,15 @@ chat_configure(const struct sockd_opts *opts, void **port_state)
 {
 	struct chat_room	*room;
 	long long		 history, timeout, peers, per_address;
+	long long		 ttl, httl;
 	const char		*name, *err;
 
 	history = sockd_opt_int(opts, "history", 20);
 	timeout = sockd_opt_int(opts, "peer_timeout", 300);
 	peers = sockd_opt_int(opts, "max_peers", 64);
 	per_address = sockd_opt_int(opts, "peers_per_address", 1);
+	ttl = sockd_opt_int(opts, "ttl", 15);
+	httl = sockd_opt_int(opts, "history_ttl", 86400);
 	if (history < 0 || history > 10000)
 		return "history must be between 0 and 10000 lines";
 	if (timeout < 1 || timeout > 86400)
@@ -916,6 +1265,10 @@ chat_configure(const struct sockd_opts *opts, void **port_state)
 		return "max_peers must be between 1 and 65536";
 	if (per_address < 1 || per_address > 65536)
 		return "peers_per_address must be between 1 and 65536";
+	if (ttl < 3 || ttl > 300)
+		return "ttl must be between 3 and 300 seconds";
+	if (httl < 60 || httl > 30 * 86400)
+		return "history_ttl must be between 60 and 2592000 seconds";
 	if ((room = calloc(1, sizeof(*room))) == NULL)
 		return "out of memory";
 	if (ring_init(&room->hist, history) == -1 ||
@@ -924,6 +1277,8 @@ chat_configure(const struct sockd_opts *opts, void **port_state)
 		free(room);
 		return "out of memory";
 	}
+	room->ttl = ttl;
+	room->history_ttl = httl;
 	if ((name = sockd_opt_string(opts, "room", NULL)) != NULL &&
 	    (err = room_subscribe(room, name)) != NULL) {
 		chat_unconfigure(room);
@@ -940,6 +1295,9 @@ chat_unconfigure(void *port_state)
 
 	if (room == NULL)
 		return;
+	if (room->watching)
+		sockd_bus_unwatch(on_bus_state, room);
+	sockd_bus_cancel(room);
 	if (room->subscribed)
 		sockd_bus_unsubscribe(room->channel, on_bus_event, room);
 	free(room->channel);
@@ -955,6 +1313,7 @@ static void
 chat_reconfigure(void *port_state, void *old_port_state)
 {
 	struct chat_room	*room = port_state, *old = old_port_state;
+	struct chat_user	*u;
 
 	if (room == NULL || old == NULL)
 		return;
@@ -970,6 +1329,21 @@ chat_reconfigure(void *port_state, void *old_port_state)
 	}
 	ring_refit(&room->hist, &old->hist, msg_drop);
 	peers_refit(&room->peers, &old->peers);
+	if (room->subscribed == old->subscribed && room->ttl == old->ttl &&
+	    (room->channel == NULL || old->channel == NULL ?
+	    room->channel == old->channel :
+	    strcmp(room->channel, old->channel) == 0))
+		return;
+	/* Another room (or ttl): the members and nicks are claimed there. */
+	for (u = room->users; u != NULL; u = u->next) {
+		user_unclaim(u, 0);
+		user_unclaim(u, 1);
+		u->cur = 0;
+		user_claim(room, u, 0, u->nick, 0);
+		user_member(room, u);
+		if (u->held != NULL)
+			user_release_held(u);
+	}
 }
 
 const struct sockd_handler sockd_handler_chat = {

@@ -62,4 +62,19 @@ size_t		 chat_bus_encode(char *buf, size_t cap,
 int		 chat_bus_decode(const char *buf, size_t len,
 		    struct chat_bus_event *e);
 
+/*
+ * A member of a room in Redis (the sorted set "sockd:chat:ROOM:members"):
+ * "HOST ID NICK", HOST as in events, ID the user's number on that host.
+ * chat_member_encode() returns the length written into buf (cap bytes), 0
+ * when it does not fit; chat_member_decode() reads one from Redis (where
+ * anyone may write: anything) into host, id and nick (CHAT_NICK_MAX + 1
+ * bytes), 0, or -1 when it is not one with a valid nick.
+ */
+size_t		 chat_member_encode(char *buf, size_t cap,
+		    unsigned long long host, unsigned long long id,
+		    const char *nick);
+int		 chat_member_decode(const char *buf, size_t len,
+		    unsigned long long *host, unsigned long long *id,
+		    char *nick);
+
 #endif /* SOCKD_HANDLERS_CHAT_H */

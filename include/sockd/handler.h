@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define SOCKD_ABI_MAJOR		1	/* fields changed: older handlers refused */
-#define SOCKD_ABI_MINOR		2	/* fields appended: older ones still load */
+#define SOCKD_ABI_MINOR		3	/* fields appended: older ones still load */
 #define SOCKD_ABI_VERSION	((SOCKD_ABI_MAJOR << 16) | SOCKD_ABI_MINOR)
 
 /* protocols */
@@ -211,6 +211,85 @@ int		 sockd_bus_subscribe(const char *channel,
 		    void (*fn)(void *arg, const void *, size_t), void *arg);
 void		 sockd_bus_unsubscribe(const char *channel,
 		    void (*fn)(void *arg, const void *, size_t), void *arg);
+
+/*
+ * State in Redis (ABI 1.3), with the same rules: the main loop's thread
+ * only, a bus configured, or they do nothing and return -1 (or NULL).
+ * Every callback comes later on that thread, never from inside the call
+ * that asked for it.  Commands go out in the order asked and count in the
+ * bus's bounded queue: one refused (bus down, queue full) is counted as
+ * dropped.
+ *
+ * sockd_bus_connected() is 1 while the bus is up.  sockd_bus_watch() calls
+ * fn(arg, up) each time it comes up (1, after the leases below were sent
+ * again) or goes down (0); remove it with sockd_bus_unwatch() and the same
+ * two arguments, at the latest in unconfigure().
+ */
+int		 sockd_bus_connected(void);
+int		 sockd_bus_watch(void (*fn)(void *arg, int up), void *arg);
+void		 sockd_bus_unwatch(void (*fn)(void *arg, int up),
+		    void *arg);
+
+/*
+ * One-shot requests.  sockd_bus_push() appends the bytes to the list at
+ * key, keeps its last max items and sets it to expire ttl seconds later
+ * (RPUSH, LTRIM, EXPIRE; max at most 65536): 0 queued, -1 dropped.  What
+ * is pushed to a list in one loop turn goes at its end in one RPUSH, so a
+ * burst costs Redis three commands, and at most its last max items.
+ * sockd_bus_range() reads the last max items of the list at key;
+ * sockd_bus_members() the members of the sorted set at key that
+ * sockd_bus_member() leases keep alive (those whose expiry has passed
+ * are removed first).  Both return 0, and
+ * then call fn exactly once: fn(arg, 0, items, n) with the items oldest
+ * (or lowest) first, living only during the call, or fn(arg, -1, NULL, 0)
+ * when the bus was down or full, Redis refused, or the connection was
+ * lost; or -1, and fn is never called.  sockd_bus_cancel(arg) makes sure
+ * no callback of a request with arg comes any more (free arg after it).
+ */
+struct sockd_bus_item {
+	const void	*data;
+	size_t		 len;
+};
+int		 sockd_bus_push(const char *key, const void *, size_t,
+		    size_t max, int ttl);
+int		 sockd_bus_range(const char *key, size_t max,
+		    void (*fn)(void *arg, int rc,
+		    const struct sockd_bus_item *, size_t n), void *arg);
+int		 sockd_bus_members(const char *key,
+		    void (*fn)(void *arg, int rc,
+		    const struct sockd_bus_item *, size_t n), void *arg);
+void		 sockd_bus_cancel(void *arg);
+
+/*
+ * Leases: state that sockd keeps alive in Redis for the handler, without a
+ * timer of its own, until released: refreshed every third of ttl
+ * seconds, sent again each time the bus comes back, and expiring within
+ * ttl once this host stops (a crash included).
+ *
+ * sockd_bus_claim() claims key with the value (SET key value NX EX ttl;
+ * the key already holding this very value counts as claimed).
+ * fn(arg, held) tells the first outcome: 1 claimed, 0 another value holds
+ * it, -1 unknown (bus down or lost; sockd claims it when the bus is back).
+ * Later, fn(arg, 0) comes once if a refresh or a claim after a lost bus
+ * finds another value there; sockd then stops claiming it.  Values must
+ * differ between holders (name the host in them).
+ *
+ * sockd_bus_member() adds member to the sorted set at key, scored by the
+ * wall-clock time (milliseconds) at which it expires, ttl seconds ahead,
+ * so sockd_bus_members() on any host lists it until then: hosts' clocks
+ * must agree within a second or so.
+ *
+ * sockd_bus_release() ends a lease: no callback comes any more; a claim
+ * held is deleted, a member removed (when the bus is down, they expire).
+ * Both return NULL without a bus, on another thread or out of memory.
+ */
+struct sockd_bus_lease;		/* opaque */
+struct sockd_bus_lease *sockd_bus_claim(const char *key, const void *value,
+		    size_t len, int ttl, void (*fn)(void *arg, int held),
+		    void *arg);
+struct sockd_bus_lease *sockd_bus_member(const char *key, const void *member,
+		    size_t len, int ttl);
+void		 sockd_bus_release(struct sockd_bus_lease *);
 
 #ifdef __cplusplus
 }

@@ -167,8 +167,10 @@ harness_asan(void)
 
 	if (asan == -1) {
 		bin = slurp_file(sockd_path());
-		asan = bin != NULL && memmem(bin, slurp_len, "__asan_init",
-		    11) != NULL;
+		/* ThreadSanitizer's shadow memory says as little. */
+		asan = bin != NULL && (memmem(bin, slurp_len, "__asan_init",
+		    11) != NULL || memmem(bin, slurp_len, "__tsan_init",
+		    11) != NULL);
 		free(bin);
 	}
 	return asan;
@@ -1483,7 +1485,9 @@ chat_join(int port, char *nick, size_t size)
 	*nick = '\0';
 	while (tcp_recv_line(fd, line, sizeof(line), 500) > 0)
 		if (*nick == '\0' && (p = strstr(line, "guest")) != NULL) {
-			for (n = 5; isdigit((unsigned char)p[n]); n++)
+			/* "guest12", or "guest12-3f0a" in a room on a bus. */
+			for (n = 5; isalnum((unsigned char)p[n]) ||
+			    p[n] == '-'; n++)
 				continue;
 			snprintf(nick, size, "%.*s", (int)n, p);
 		}

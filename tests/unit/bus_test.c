@@ -88,6 +88,39 @@ without_a_bus_the_abi_refuses_and_counts_nothing(void **state)
 	assert_null(bus_url());
 }
 
+static void
+on_result(void *arg, int rc, const struct sockd_bus_item *it, size_t n)
+{
+	fail_msg("a refused request called back");
+}
+
+static void
+on_held(void *arg, int held)
+{
+	fail_msg("a refused claim called back");
+}
+
+static void
+without_a_bus_state_requests_are_refused_without_callback(void **state)
+{
+	unsigned long long	 dropped, published, received;
+	int			 up;
+
+	(void)state;
+	assert_int_equal(sockd_bus_connected(), 0);
+	assert_int_equal(sockd_bus_watch(NULL, NULL), -1);
+	sockd_bus_unwatch(NULL, NULL);
+	assert_int_equal(sockd_bus_push("k", "x", 1, 10, 60), -1);
+	assert_int_equal(sockd_bus_range("k", 10, on_result, NULL), -1);
+	assert_int_equal(sockd_bus_members("k", on_result, NULL), -1);
+	sockd_bus_cancel(NULL);
+	assert_null(sockd_bus_claim("k", "v", 1, 15, on_held, NULL));
+	assert_null(sockd_bus_member("k", "v", 1, 15));
+	sockd_bus_release(NULL);
+	assert_int_equal(bus_stats(&up, &dropped, &published, &received), -1);
+	assert_true(dropped == 0);
+}
+
 int
 main(void)
 {
@@ -97,6 +130,8 @@ main(void)
 		cmocka_unit_test(bad_urls_are_refused_with_a_reason),
 		cmocka_unit_test(
 		    without_a_bus_the_abi_refuses_and_counts_nothing),
+		cmocka_unit_test(
+		    without_a_bus_state_requests_are_refused_without_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -799,3 +799,64 @@ sockd_bus_unsubscribe(const char *channel, void (*fn)(void *, const void *,
     size_t), void *arg)
 {
 }
+
+int
+sockd_bus_connected(void)
+{
+	return 0;
+}
+
+int
+sockd_bus_watch(void (*fn)(void *, int), void *arg)
+{
+	return -1;
+}
+
+void
+sockd_bus_unwatch(void (*fn)(void *, int), void *arg)
+{
+}
+
+int
+sockd_bus_push(const char *key, const void *p, size_t len, size_t max,
+    int ttl)
+{
+	return -1;
+}
+
+int
+sockd_bus_range(const char *key, size_t max, void (*fn)(void *, int,
+    const struct sockd_bus_item *, size_t), void *arg)
+{
+	return -1;
+}
+
+int
+sockd_bus_members(const char *key, void (*fn)(void *, int,
+    const struct sockd_bus_item *, size_t), void *arg)
+{
+	return -1;
+}
+
+void
+sockd_bus_cancel(void *arg)
+{
+}
+
+struct sockd_bus_lease *
+sockd_bus_claim(const char *key, const void *value, size_t len, int ttl,
+    void (*fn)(void *, int), void *arg)
+{
+	return NULL;
+}
+
+struct sockd_bus_lease *
+sockd_bus_member(const char *key, const void *member, size_t len, int ttl)
+{
+	return NULL;
+}
+
+void
+sockd_bus_release(struct sockd_bus_lease *l)
+{
+}

@@ -850,6 +850,33 @@ malformed_bus_events_are_refused(void **state)
 	    "P a\n0123456789abcdef 17 b, c-d", 62, &e), 0);
 }
 
+static void
+a_room_member_decodes_as_encoded_and_junk_is_refused(void **state)
+{
+	unsigned long long	 host, id;
+	char			 buf[64], nick[CHAT_NICK_MAX + 1];
+	size_t			 n;
+
+	(void)state;
+	n = chat_member_encode(buf, sizeof(buf), 0x3f0aULL, 42, "alice");
+	assert_int_equal(n, strlen("0000000000003f0a 42 alice"));
+	assert_memory_equal(buf, "0000000000003f0a 42 alice", n);
+	assert_int_equal(chat_member_decode(buf, n, &host, &id, nick), 0);
+	assert_true(host == 0x3f0aULL && id == 42);
+	assert_string_equal(nick, "alice");
+	assert_int_equal(chat_member_encode(buf, 8, 1, 1, "alice"), 0);
+	assert_int_equal(chat_member_decode("0000000000003f0a 42 ", 20,
+	    &host, &id, nick), -1);
+	assert_int_equal(chat_member_decode("3f0a 42 alice", 13, &host, &id,
+	    nick), -1);
+	assert_int_equal(chat_member_decode("0000000000003f0a x alice", 24,
+	    &host, &id, nick), -1);
+	assert_int_equal(chat_member_decode("0000000000003f0a 1 a\033b", 22,
+	    &host, &id, nick), -1);
+	assert_int_equal(chat_member_decode("0000000000003f0a 1 "
+	    "seventeen_letters", 36, &host, &id, nick), -1);
+}
+
 int
 main(void)
 {
@@ -897,6 +924,8 @@ main(void)
 		    a_reload_carries_the_room_into_the_new_settings),
 		cmocka_unit_test(a_bus_event_decodes_to_what_was_encoded),
 		cmocka_unit_test(malformed_bus_events_are_refused),
+		cmocka_unit_test(
+		    a_room_member_decodes_as_encoded_and_junk_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
