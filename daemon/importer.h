@@ -79,10 +79,11 @@ int		 inetdconf_parse(const char *file, const char *text,
 		    struct imp_list *l, struct errlist *errs);
 /*
  * xinetd.conf or an xinetd.d file, text read from file; includedir
- * directories are read too unless flags has XINETD_NO_INCLUDE.  As
+ * directories and banner files are read too unless flags has
+ * XINETD_NO_FILES (a fuzzer's input must not name files to read).  As
  * inetdconf_parse().
  */
-#define XINETD_NO_INCLUDE	0x1
+#define XINETD_NO_FILES	0x1
 int		 xinetd_parse(const char *file, const char *text, int flags,
 		    struct imp_list *l, struct errlist *errs);
 

@@ -103,7 +103,7 @@ includedir_read(struct xparse *x, const char *dir, const char *from,
 	size_t n = 0, i;
 	DIR *d;
 
-	if (x->flags & XINETD_NO_INCLUDE)
+	if (x->flags & XINETD_NO_FILES)
 		return;
 	if (depth >= XINETD_DEPTH) {
 		errlist_add(x->errs, from, line, "includedir \"%s\": includes "
@@ -740,7 +740,10 @@ service_settle(struct xparse *x, const struct xblock *b,
 	if ((a = val_get(v, n, "banner")) != NULL && a->vals.n == 1) {
 		struct errlist berr = { 0 };
 
-		if ((text = import_read(a->vals.v[0], NULL, 0, &berr)) != NULL)
+		if (x->flags & XINETD_NO_FILES)
+			errlist_add(&berr, a->vals.v[0], 0, "not read");
+		if (berr.n == 0 && (text = import_read(a->vals.v[0], NULL, 0,
+		    &berr)) != NULL)
 			e->banner = text;
 		else
 			imp_note(&e->comments, "banner \"%s\" dropped: %s",
