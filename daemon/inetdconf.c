@@ -355,8 +355,6 @@ inetdconf_parse(const char *file, const char *text, struct imp_list *l,
 			blen = 0;
 			start = line;
 		}
-		if (body == s && buf != NULL)
-			len = q != NULL ? (size_t)(q - s) : strlen(s);
 		buf = xreallocarray(buf, blen + len + 2, 1);
 		if (blen > 0)
 			buf[blen++] = ' ';

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sockd/handler.h>
 
+#include "config.h"
 #include "errlist.h"
 #include "importer.h"
 #include "util.h"
@@ -386,6 +388,53 @@ xinetd_syntax_is_told_from_inetd_conf(void **state)
 	assert_int_equal(import_is_xinetd(""), 0);
 }
 
+/* Writes text to a new temp file; its path in path. */
+static void
+temp_write(char *path, const char *text)
+{
+	FILE *fp;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+inetd_conf_errors_of_the_services_name_the_inetd_conf_line(void **state)
+{
+	char inetd[] = "/tmp/sockd-inetd-XXXXXX";
+	char main_file[] = "/tmp/sockd-main-XXXXXX", *text, want[128];
+	struct errlist errs = { 0 };
+	struct config *c;
+
+	(void)state;
+	temp_write(inetd, "# x\n\n17007 stream tcp nowait root internal\n"
+	    "::ffff:127.0.0.1:echo stream tcp nowait root internal\n"
+	    "daytime stream tcp nowait root internal\n");
+	text = xasprintf("daemon = { inetd_conf = \"%s\"; };\nservices = (\n"
+	    "{ name = \"daytime\"; port = 7013; } );\n", inetd);
+	temp_write(main_file, text);
+	c = config_load(main_file, 0, &errs);
+	unlink(inetd);
+	unlink(main_file);
+	assert_non_null(c);
+	assert_int_equal(errs.n, 2);
+	/* The config's own check of the address, at the line it is on. */
+	snprintf(want, sizeof(want), "%s:4: bind \"::ffff:127.0.0.1\": an "
+	    "IPv4-mapped address; write \"127.0.0.1\"", inetd);
+	assert_string_equal(errs.msg[0], want);
+	snprintf(want, sizeof(want), "%s:5: service \"daytime\" is already "
+	    "defined at %s:3", inetd, main_file);
+	assert_string_equal(errs.msg[1], want);
+	config_free(c);
+	errlist_free(&errs);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -406,6 +455,8 @@ main(void)
 		    config_text_puts_each_entry_on_its_source_line),
 		cmocka_unit_test(names_are_made_unique_and_valid),
 		cmocka_unit_test(xinetd_syntax_is_told_from_inetd_conf),
+		cmocka_unit_test(
+		    inetd_conf_errors_of_the_services_name_the_inetd_conf_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
