@@ -410,6 +410,28 @@ entry_put(FILE *fp, const struct imp_entry *e, const char *sep,
 	fprintf(fp, "%s}", end);
 }
 
+/* A comment, as lines of at most 79 columns after indent (a tab or
+ * nothing) where it has spaces to break at. */
+static void
+put_comment(FILE *fp, const char *indent, const char *text)
+{
+	size_t width = (*indent != '\0' ? 79 - 8 : 79) - 2, n, brk;
+
+	while (*text != '\0') {
+		n = strlen(text);
+		if (n > width) {
+			for (brk = width; brk > 0 && text[brk] != ' '; brk--)
+				;
+			if (brk == 0)
+				brk = strcspn(text, " ");
+			n = brk;
+		}
+		fprintf(fp, "%s# %.*s\n", indent, (int)n, text);
+		text += n;
+		text += strspn(text, " ");
+	}
+}
+
 void
 import_print(FILE *fp, const char *source, const struct imp_list *l)
 {
@@ -419,12 +441,12 @@ import_print(FILE *fp, const char *source, const struct imp_list *l)
 	    "service: its source line, and what had no exact equivalent.\n"
 	    "# Check it with sockd -t.\n", source);
 	for (i = 0; i < l->comments.n; i++)
-		fprintf(fp, "# %s\n", l->comments.v[i]);
+		put_comment(fp, "", l->comments.v[i]);
 	fputs("services = (\n", fp);
 	for (i = 0; i < l->n; i++) {
 		fprintf(fp, "\t# %s:%d\n", l->e[i].file, l->e[i].line);
 		for (j = 0; j < l->e[i].comments.n; j++)
-			fprintf(fp, "\t# %s\n", l->e[i].comments.v[j]);
+			put_comment(fp, "\t", l->e[i].comments.v[j]);
 		fputc('\t', fp);
 		entry_put(fp, &l->e[i], "\n\t\t", "\n\t\t\t", "\n\t");
 		fputs(i + 1 < l->n ? ",\n" : "\n", fp);

@@ -258,7 +258,8 @@ line_parse(struct iparse *p, char **f, int nf)
 		    "and hosts.deny are not consulted: set allow and deny by "
 		    "hand", real);
 		server = real;
-	} else if (nf > 6 && strcmp(f[6], base) != 0)
+	} else if (nf > 6 && strcmp(f[6], base) != 0 &&
+	    strcmp(f[6], server) != 0)
 		imp_note(&e->comments, "argv[0] \"%s\" is not kept: the "
 		    "program sees its path", f[6]);
 	strv_add(&e->command, server);

@@ -98,6 +98,8 @@ update_inetd_lines_become_exec_services(void **state)
 	assert_string_equal(e->command.v[1], "-s");
 	assert_string_equal(e->user, "root");
 	assert_null(e->group);
+	/* argv[0] written as the path is no loss worth a comment. */
+	assert_false(has_comment(&e->comments, "argv[0]"));
 
 	/* update-inetd's "nobody.tty" and udp4. */
 	e = find(&l, "talk");
