@@ -23,9 +23,8 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: sockd [-dfhrtV] [-c file] [-P pidfile] "
-	    "[-p offset] [-u user[:group]]\n"
-	    "       sockd -I inetd.conf | xinetd.conf\n");
+	fprintf(fp, "usage: sockd [-dfhrtV] [-c file] [-I file] "
+	    "[-P pidfile] [-p offset] [-u user[:group]]\n");
 }
 
 /* sockd -I: the whole text on stdout, or only the errors on stderr, so

@@ -460,6 +460,11 @@ acl_map(struct imp_entry *e, const struct xval *v, struct strv *out)
 		return;
 	}
 	for (i = 0; i < v->vals.n; i++) {
+		if (strcmp(v->vals.v[i], "localhost") == 0) {
+			strv_add(out, "127.0.0.1/32");
+			strv_add(out, "::1/128");
+			continue;
+		}
 		if ((c = cidr_of(v->vals.v[i])) == NULL) {
 			imp_note(&e->comments, "%s: \"%s\" dropped: sockd "
 			    "takes addresses and CIDR prefixes only", v->name,
@@ -469,9 +474,14 @@ acl_map(struct imp_entry *e, const struct xval *v, struct strv *out)
 		strv_add(out, c);
 		free(c);
 	}
-	if (out == &e->allow && out->n == 0)
-		imp_note(&e->comments, "%s: nothing left of it: set allow by "
-		    "hand", v->name);
+	if (out == &e->allow && out->n == 0) {
+		/* Served to everyone, the service would be more open than
+		 * it was. */
+		strv_add(&e->deny, "0.0.0.0/0");
+		strv_add(&e->deny, "::/0");
+		imp_note(&e->comments, "%s: nothing left of it, so nobody is "
+		    "allowed: set allow by hand", v->name);
+	}
 }
 
 static const char *const internals[] = {
@@ -669,10 +679,13 @@ service_settle(struct xparse *x, const struct xblock *b,
 			if (inet_pton(AF_INET, a->vals.v[i], buf) == 1 ||
 			    inet_pton(AF_INET6, a->vals.v[i], buf) == 1)
 				strv_add(&e->bind, a->vals.v[i]);
+			else if (strcmp(a->vals.v[i], "localhost") == 0)
+				strv_add(&e->bind, "127.0.0.1");
 			else
-				imp_note(&e->comments, "%s \"%s\" dropped: sockd "
-				    "binds numeric addresses only", a->name,
-				    a->vals.v[i]);
+				/* Dropped, it would bind every address. */
+				XERR(x, a->file, a->line, "%s \"%s\": sockd "
+				    "binds numeric addresses only; write the "
+				    "address", a->name, a->vals.v[i]);
 		}
 	}
 	if ((a = val_get(v, n, "only_from")) != NULL)

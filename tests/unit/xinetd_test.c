@@ -180,6 +180,31 @@ attributes_map_to_settings_with_defaults_and_operators(void **state)
 }
 
 static void
+only_from_with_no_address_left_allows_nobody(void **state)
+{
+	struct imp_list l = { 0 };
+	struct imp_entry *e;
+	char *err;
+
+	(void)state;
+	err = parse_err("service echo {\n type = INTERNAL\n socket_type = "
+	    "stream\n wait = no\n only_from = host.example\n}\n"
+	    "service discard {\n type = INTERNAL\n socket_type = stream\n"
+	    " wait = no\n only_from = localhost\n}\n", &l);
+	assert_string_equal(err, "");
+	e = find(&l, "echo");
+	assert_int_equal(e->allow.n, 0);
+	assert_int_equal(e->deny.n, 2);
+	assert_string_equal(e->deny.v[0], "0.0.0.0/0");
+	assert_true(has(&e->comments, "nobody is allowed"));
+	e = find(&l, "discard");
+	assert_int_equal(e->allow.n, 2);
+	assert_string_equal(e->allow.v[1], "::1/128");
+	free(err);
+	imp_list_free(&l);
+}
+
+static void
 a_readable_banner_is_read_into_the_service(void **state)
 {
 	struct imp_list l = { 0 };
@@ -259,6 +284,10 @@ broken_input_is_an_error_naming_file_and_line(void **state)
 		  "x.conf:1: expected \"service NAME {\"" },
 		{ "service rev\nsocket_type = stream\n}\n",
 		  "x.conf:2: expected \"{\" to open the block of line 1" },
+		{ "service echo {\n\ttype = INTERNAL\n\tsocket_type = stream\n"
+		  "\twait = no\n\tbind = host.example\n}\n",
+		  "x.conf:5: bind \"host.example\": sockd binds numeric "
+		  "addresses only" },
 		{ "service rev {\n\tsocket_type = stream\n\twait = maybe\n"
 		  "\tport = 7100\n}\n",
 		  "x.conf:3: wait: expected yes or no" },
@@ -287,6 +316,7 @@ main(void)
 		    debians_shipped_xinetd_files_import_disabled_built_ins),
 		cmocka_unit_test(
 		    attributes_map_to_settings_with_defaults_and_operators),
+		cmocka_unit_test(only_from_with_no_address_left_allows_nobody),
 		cmocka_unit_test(a_readable_banner_is_read_into_the_service),
 		cmocka_unit_test(
 		    disabled_in_defaults_and_dgram_nowait_disable_services),
