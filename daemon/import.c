@@ -393,8 +393,9 @@ entry_put(FILE *fp, const struct imp_entry *e, const char *sep,
 			put_list(fp, &e->passenv);
 			fputc(';', fp);
 		}
+		/* A string: libconfig would read 027 as decimal. */
 		if (e->umask >= 0)
-			fprintf(fp, "%sumask = %lld;", osep, e->umask);
+			fprintf(fp, "%sumask = \"0%03llo\";", osep, e->umask);
 		if (e->nice != LLONG_MIN)
 			fprintf(fp, "%snice = %lld;", osep, e->nice);
 		if (e->rlimit_as >= 0)
