@@ -166,7 +166,7 @@ update_inetd_lines_of_installed_programs_check_cleanly(void **state)
 	    "git\tstream\ttcp\tnowait\t%s:%s\t/usr/bin/rev\trev --x\n"
 	    "#<off># finger\tstream\ttcp\tnowait\t%s\t/usr/sbin/tcpd\t"
 	    "/bin/cat\n"
-	    "auth\tstream\ttcp\tnowait.30\t%s\t/usr/sbin/tcpd\tcat -u\n"
+	    "auth\tstream\ttcp\tnowait.30\t%s\t/usr/sbin/tcpd\t/bin/cat -u\n"
 	    "7100\tstream\ttcp6\tnowait\t%s\t/bin/cat\tcat\n"
 	    "echo\tstream\ttcp\tnowait\troot\tinternal\n",
 	    u, u, g, u, u, g, u, u, u);
@@ -234,6 +234,24 @@ rev_line(int port, const char *proto, int dot)
 	    "/usr/bin/rev\trev\n", port, proto, pw != NULL ? pw->pw_name :
 	    "root", dot ? "." : ":", gr != NULL ? gr->gr_name : "root");
 	return line;
+}
+
+/* Sends msg to /usr/bin/rev on 127.0.0.1:port, and ends its input (rev
+ * writes into a pipe's buffer until its input ends): 1 when the line
+ * comes back reversed. */
+static int
+rev_ok(int port)
+{
+	char buf[64];
+	int fd = tcp_open("127.0.0.1", port), ok;
+
+	if (fd == -1)
+		return 0;
+	ok = tcp_sends(fd, "hello\n") == 0 && shutdown(fd, SHUT_WR) == 0 &&
+	    tcp_recv_eof(fd, buf, sizeof(buf), harness_ms(10000)) == 6 &&
+	    strcmp(buf, "olleh\n") == 0;
+	client_close(fd);
+	return ok;
 }
 
 /* sockd.conf with daemon.inetd_conf = "inetd.conf" and services on
@@ -332,7 +350,7 @@ inetd_conf_services_answer_and_follow_reloads(void **state)
 	assert_true(echo_ok(tcp_open("127.0.0.1", echo), "hello\n"));
 	assert_tcp_reply("127.0.0.1", upper, "abc\n", "ABC\n", 3000);
 	if (exec)
-		assert_tcp_reply("127.0.0.1", rev, "hello\n", "olleh\n", 5000);
+		assert_true(rev_ok(rev));
 
 	/* echo removed, daytime added: a reload follows the file. */
 	assert_non_null(harness_write(h, "inetd.conf", "# inetd.conf\n"
@@ -381,7 +399,7 @@ update_inetd_lines_and_off_lines_are_read(void **state)
 	assert_tcp_daytime("127.0.0.1", echo + 6);
 	assert_true(refused_soon(echo));
 	if (exec) {
-		assert_tcp_reply("127.0.0.1", rev, "hello\n", "olleh\n", 5000);
+		assert_true(rev_ok(rev));
 		assert_true(refused_soon(rev2));
 	}
 	harness_stop_clean(h);
