@@ -981,7 +981,9 @@ svc_finish(struct ctx *x, struct svc_conf *sc)
 }
 
 /* Two enabled services must not want the same protocol, address and port;
- * a wildcard address overlaps every address of its family. */
+ * a wildcard address overlaps every address of its family.  Each service
+ * is reported once, with the first it clashes with: n copies of one line
+ * (an inetd.conf) make n - 1 errors, not n * n / 2. */
 static void
 check_conflicts(struct ctx *x, struct config *c)
 {
@@ -989,12 +991,13 @@ check_conflicts(struct ctx *x, struct config *c)
 	size_t i, j, k, l;
 	unsigned int p;
 	int pa, pb;
+	char *clashed = xcalloc(c->nsvc + 1, 1);
 
 	for (i = 0; i < c->nsvc; i++)
 		for (j = i + 1; j < c->nsvc; j++) {
 			a = &c->svc[i];
 			b = &c->svc[j];
-			if (!a->enabled || !b->enabled)
+			if (!a->enabled || !b->enabled || clashed[j])
 				continue;
 			for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
 				if (!(a->protocols & b->protocols & p))
@@ -1011,6 +1014,7 @@ check_conflicts(struct ctx *x, struct config *c)
 							goto clash;
 				continue;
 clash:
+				clashed[j] = 1;
 				if (strcmp(a->file, b->file) == 0)
 					errlist_add(x->errs, b->file, b->line,
 					    "service \"%s\": %s port %d is "
@@ -1029,6 +1033,7 @@ clash:
 					    a->bind[k].text);
 			}
 		}
+	free(clashed);
 }
 
 static void
@@ -1418,8 +1423,8 @@ inetd_read(struct ctx *x, struct config *c, const struct svc_conf *tmpl,
 	    x->errs)) == NULL)
 		return;
 	if ((*total += strlen(text)) > CONFIG_TOTAL_MAX) {
-		errlist_add(x->errs, path, 0, "the configuration, its includes, "
-		    "drop-in files and inetd_conf pass the limit of %d KiB "
+		errlist_add(x->errs, path, 0, "the configuration, its "
+		    "includes, drop-in files and inetd_conf pass the limit of %d KiB "
 		    "together", CONFIG_TOTAL_MAX >> 10);
 		free(text);
 		return;

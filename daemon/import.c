@@ -26,10 +26,18 @@
 #include "importer.h"
 #include "util.h"
 
+void *
+imp_grow(void *p, size_t n, size_t size)
+{
+	if ((n & (n - 1)) != 0 || (n != 0 && n < 8))
+		return p;
+	return xreallocarray(p, n < 8 ? 8 : 2 * n, size);
+}
+
 void
 strv_add(struct strv *sv, const char *s)
 {
-	sv->v = xreallocarray(sv->v, sv->n + 1, sizeof(*sv->v));
+	sv->v = imp_grow(sv->v, sv->n, sizeof(*sv->v));
 	sv->v[sv->n++] = xstrdup(s);
 }
 
@@ -50,7 +58,7 @@ imp_entry_add(struct imp_list *l, const char *file, int line)
 {
 	struct imp_entry *e;
 
-	l->e = xreallocarray(l->e, l->n + 1, sizeof(*l->e));
+	l->e = imp_grow(l->e, l->n, sizeof(*l->e));
 	e = &l->e[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->file = xstrdup(file);
@@ -221,25 +229,52 @@ import_file(const char *file, struct imp_list *l, struct errlist *errs)
 	return rc;
 }
 
-static int
-name_taken(const struct imp_list *l, size_t upto, const char *name)
-{
-	size_t i;
+/* The names given so far, with the next number to try after each. */
+struct nameset {
+	char		**key;
+	int		 *next;
+	size_t		  mask;
+};
 
-	for (i = 0; i < upto; i++)
-		if (strcmp(l->e[i].name, name) == 0)
-			return 1;
-	return 0;
+static size_t
+name_slot(const struct nameset *ns, const char *name)
+{
+	const unsigned char *p;
+	size_t h = 2166136261u;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	for (h &= ns->mask; ns->key[h] != NULL &&
+	    strcmp(ns->key[h], name) != 0; h = (h + 1) & ns->mask)
+		;
+	return h;
+}
+
+static void
+name_take(struct nameset *ns, char *name)
+{
+	size_t h = name_slot(ns, name);
+
+	ns->key[h] = name;
+	ns->next[h] = 2;
 }
 
 void
 import_names(struct imp_list *l)
 {
+	struct nameset ns;
 	struct imp_entry *e;
 	char base[65], *p, *n;
-	size_t i;
+	size_t i, cap, h;
 	int k;
 
+	/* A hash of the names: a file of thousands of lines of one
+	 * service must not take quadratic time. */
+	for (cap = 16; cap < 4 * l->n; cap *= 2)
+		;
+	ns.key = xcalloc(cap, sizeof(*ns.key));
+	ns.next = xcalloc(cap, sizeof(*ns.next));
+	ns.mask = cap - 1;
 	for (i = 0; i < l->n; i++) {
 		e = &l->e[i];
 		snprintf(base, sizeof(base) - 8, "%s", e->name != NULL ?
@@ -254,18 +289,22 @@ import_names(struct imp_list *l)
 		if (base[0] == '\0')
 			snprintf(base, sizeof(base), "service");
 		n = xstrdup(base);
-		if (name_taken(l, i, n)) {
+		if (ns.key[h = name_slot(&ns, n)] != NULL) {
 			free(n);
 			n = xasprintf("%s-%s", base,
 			    e->protocols == SOCKD_UDP ? "udp" : "tcp");
 		}
-		for (k = 2; name_taken(l, i, n); k++) {
+		for (k = ns.next[h]; ns.key[name_slot(&ns, n)] != NULL; k++) {
 			free(n);
 			n = xasprintf("%s-%d", base, k);
+			ns.next[h] = k + 1;
 		}
 		free(e->name);
 		e->name = n;
+		name_take(&ns, n);
 	}
+	free(ns.key);
+	free(ns.next);
 }
 
 /* s as a libconfig string, quoted. */

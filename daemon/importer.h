@@ -18,6 +18,9 @@ struct strv {
 };
 
 void	strv_add(struct strv *, const char *);
+/* p, an array of n elements of size, with room for one more: it grows
+ * to twice its size at each power of two, so that adding is linear. */
+void	*imp_grow(void *p, size_t n, size_t size);
 void	strv_clear(struct strv *);
 
 struct imp_entry {
@@ -38,7 +41,8 @@ struct imp_entry {
 	struct strv	 allow, deny;	/* CIDR */
 	struct strv	 env;		/* "NAME=value" */
 	struct strv	 passenv;
-	long long	 rlimit_as, rlimit_cpu, rlimit_nofile; /* -1: not said */
+	long long	 rlimit_as, rlimit_cpu;	/* -1: not said */
+	long long	 rlimit_nofile;
 	long long	 umask, nice;	/* -1 / LLONG_MIN: not said */
 	char		*banner;
 	int		 keepalive;	/* -1: not said */
@@ -62,8 +66,10 @@ void		 imp_note(struct strv *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 imp_list_free(struct imp_list *);
 
-/* The size limit of a file read by the importer. */
+/* The size limit of a file read by the importer, and how many services
+ * one import may make. */
 #define IMPORT_FILE_MAX		(1 << 20)
+#define IMPORT_ENTRIES_MAX	4096
 /* Reads path into a NUL-terminated string (to free); NULL, with the
  * reason in errs as "from:fromline: ..." (or "path: ..." when from is
  * NULL), when it cannot, or when it is too large or holds a NUL. */

@@ -148,8 +148,8 @@ line_parse(struct iparse *p, char **f, int nf)
 		return 0;
 	}
 	if (nf < 6)
-		FAIL(p, "%d field%s; expected at least 6: service, socket type, "
-		    "protocol, wait or nowait, user, server", nf,
+		FAIL(p, "%d field%s; expected at least 6: service, socket "
+		    "type, protocol, wait or nowait, user, server", nf,
 		    nf == 1 ? "" : "s");
 	svc = f[0];
 	if ((colon = strrchr(svc, ':')) != NULL) {
@@ -174,7 +174,8 @@ line_parse(struct iparse *p, char **f, int nf)
 		if (strcmp(f[1], "raw") == 0 || strcmp(f[1], "rdm") == 0 ||
 		    strcmp(f[1], "seqpacket") == 0) {
 			imp_note(&p->l->comments, "%s:%d: %s: dropped: sockd "
-			    "serves no %s sockets", p->file, p->line, svc, f[1]);
+			    "serves no %s sockets", p->file, p->line, svc,
+			    f[1]);
 			return 0;
 		}
 		FAIL(p, "socket type \"%s\": expected stream or dgram", f[1]);
@@ -188,8 +189,8 @@ line_parse(struct iparse *p, char **f, int nf)
 		return 0;
 	}
 	if ((proto == SOCKD_TCP) != (strcmp(f[1], "stream") == 0))
-		FAIL(p, "socket type %s with protocol %s: stream goes with tcp, "
-		    "dgram with udp", f[1], f[2]);
+		FAIL(p, "socket type %s with protocol %s: stream goes with "
+		    "tcp, dgram with udp", f[1], f[2]);
 	if (wait_parse(p, f[3], &wait, &max) == -1)
 		return -1;
 	server = f[5];
@@ -211,6 +212,8 @@ line_parse(struct iparse *p, char **f, int nf)
 			return 0;
 		}
 	}
+	if (p->l->n >= IMPORT_ENTRIES_MAX)
+		FAIL(p, "more than %d services", IMPORT_ENTRIES_MAX);
 	e = imp_entry_add(p->l, p->file, p->line);
 	e->name = xstrdup(svc);
 	e->port = port;

@@ -31,6 +31,7 @@
 
 #define XINETD_DEPTH	4	/* how deep includedir may nest */
 #define XINETD_FILES	1024	/* how many files one includedir may hold */
+#define XINETD_ATTRS	256	/* attribute lines in a block (xinetd has 60) */
 
 enum { OP_SET, OP_ADD, OP_DEL };
 
@@ -188,6 +189,12 @@ attr_parse(struct xparse *x, struct xblock *b, const char *file, int line,
 		    p);
 		return -1;
 	}
+	/* Settling is quadratic in them. */
+	if (b->n == XINETD_ATTRS) {
+		XERR(x, file, line, "more than %d attributes in the block of "
+		    "line %d", XINETD_ATTRS, b->line);
+		return -1;
+	}
 	q += strspn(q, " \t\r");
 	if (q[0] == '=')
 		op = OP_SET, q += 1;
@@ -200,7 +207,7 @@ attr_parse(struct xparse *x, struct xblock *b, const char *file, int line,
 		    "after the attribute name", (int)n, p);
 		return -1;
 	}
-	b->a = xreallocarray(b->a, b->n + 1, sizeof(*b->a));
+	b->a = imp_grow(b->a, b->n, sizeof(*b->a));
 	a = &b->a[b->n++];
 	memset(a, 0, sizeof(*a));
 	a->name = xasprintf("%.*s", (int)n, p);
@@ -216,7 +223,7 @@ block_new(struct xparse *x, const char *name, const char *file, int line)
 {
 	struct xblock *b;
 
-	x->b = xreallocarray(x->b, x->nb + 1, sizeof(*x->b));
+	x->b = imp_grow(x->b, x->nb, sizeof(*x->b));
 	b = &x->b[x->nb++];
 	memset(b, 0, sizeof(*b));
 	b->name = name != NULL ? xstrdup(name) : NULL;
@@ -281,6 +288,12 @@ file_parse(struct xparse *x, const char *file, const char *text, int depth)
 			x->nb--;
 			open = 0;
 		}
+		if (x->nb > IMPORT_ENTRIES_MAX) {
+			XERR(x, file, line, "more than %d services",
+			    IMPORT_ENTRIES_MAX);
+			free(norm);
+			break;
+		}
 		if (nw >= 2 && nw <= 3 && strcmp(w[0], "service") == 0 &&
 		    (nw == 2 || strcmp(w[2], "{") == 0)) {
 			(void)block_new(x, w[1], file, line);
@@ -343,7 +356,7 @@ val_apply(struct xval **vp, size_t *np, const struct xattr *a)
 		if (strcmp((*vp)[i].name, a->name) == 0)
 			v = &(*vp)[i];
 	if (v == NULL) {
-		*vp = xreallocarray(*vp, *np + 1, sizeof(**vp));
+		*vp = imp_grow(*vp, *np, sizeof(**vp));
 		v = &(*vp)[(*np)++];
 		memset(v, 0, sizeof(*v));
 		v->name = a->name;
@@ -720,8 +733,8 @@ service_settle(struct xparse *x, const struct xblock *b,
 			j = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			    "abcdefghijklmnopqrstuvwxyz0123456789_");
 			if (j == 0 || s[j] != '=' || isdigit((unsigned char)*s))
-				XERR(x, a->file, a->line, "env \"%s\": expected "
-				    "NAME=value", s);
+				XERR(x, a->file, a->line, "env \"%s\": "
+				    "expected NAME=value", s);
 			else
 				strv_add(&e->env, s);
 		}

@@ -454,7 +454,8 @@ main(void)
 		    update_inetd_lines_of_installed_programs_check_cleanly),
 		HARNESS_TEST(
 		    xinetd_services_of_installed_programs_check_cleanly),
-		HARNESS_TEST(broken_input_prints_file_and_line_and_nothing_else),
+		HARNESS_TEST(
+		    broken_input_prints_file_and_line_and_nothing_else),
 		HARNESS_TEST(inetd_conf_services_answer_and_follow_reloads),
 		HARNESS_TEST(update_inetd_lines_and_off_lines_are_read),
 		HARNESS_TEST(a_missing_inetd_conf_is_no_error),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sockd/handler.h>
@@ -287,7 +288,8 @@ broken_lines_are_errors_naming_file_and_line(void **state)
 		{ "# c\n\necho stream tcp nowait root\n",
 		  "t.conf:3: 5 fields; expected at least 6" },
 		{ "echo streem tcp nowait root internal\n",
-		  "t.conf:1: socket type \"streem\": expected stream or dgram" },
+		  "t.conf:1: socket type \"streem\": expected stream or "
+		  "dgram" },
 		{ "\nnosuchservice stream tcp nowait root /bin/cat cat\n",
 		  "t.conf:2: service \"nosuchservice\": not a tcp service in "
 		  "/etc/services; write its port number instead" },
@@ -437,6 +439,73 @@ inetd_conf_errors_of_the_services_name_the_inetd_conf_line(void **state)
 	free(text);
 }
 
+static void
+many_copies_of_one_line_make_one_error_each(void **state)
+{
+	char inetd[] = "/tmp/sockd-inetd-XXXXXX";
+	char main_file[] = "/tmp/sockd-main-XXXXXX", *text, *lines;
+	struct errlist errs = { 0 };
+	struct config *c;
+	size_t i, n = 1000;
+	const char *line = "echo stream tcp nowait root internal\n";
+
+	(void)state;
+	lines = calloc(n, strlen(line) + 1);
+	assert_non_null(lines);
+	for (i = 0; i < n; i++)
+		strcat(lines, line);
+	temp_write(inetd, lines);
+	text = xasprintf("daemon = { inetd_conf = \"%s\"; };\n", inetd);
+	temp_write(main_file, text);
+	c = config_load(main_file, 0, &errs);
+	unlink(inetd);
+	unlink(main_file);
+	assert_non_null(c);
+	/* Each copy clashes with the first: one error each, not one per
+	 * pair (half a million). */
+	assert_int_equal(errs.n, n - 1);
+	assert_non_null(strstr(errs.msg[n - 2], ":1000: service "
+	    "\"echo-999\": tcp port 7 is already used by service \"echo\""));
+	config_free(c);
+	errlist_free(&errs);
+	free(text);
+	free(lines);
+}
+
+static void
+the_largest_import_takes_linear_time(void **state)
+{
+	const char *line = "echo stream tcp nowait root internal\n";
+	struct imp_list l = { 0 };
+	size_t i, n = IMPORT_ENTRIES_MAX;
+	char *lines, *err;
+	clock_t t0;
+
+	(void)state;
+	lines = calloc(n, strlen(line) + 1);
+	assert_non_null(lines);
+	for (i = 0; i < n; i++)
+		memcpy(lines + i * strlen(line), line, strlen(line));
+	/* CPU time, which other processes on the machine do not add to:
+	 * a few milliseconds, where growing arrays by one element and
+	 * naming by trial took seconds. */
+	t0 = clock();
+	err = parse_err(lines, &l);
+	assert_string_equal(err, "");
+	import_names(&l);
+	assert_int_equal(l.n, n);
+	assert_string_equal(l.e[n - 1].name, "echo-4095");
+	assert_true(clock() - t0 < 2 * CLOCKS_PER_SEC);
+	imp_list_free(&l);
+	free(err);
+	strcat(lines, line);
+	err = parse_err(lines, &l);
+	assert_string_equal(err, "t.conf:4097: more than 4096 services");
+	imp_list_free(&l);
+	free(err);
+	free(lines);
+}
+
 int
 main(void)
 {
@@ -459,6 +528,8 @@ main(void)
 		cmocka_unit_test(xinetd_syntax_is_told_from_inetd_conf),
 		cmocka_unit_test(
 		    inetd_conf_errors_of_the_services_name_the_inetd_conf_line),
+		cmocka_unit_test(many_copies_of_one_line_make_one_error_each),
+		cmocka_unit_test(the_largest_import_takes_linear_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

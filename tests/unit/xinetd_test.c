@@ -266,7 +266,8 @@ broken_input_is_an_error_naming_file_and_line(void **state)
 		  "x.conf:3: includedir \"/nonexistent/xinetd.d\": No such "
 		  "file or directory" },
 		{ "service rev\n{\n\tsocket_type = streem\n}\n",
-		  "x.conf:3: socket_type \"streem\": expected stream or dgram" },
+		  "x.conf:3: socket_type \"streem\": expected stream or "
+		  "dgram" },
 		{ "service rev\n{\n\tsocket_type = stream\n\twait = no\n"
 		  "\tport = 7100\n\tserver = rev\n}\n",
 		  "x.conf:6: server \"rev\": expected an absolute path" },
@@ -279,7 +280,8 @@ broken_input_is_an_error_naming_file_and_line(void **state)
 		  "/etc/services; set \"port\"" },
 		{ "service rev {\n\tsocket_type = stream\n\twait = no\n"
 		  "\tport = 70000\n\tserver = /usr/bin/rev\n}\n",
-		  "x.conf:4: port \"70000\": expected a number from 1 to 65535" },
+		  "x.conf:4: port \"70000\": expected a number from 1 to "
+		  "65535" },
 		{ "serv rev {\n}\n",
 		  "x.conf:1: expected \"service NAME {\"" },
 		{ "service rev\nsocket_type = stream\n}\n",
