@@ -364,6 +364,9 @@ inetdconf_parse(const char *file, const char *text, struct imp_list *l,
 			buf[blen++] = ' ';
 		memcpy(buf + blen, body, len);
 		blen += len;
+		/* A file written on Windows: "\\\r\n" continues too. */
+		while (blen > 0 && buf[blen - 1] == '\r')
+			blen--;
 		buf[blen] = '\0';
 		cont = blen > 0 && buf[blen - 1] == '\\';
 		if (cont)

@@ -264,7 +264,7 @@ continuation_lines_join_their_entry(void **state)
 
 	(void)state;
 	err = parse_err("# x\n7100 stream tcp nowait nobody /usr/bin/rev\n"
-	    "\trev -x\n7101 stream tcp nowait nobody /bin/cat \\\ncat -u\n"
+	    "\trev -x\n7101 stream tcp nowait nobody /bin/cat \\\r\ncat -u\r\n"
 	    "7102 stream\n", &l);
 	assert_string_equal(err, "t.conf:6: 2 fields; expected at least 6: "
 	    "service, socket type, protocol, wait or nowait, user, server");
