@@ -60,6 +60,9 @@ UNIT_DTESTS	:= $(filter-out $(UNIT_HTESTS) $(UNIT_PTESTS),\
 E2E_TESTS	:= $(wildcard tests/e2e/*_test.c)
 TEST_PLUGINS	:= $(patsubst tests/plugins/%.c,$(B)/plugins/%.so,\
 		   $(wildcard tests/plugins/*.c))
+# Programs the e2e suites start beside sockd (exec services).
+TEST_PROGS	:= $(patsubst tests/progs/%.c,$(B)/tests/progs/%,\
+		   $(wildcard tests/progs/*.c))
 UNIT_BINS	:= $(UNIT_HTESTS:%.c=$(B)/%) $(UNIT_PTESTS:%.c=$(B)/%) \
 		   $(UNIT_DTESTS:%.c=$(B)/%)
 E2E_BINS	:= $(E2E_TESTS:%.c=$(B)/%)
@@ -136,6 +139,10 @@ $(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o $(B)/libsockd.a
 	    -Wl,--whole-archive $(B)/libsockd.a -Wl,--no-whole-archive \
 	    $(DEPS_LIBS) $(TEST_LIBS) -ldl -lpthread
 
+$(B)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -D_GNU_SOURCE $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 $(B)/tests/e2e/%_test: $(B)/tests/e2e/%_test.o $(B)/tests/e2e/harness.o
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
@@ -147,7 +154,7 @@ unit: deps $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; \
 	    $$t || fail=1; done; exit $$fail
 
-e2e: deps $(SOCKD) $(TEST_PLUGINS) $(E2E_BINS)
+e2e: deps $(SOCKD) $(TEST_PLUGINS) $(TEST_PROGS) $(E2E_BINS)
 	@sh .ci/install-deps e2e
 	@fail=0; for t in $(E2E_BINS); do echo "== $$t"; \
 	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins timeout 300 $$t \
@@ -166,7 +173,7 @@ check: deps
 # The suite under valgrind memcheck: every sockd the e2e tests start.
 check-valgrind:
 	@sh .ci/install-deps valgrind
-	$(MAKE) all $(TEST_PLUGINS) $(E2E_BINS)
+	$(MAKE) all $(TEST_PLUGINS) $(TEST_PROGS) $(E2E_BINS)
 	@fail=0; for t in $(E2E_BINS); do echo "== $$t (valgrind)"; \
 	    SOCKD=$(SOCKD) SOCKD_PLUGINS=$(B)/plugins SOCKD_VALGRIND=1 \
 	    VALGRIND_OPTS=--suppressions=$(CURDIR)/tests/valgrind.supp \

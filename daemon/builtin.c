@@ -4,7 +4,8 @@
  * built either way since its symbol is named after it.  The table lives on
  * the daemon's side so that handlers/ never includes a daemon header: a
  * handler knows only include/sockd/handler.h.  metrics (daemon/metrics.c)
- * is the daemon's own: it reads the services' counters.
+ * is the daemon's own: it reads the services' counters; so is exec
+ * (daemon/exec.c), whose connections conn.c hands to a program.
  */
 #include <stddef.h>
 
@@ -20,6 +21,7 @@ extern const struct sockd_handler sockd_handler_time;
 extern const struct sockd_handler sockd_handler_upper;
 extern const struct sockd_handler sockd_handler_chat;
 extern const struct sockd_handler sockd_handler_metrics;
+extern const struct sockd_handler sockd_handler_exec;
 
 const struct sockd_handler *const builtin_handlers[] = {
 	&sockd_handler_echo,
@@ -30,5 +32,6 @@ const struct sockd_handler *const builtin_handlers[] = {
 	&sockd_handler_upper,
 	&sockd_handler_chat,
 	&sockd_handler_metrics,
+	&sockd_handler_exec,
 	NULL
 };

@@ -461,6 +461,36 @@ set_proxy_from(struct ctx *x, config_setting_t *s, const struct setting *st,
 }
 
 /* Copies every setting of group g, which lies in file. */
+/* A list or group of strings s as option key: 1 when every element is a
+ * string (then added), 0 when it is not. */
+static int
+options_strings(struct opts *o, config_setting_t *s, const char *key,
+    int line)
+{
+	int group = config_setting_type(s) == CONFIG_TYPE_GROUP;
+	config_setting_t *e;
+	char *kv;
+	int i;
+
+	for (i = 0; i < config_setting_length(s); i++)
+		if (config_setting_type(config_setting_get_elem(s, i)) !=
+		    CONFIG_TYPE_STRING)
+			return 0;
+	opts_add(o, key, line, group ? OPT_GROUP : OPT_LIST, NULL, 0);
+	for (i = 0; i < config_setting_length(s); i++) {
+		e = config_setting_get_elem(s, i);
+		if (!group) {
+			opts_add_string(o, config_setting_get_string(e));
+			continue;
+		}
+		kv = xasprintf("%s=%s", config_setting_name(e),
+		    config_setting_get_string(e));
+		opts_add_string(o, kv);
+		free(kv);
+	}
+	return 1;
+}
+
 static struct opts *
 options_read(struct ctx *x, config_setting_t *g, const char *file)
 {
@@ -490,10 +520,17 @@ options_read(struct ctx *x, config_setting_t *g, const char *file)
 		case CONFIG_TYPE_FLOAT:
 			opts_add(o, key, line, OPT_FLOAT, NULL, 0);
 			break;
+		case CONFIG_TYPE_ARRAY:
+		case CONFIG_TYPE_LIST:
+		case CONFIG_TYPE_GROUP:
+			if (options_strings(o, s, key, line))
+				break;
+			/* FALLTHROUGH */
 		default:
 			opts_add(o, key, line, OPT_OTHER, NULL, 0);
 			errlist_add(x->errs, file, line, "option \"%s\": "
-			    "expected a string, number or boolean", key);
+			    "expected a string, number, boolean, or a list "
+			    "or group of strings", key);
 			break;
 		}
 	}

@@ -56,7 +56,9 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +69,12 @@
 #include "acl.h"
 #include "conn.h"
 #include "conn_int.h"
+#include "exec.h"
+#include "handoff.h"
 #include "log.h"
 #include "proxy.h"
 #include "service.h"
+#include "spawn.h"
 #include "util.h"
 
 #define LINE_BUDGET	64		/* lines per connection per turn */
@@ -756,6 +761,13 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 	buf->base = c->ctx->rbuf;
 	buf->len = RBUF_SIZE;
+	/* The header of a connection an exec program takes over is read a
+	 * byte at a time, so that none of the client's own bytes after it
+	 * is read by sockd: the program gets them all. */
+	if ((c->flags & C_PROXY) && exec_handler(c->svc->h)) {
+		buf->len = 1;
+		return;
+	}
 	if (c->queued == 0 && c->svc->conf.max_queue >= RBUF_SIZE)
 		return;
 	max = (size_t)c->svc->conf.max_queue;
@@ -1020,6 +1032,133 @@ conn_open(struct conn *c, uint64_t now)
 	(void)uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+/*
+ * A connection of an exec service after its hand-off: what it still holds
+ * of the limits (its place under max_connections and the daemon's, its
+ * per_source count, its reference on the service) until its program
+ * exits.  The conn itself, its handle and its buffers, are gone by then.
+ */
+struct handed {
+	struct conn_ctx		*ctx;
+	struct service		*svc;
+	struct svc_local	*local;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 peer;
+	int			 srcovf;
+};
+
+static void
+on_close_handed(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* What a connection of ctx for s, from peer, held of the limits is free. */
+static void
+conn_release(struct conn_ctx *ctx, struct service *s, struct svc_local *l,
+    const struct sockaddr *peer, int srcovf)
+{
+	uint8_t key[16];
+
+	l->nconns--;
+	ctx->nconns--;
+	atomic_fetch_sub_explicit(&s->nconns, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(ctx->total, 1, memory_order_relaxed);
+	if (s->conf.per_source > 0) {
+		limits_key(peer, (int)s->conf.ipv6_prefix, key);
+		srctab_release(&l->src, key, srcovf);
+	}
+	service_unref(s);
+	if (ctx->draining && ctx->nconns == 0) {
+		ctx->draining = 0;
+		ctx->empty(ctx->empty_arg);
+	}
+}
+
+void
+conn_ctx_hold(struct conn_ctx *ctx)
+{
+	ctx->nconns++;
+}
+
+void
+conn_ctx_release(struct conn_ctx *ctx)
+{
+	ctx->nconns--;
+	if (ctx->draining && ctx->nconns == 0) {
+		ctx->draining = 0;
+		ctx->empty(ctx->empty_arg);
+	}
+}
+
+/* The program of a handed-off connection is gone: its place is free. */
+static void
+conn_handed_gone(void *arg, int ran)
+{
+	struct handed hd = *(struct handed *)arg;
+
+	free(arg);
+	conn_release(hd.ctx, hd.svc, hd.local, &hd.peer.sa, hd.srcovf);
+}
+
+/* c, admitted to an exec service, goes to a child of the spawner: its
+ * banner is sent, its socket handed over, its handle closed. */
+static void
+conn_handoff(struct conn *c)
+{
+	struct service *s = c->svc;
+	struct handed *hd = NULL;
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	uv_os_fd_t fd;
+	uv_buf_t b;
+
+	(void)uv_read_stop((uv_stream_t *)&c->tcp);
+	TAILQ_REMOVE(&conn_local(c)->conns, c, link);
+	c->flags |= C_CLOSING | C_DEAD;
+	if (c->ctx->spawn == NULL || (hd = calloc(1, sizeof(*hd))) == NULL ||
+	    uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
+		goto refuse;
+	}
+	hd->ctx = c->ctx;
+	hd->svc = s;
+	hd->local = conn_local(c);
+	memcpy(&hd->peer, &c->peer, sizeof(hd->peer));
+	hd->srcovf = (c->flags & C_SRCOVF) != 0;
+	if (s->conf.banner != NULL) {
+		b = uv_buf_init((char *)s->conf.banner,
+		    (unsigned int)strlen(s->conf.banner));
+		(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	}
+	memset(&local, 0, sizeof(local));
+	(void)getsockname(fd, (struct sockaddr *)&local, &llen);
+	/* The program reads and writes it as inetd gives it: blocking.  The
+	 * flag is the open file's, which the daemon is done with. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (handoff_start(c->ctx->spawn, s, hd->local, fd, SOCKD_TCP,
+	    &c->peer.sa, (struct sockaddr *)&local, conn_handed_gone, hd) ==
+	    -1)
+		goto refuse;
+	framer_free(&c->fr);
+	uv_close((uv_handle_t *)&c->tcp, on_close_handed);
+	return;
+refuse:
+	if (s->conf.busy != NULL) {
+		b = uv_buf_init((char *)s->conf.busy,
+		    (unsigned int)strlen(s->conf.busy));
+		(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	}
+	framer_free(&c->fr);
+	uv_close((uv_handle_t *)&c->tcp, on_close_handed);
+	if (hd != NULL)
+		free(hd);
+	conn_release(c->ctx, s, conn_local(c), &c->peer.sa,
+	    (c->flags & C_SRCOVF) != 0);
+}
+
 /* c is admitted: greeted and handed to its handler; via says how its
  * address came ("" when it is the socket's). */
 static void
@@ -1029,6 +1168,10 @@ conn_start(struct conn *c, const char *via)
 
 	stat_inc(&conn_local(c)->st.accepted);
 	conn_log(c, LOG_DEBUG, "open%s", via);
+	if (exec_handler(s->h)) {
+		conn_handoff(c);
+		return;
+	}
 	if (s->conf.banner != NULL)
 		(void)conn_send(c, s->conf.banner, strlen(s->conf.banner),
 		    NULL);
@@ -1297,6 +1440,9 @@ conn_ctx_count(const struct conn_ctx *ctx)
 unsigned int
 conn_ctx_drain(struct conn_ctx *ctx)
 {
+	/* The programs of exec services are asked to end now. */
+	if (ctx->spawn != NULL)
+		spawn_kill_all(ctx->spawn, SIGTERM);
 	ctx->draining = ctx->nconns > 0;
 	return ctx->nconns;
 }
@@ -1323,6 +1469,8 @@ conn_ctx_abort_all(struct conn_ctx *ctx)
 {
 	struct abort_arg a = { ctx, END_STOP };
 
+	if (ctx->spawn != NULL)
+		spawn_kill_all(ctx->spawn, SIGKILL);
 	service_foreach(abort_one, &a);
 }
 
@@ -1331,6 +1479,8 @@ conn_ctx_cut(struct conn_ctx *ctx)
 {
 	struct abort_arg a = { ctx, END_DRAIN };
 
+	if (ctx->spawn != NULL)
+		spawn_kill_all(ctx->spawn, SIGKILL);
 	service_foreach(abort_one, &a);
 }
 

@@ -13,6 +13,7 @@
 struct conn;
 struct service;
 struct sockd_msg;
+struct spawn_client;
 
 /* A write to another connection held until the end of a read callback
  * (see connq.c: fan-out is sent with one writev per peer). */
@@ -59,6 +60,7 @@ struct conn_ctx {
 	struct piece		*pieces;	/* shrunk after a burst */
 	size_t			 npieces;
 	size_t			 piececap;
+	struct spawn_client	*spawn;		/* exec: this loop's channel */
 };
 
 /*
@@ -79,6 +81,10 @@ unsigned int conn_ctx_count(const struct conn_ctx *);
 /* From now on the last connection to go calls the empty callback;
  * returns how many are open (0: it will not be called). */
 unsigned int conn_ctx_drain(struct conn_ctx *);
+/* Something other than a connection (the program of a wait service)
+ * that draining waits for, as for a connection, until released. */
+void	conn_ctx_hold(struct conn_ctx *);
+void	conn_ctx_release(struct conn_ctx *);
 /* Closes every connection of ctx at once, without flushing (at stop). */
 void	conn_ctx_abort_all(struct conn_ctx *);
 /* The same when drain_timeout ran out: their records say "drain". */

@@ -39,6 +39,7 @@
 #include "service.h"
 #include "steer.h"
 #include "util.h"
+#include "waitport.h"
 
 /* Keepalive on TCP connections: first probe after a minute of silence,
  * then every 10 s; 6 unanswered probes close it (about 2 minutes). */
@@ -235,6 +236,21 @@ listener_start(const struct listener_env *env, unsigned int proto,
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	listener_name(l->proto, (struct sockaddr *)&l->addr, l->text,
 	    sizeof(l->text));
+	if (waitport_wants(svc)) {
+		if (l->proto == SOCKD_UDP)
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+			    &(int){ 0 }, sizeof(int));
+		if ((l->wp = waitport_start(env->loop, env->cc, env->spawn,
+		    env->id, proto, fd, svc, l->text)) == NULL) {
+			service_unref(svc);
+			free(l);
+			return NULL;
+		}
+		if (env->id == 0)
+			log_info("%s: listening on %s (wait)",
+			    l->svc->conf.name, l->text);
+		return l;
+	}
 	if (l->proto == SOCKD_TCP) {
 		(void)uv_tcp_init_ex(env->loop, &l->u.tcp, AF_UNSPEC);
 		l->u.tcp.data = l;
@@ -276,6 +292,8 @@ listener_serve(struct listener *l, struct service *svc)
 	service_ref(svc);
 	l->svc = svc;
 	l->dp.svc = svc;
+	if (l->wp != NULL)
+		waitport_serve(l->wp, svc);
 	service_unref(old);
 }
 
@@ -284,6 +302,12 @@ listener_close(struct listener *l)
 {
 	if (l->env->id == 0)
 		log_info("%s: closing %s", l->svc->conf.name, l->text);
+	if (l->wp != NULL) {
+		waitport_close(l->wp);
+		service_unref(l->svc);
+		free(l);
+		return;
+	}
 	if (l->proto == SOCKD_UDP)
 		(void)uv_udp_recv_stop(&l->u.udp);
 	uv_close(&l->u.h, on_listener_close);

@@ -11,7 +11,9 @@
 
 struct conn_ctx;
 struct service;
+struct spawn_client;
 struct svc_conf;
+struct waitport;
 
 /* Where a worker's listeners run: its loop, its index (0 logs), and the
  * contexts that take what they receive. */
@@ -20,6 +22,7 @@ struct listener_env {
 	int			 id;
 	struct conn_ctx		*cc;
 	struct dgram_ctx	*dc;
+	struct spawn_client	*spawn;		/* exec services */
 };
 
 /* One bound socket of one worker: a TCP listener or a UDP socket, for one
@@ -37,6 +40,7 @@ struct listener {
 	struct service		*svc;		/* holds a reference */
 	const struct listener_env *env;
 	struct dgram_port	 dp;		/* UDP: what dgram.c sees */
+	struct waitport		*wp;		/* exec, wait: no handle */
 	struct ratelimit	 rl;
 	LIST_ENTRY(listener)	 link;
 };

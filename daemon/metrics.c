@@ -188,6 +188,16 @@ render_services(struct mbuf *b, const struct magg *a)
 	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"proxy_bad\"", proxy_bad);
 	SAMPLES(b, a, SOCKD_TCP, m, ",reason=\"proxy_timeout\"",
 	    proxy_timeout);
+	m = "sockd_exec_started_total";
+	family(b, m, "counter", "Programs started for connections (exec).");
+	SAMPLES(b, a, SOCKD_TCP, m, "", exec_started);
+	m = "sockd_exec_failed_total";
+	family(b, m, "counter", "Programs that could not be started (exec).");
+	SAMPLES(b, a, SOCKD_TCP, m, "", exec_failed);
+	m = "sockd_exec_exited_total";
+	family(b, m, "counter", "Programs that exited (exec); started less "
+	    "exited are running.");
+	SAMPLES(b, a, SOCKD_TCP, m, "", exec_exited);
 	m = "sockd_datagrams_received_total";
 	family(b, m, "counter", "UDP datagrams received.");
 	SAMPLES(b, a, SOCKD_UDP, m, "", dgrams);

@@ -5,6 +5,7 @@
  * handlers nor this file ever see libconfig types.  The sockd_opt_*
  * getters are the ABI side.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +48,27 @@ opts_add(struct opts *o, const char *key, int line, enum opt_type type,
 }
 
 void
+opts_add_string(struct opts *o, const char *s)
+{
+	struct opt *op = &o->v[o->n - 1];
+
+	op->v = xreallocarray(op->v, op->nv + 1, sizeof(*op->v));
+	op->v[op->nv++] = xstrdup(s);
+}
+
+void
 opts_free(struct opts *o)
 {
-	size_t i;
+	size_t i, j;
 
 	if (o == NULL)
 		return;
 	for (i = 0; i < o->n; i++) {
 		free(o->v[i].key);
 		free(o->v[i].s);
+		for (j = 0; j < o->v[i].nv; j++)
+			free(o->v[i].v[j]);
+		free(o->v[i].v);
 	}
 	free(o->v);
 	free(o->file);
@@ -65,14 +78,18 @@ opts_free(struct opts *o)
 int
 opts_equal(const struct opts *a, const struct opts *b)
 {
-	size_t i;
+	size_t i, j;
 
 	if (a->n != b->n)
 		return 0;
 	for (i = 0; i < a->n; i++) {
 		if (strcmp(a->v[i].key, b->v[i].key) != 0 ||
-		    a->v[i].type != b->v[i].type || a->v[i].i != b->v[i].i)
+		    a->v[i].type != b->v[i].type || a->v[i].i != b->v[i].i ||
+		    a->v[i].nv != b->v[i].nv)
 			return 0;
+		for (j = 0; j < a->v[i].nv; j++)
+			if (strcmp(a->v[i].v[j], b->v[i].v[j]) != 0)
+				return 0;
 		if ((a->v[i].s == NULL) != (b->v[i].s == NULL) ||
 		    (a->v[i].s != NULL && strcmp(a->v[i].s, b->v[i].s) != 0))
 			return 0;
@@ -95,6 +112,33 @@ opts_check_names(const struct opts *o, const char *const *names,
 			errlist_add(errs, o->file, o->v[i].line, "service \"%s\": "
 			    "unknown option \"%s\"", svc, o->v[i].key);
 	}
+}
+
+const struct opt *
+opts_lookup(const struct opts *o, const char *key)
+{
+	size_t i;
+
+	for (i = 0; o != NULL && i < o->n; i++)
+		if (strcmp(o->v[i].key, key) == 0)
+			return &o->v[i];
+	return NULL;
+}
+
+int
+opts_error(struct opts *o, int line, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (o->errs == NULL)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errlist_add(o->errs, o->file, line, "service \"%s\": %s",
+	    o->svc != NULL ? o->svc : "?", msg);
+	return 1;
 }
 
 static const struct opt *

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "errlist.h"
+#include "exec.h"
 #include "opts.h"
 #include "registry.h"
 #include "service.h"
@@ -70,8 +71,16 @@ service_new(struct svc_conf *sc, const char *handler_dir, int nworkers,
 	if (errs->n != nerr)
 		goto fail;
 	if (s->h->configure != NULL) {
+		/* The built-in exec reports each error on its own line. */
+		if (exec_handler(s->h)) {
+			sc->opts->errs = errs;
+			sc->opts->svc = sc->name;
+		}
 		why = s->h->configure((const struct sockd_opts *)sc->opts,
 		    &s->port_state);
+		sc->opts->errs = NULL;
+		if (why == NULL && exec_handler(s->h))
+			exec_check_service(s->port_state, sc, errs);
 		if (sc->opts->badline != 0) {
 			errlist_add(errs, sc->opts->file, sc->opts->badline,
 			    "service \"%s\": %s", sc->name, sc->opts->bad);
@@ -197,6 +206,11 @@ service_log_stats(const struct service *s, int worker)
 	    (unsigned long long)stat_get(&st->dgrams),
 	    (unsigned long long)stat_get(&st->replies),
 	    (unsigned long long)dropped);
+	if (s->h != NULL && exec_handler(s->h))
+		log_info("%s: exec %llu started, %llu failed, %llu exited",
+		    name, (unsigned long long)stat_get(&st->exec_started),
+		    (unsigned long long)stat_get(&st->exec_failed),
+		    (unsigned long long)stat_get(&st->exec_exited));
 }
 
 int

@@ -39,6 +39,9 @@ TAILQ_HEAD(connq, conn);
 	X(dropped_budget)	/* past max_reply or max_reply_growth */ \
 	X(dropped_send)		/* the kernel did not take the reply */ \
 	X(dropped_handler)	/* sockd_dgram_drop() */ \
+	X(exec_started)		/* children of exec */ \
+	X(exec_failed)		/* could not be started */ \
+	X(exec_exited) \
 	X(tcp_in)		/* bytes */ \
 	X(tcp_out) \
 	X(udp_in) \

@@ -25,6 +25,7 @@
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,7 @@
 #include "config.h"
 #include "conn.h"
 #include "control.h"
+#include "exec.h"
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
@@ -51,9 +53,11 @@
 #include "precheck.h"
 #include "registry.h"
 #include "service.h"
+#include "spawner.h"
 #include "stats.h"
 #include "supervisor.h"
 #include "util.h"
+#include "waitport.h"
 #include "worker.h"
 
 /* Descriptors beyond connections and listeners: the log, the notify
@@ -86,6 +90,8 @@ struct supervisor {
 	uv_timer_t		 watchdog;	/* WATCHDOG=1 */
 	uint64_t		 watchdog_ms;	/* WATCHDOG_USEC, 0: none */
 	int			 watchdog_quiet; /* a worker is stuck */
+	pid_t			 spawner;	/* exec services' children */
+	int			*spawn_fds;	/* per worker: its channel */
 };
 
 static void
@@ -164,7 +170,9 @@ listeners_plan_addr(struct supervisor *sup, struct plan *plans,
 	char name[96];
 	int wi, nw, fd, shared = -1, root = geteuid() == 0;
 
-	nw = (s->h->flags & SOCKD_ONE_LOOP) ? 1 : sup->nworkers;
+	/* A wait service's socket goes to one program at a time. */
+	nw = (s->h->flags & SOCKD_ONE_LOOP) || waitport_wants(s) ? 1 :
+	    sup->nworkers;
 	listen_opts_from(&lo, &s->conf, root ? nw : 1);
 	for (wi = 0; wi < nw; wi++) {
 		if (sup->bound != NULL &&
@@ -674,8 +682,9 @@ privileges(struct supervisor *sup)
 	char *spec = NULL, *colon;
 	int rc;
 
+	/* Started with capabilities: the spawner keeps those of users. */
 	if (geteuid() != 0)
-		return 0;
+		return spawner_drop_caps();
 	if (sup->opt.user != NULL) {
 		spec = xstrdup(sup->opt.user);
 		if ((colon = strchr(spec, ':')) != NULL)
@@ -741,6 +750,16 @@ workers_init(struct supervisor *sup)
 	sup->wenv.drain_timeout = &sup->drain_timeout;
 	sup->wenv.nconns = &sup->nconns;
 	sup->wenv.max_connections = &sup->max_connections;
+	/* Before any thread, and before the privileges go. */
+	sup->spawn_fds = xcalloc(sup->nworkers, sizeof(*sup->spawn_fds));
+	if ((sup->spawner = spawner_start(sup->nworkers, sup->spawn_fds)) ==
+	    -1) {
+		log_err("cannot start the spawner of exec services");
+		sup->nworkers = 0;
+		return -1;
+	}
+	exec_set_can_switch(spawner_can_switch());
+	sup->wenv.spawn_fds = sup->spawn_fds;
 	sup->workers = xcalloc(sup->nworkers, sizeof(*sup->workers));
 	(void)uv_async_init(uv_default_loop(), &sup->wake, on_wake);
 	sup->wake.data = sup;
@@ -996,6 +1015,19 @@ supervisor_abandon(struct supervisor *sup, struct plan *plans, int started)
 }
 
 /* After the loops returned: frees the workers and the supervisor. */
+/* The workers closed their channels: the spawner ends; up to a second. */
+static void
+spawner_reap(struct supervisor *sup)
+{
+	int i;
+
+	for (i = 0; sup->spawner > 0 && i < 100; i++) {
+		if (waitpid(sup->spawner, NULL, WNOHANG) != 0)
+			return;
+		uv_sleep(10);
+	}
+}
+
 static void
 supervisor_free(struct supervisor *sup)
 {
@@ -1005,6 +1037,8 @@ supervisor_free(struct supervisor *sup)
 		worker_free(&sup->workers[wi]);
 	plans_free(sup, sup->bound);
 	free(sup->workers);
+	free(sup->spawn_fds);
+	spawner_reap(sup);
 	if (uv_loop_close(uv_default_loop()) != 0)
 		log_warnx("event loop closed with handles still open");
 	config_free(sup->conf);

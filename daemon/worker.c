@@ -13,6 +13,8 @@
  * reload is complete when the supervisor says so.  What a worker needs of
  * the daemon (the done callback, drain_timeout, the shared counters)
  * comes in a struct worker_env at init: it knows nothing above itself.
+ * Each worker has its own channel to the spawner (spawn.c), polled on its
+ * loop, for the programs of exec services its connections start.
  */
 #include <stdlib.h>
 
@@ -60,10 +62,14 @@ worker_init(struct worker *w, const struct worker_env *env, int id,
 	conn_ctx_init(&w->cc, loop, id, env->nconns, env->max_connections,
 	    worker_finish, w);
 	dgram_ctx_init(&w->dc, loop, id);
+	spawn_client_init(&w->spawn, loop, env->spawn_fds != NULL ?
+	    env->spawn_fds[id] : -1);
+	w->cc.spawn = &w->spawn;
 	w->lenv.loop = loop;
 	w->lenv.id = id;
 	w->lenv.cc = &w->cc;
 	w->lenv.dc = &w->dc;
+	w->lenv.spawn = &w->spawn;
 	LIST_INIT(&w->listeners);
 	atomic_init(&w->beat, uv_hrtime() / 1000000);
 	(void)uv_timer_init(loop, &w->tick);
@@ -150,6 +156,7 @@ worker_finish(void *arg)
 	if (w->stopping == 2)
 		return;
 	w->stopping = 2;
+	spawn_client_close(&w->spawn);
 	conn_ctx_close(&w->cc);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->drain, NULL);

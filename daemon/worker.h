@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "dgram.h"
 #include "listener.h"
+#include "spawn.h"
 
 struct plan;
 
@@ -26,6 +27,7 @@ struct worker_env {
 	atomic_uint		*drain_timeout;	/* seconds */
 	atomic_uint		*nconns;	/* open, all workers */
 	atomic_uint		*max_connections;
+	int			*spawn_fds;	/* per worker, or NULL */
 };
 
 /*
@@ -43,6 +45,7 @@ struct worker {
 	uv_thread_t		 thread;
 	struct conn_ctx		 cc;
 	struct dgram_ctx	 dc;
+	struct spawn_client	 spawn;		/* exec services' children */
 	struct listener_env	 lenv;
 	uv_timer_t		 tick;		/* idle sweep, once a second */
 	atomic_ullong		 beat;		/* ms (uv_hrtime) of the last */

@@ -167,8 +167,10 @@ harness_asan(void)
 
 	if (asan == -1) {
 		bin = slurp_file(sockd_path());
-		asan = bin != NULL && memmem(bin, slurp_len, "__asan_init",
-		    11) != NULL;
+		/* ThreadSanitizer's shadow memory says as little. */
+		asan = bin != NULL && (memmem(bin, slurp_len, "__asan_init",
+		    11) != NULL || memmem(bin, slurp_len, "__tsan_init",
+		    11) != NULL);
 		free(bin);
 	}
 	return asan;

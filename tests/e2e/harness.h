@@ -52,7 +52,8 @@ const char	*harness_conf(const struct harness *);
 const char	*harness_plugins(void);
 /* 1 when SOCKD_VALGRIND=1 runs sockd under valgrind. */
 int		 harness_valgrind(void);
-/* 1 when sockd is built with AddressSanitizer: its RSS says little. */
+/* 1 when sockd is built with AddressSanitizer (or ThreadSanitizer): its
+ * RSS says little. */
 int		 harness_asan(void);
 /* ms, scaled up when running under valgrind. */
 int		 harness_ms(int);
