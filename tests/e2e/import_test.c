@@ -5,8 +5,8 @@
  * an error with its file and line and nothing on stdout for broken
  * input; daemon.inetd_conf serves an inetd.conf's services, follows it
  * on reload, refuses a reload with a broken line naming it, and reads
- * update-inetd's lines, "#<off>#" ones included.  Checks that need the
- * exec handler skip, saying so, when the binary has none.
+ * update-inetd's lines, "#<off>#" ones included.  Programs are served
+ * by the exec handler.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,25 +28,6 @@
 #include "harness.h"
 
 #define FIXTURES	"tests/import/"
-
-/* 1 when this sockd has the exec handler (and its list options). */
-static int
-exec_available(struct harness *h)
-{
-	static int known = -1;
-	const char *conf;
-
-	if (known != -1)
-		return known;
-	conf = harness_write(h, "exec-probe.conf", "services = ( { name = "
-	    "\"x\"; port = 7100; handler = \"exec\"; options = { command = "
-	    "[\"/bin/cat\"]; }; } );\n");
-	known = harness_check(h, conf) == 0;
-	if (!known)
-		fprintf(stderr, "import_test: no exec handler in this sockd "
-		    "(%s): its checks skip\n", harness_stderr(h));
-	return known;
-}
 
 /* 1 when every line of errs says that this machine lacks a program,
  * user or group an imported service names: what a fixture of another
@@ -75,13 +56,12 @@ machine_errors(const char *errs)
 
 /*
  * Imports from, checks that what it prints has want (NULL: anything),
- * and checks that with sockd -t: exec services need the exec handler
- * (has_exec), and with machine_only the only errors allowed are of
- * programs, users and groups this machine lacks.
+ * and checks that with sockd -t; with machine_only the only errors
+ * allowed are of programs, users and groups this machine lacks.
  */
 static void
-import_checks(struct harness *h, const char *from, int has_exec,
-    int machine_only, const char *want)
+import_checks(struct harness *h, const char *from, int machine_only,
+    const char *want)
 {
 	const char *conf;
 	char src[PATH_MAX];
@@ -97,8 +77,6 @@ import_checks(struct harness *h, const char *from, int has_exec,
 	if (want != NULL && strstr(harness_stdout(h), want) == NULL)
 		fail_msg("sockd -I %s: no \"%s\" in\n%s", src, want,
 		    harness_stdout(h));
-	if (has_exec && !exec_available(h))
-		return;
 	if (harness_check(h, conf) != 0 && (!machine_only ||
 	    !machine_errors(harness_stderr(h))))
 		fail_msg("sockd -I %s | sockd -t: %s\n%s", src,
@@ -116,26 +94,26 @@ every_fixture_imports_to_a_configuration_that_checks(void **state)
 	const char *conf;
 	size_t i;
 
-	import_checks(h, FIXTURES "openbsd-inetd.conf", 0, 0,
+	import_checks(h, FIXTURES "openbsd-inetd.conf", 0,
 	    "services = (");
 	/* tftpd, talkd, git, rsync...: not all of them are installed. */
-	import_checks(h, FIXTURES "update-inetd.conf", 1, 1,
+	import_checks(h, FIXTURES "update-inetd.conf", 1,
 	    "command = [\"/usr/sbin/in.tftpd\", \"-s\", \"/srv/tftp\"];");
 	for (i = 0; i < sizeof(xd) / sizeof(xd[0]); i++) {
 		snprintf(path, sizeof(path), FIXTURES "xinetd/xinetd.d/%s",
 		    xd[i]);
-		import_checks(h, path, 0, 0, NULL);
+		import_checks(h, path, 0, NULL);
 	}
 	/* The shipped xinetd.conf includes /etc/xinetd.d: ours instead. */
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	conf = harness_write(h, "xinetd.conf", "defaults\n{\n}\n\nincludedir "
 	    "%s/" FIXTURES "xinetd/xinetd.d\n", cwd);
-	import_checks(h, conf, 0, 0, "xinetd.d/echo:5\n\t# disable = yes\n"
+	import_checks(h, conf, 0, "xinetd.d/echo:5\n\t# disable = yes\n"
 	    "\t{\n\t\tname = \"echo-stream\";");
 	/* As shipped: this machine's /etc/xinetd.d, or an error naming
 	 * the includedir line. */
 	if (access("/etc/xinetd.d", F_OK) == 0)
-		import_checks(h, FIXTURES "xinetd/xinetd.conf", 1, 1, NULL);
+		import_checks(h, FIXTURES "xinetd/xinetd.conf", 1, NULL);
 	else {
 		assert_int_equal(harness_run(h, "-I", FIXTURES
 		    "xinetd/xinetd.conf", NULL), 1);
@@ -155,8 +133,6 @@ update_inetd_lines_of_installed_programs_check_cleanly(void **state)
 	const char *g = gr != NULL ? gr->gr_name : "root";
 	const char *src;
 
-	if (!exec_available(h))
-		skip();
 	/* The forms of tests/import/update-inetd.conf, with programs that
 	 * are there and the user running the tests. */
 	src = harness_write(h, "installed-inetd.conf",
@@ -170,7 +146,7 @@ update_inetd_lines_of_installed_programs_check_cleanly(void **state)
 	    "7100\tstream\ttcp6\tnowait\t%s\t/bin/cat\tcat\n"
 	    "echo\tstream\ttcp\tnowait\troot\tinternal\n",
 	    u, u, g, u, u, g, u, u, u);
-	import_checks(h, src, 1, 0, "command = [\"/bin/cat\", \"-u\"];");
+	import_checks(h, src, 0, "command = [\"/bin/cat\", \"-u\"];");
 	harness_pass(h);
 }
 
@@ -181,8 +157,6 @@ xinetd_services_of_installed_programs_check_cleanly(void **state)
 	struct passwd *pw = getpwuid(geteuid());
 	const char *src;
 
-	if (!exec_available(h))
-		skip();
 	src = harness_write(h, "rev", "defaults\n{\n\tinstances = 30\n"
 	    "\tlog_on_success += HOST DURATION\n}\n"
 	    "service rev\n{\n\ttype = UNLISTED\n\tport = 7100\n"
@@ -192,7 +166,7 @@ xinetd_services_of_installed_programs_check_cleanly(void **state)
 	    "\trlimit_as = 256M\n\trlimit_files = 64\n\tumask = 027\n"
 	    "\tnice = 5\n\tflags = KEEPALIVE\n}\n",
 	    pw != NULL ? pw->pw_name : "root");
-	import_checks(h, src, 1, 0, "umask = \"0027\";");
+	import_checks(h, src, 0, "umask = \"0027\";");
 	harness_pass(h);
 }
 
@@ -335,7 +309,6 @@ inetd_conf_services_answer_and_follow_reloads(void **state)
 {
 	struct harness *h = *state;
 	int echo, off, rev = harness_port(), upper = harness_port();
-	int exec = exec_available(h);
 	char offs[16], svc[128];
 
 	off = offset_for_echo(&echo);
@@ -345,12 +318,11 @@ inetd_conf_services_answer_and_follow_reloads(void **state)
 	inetd_main(h, svc);
 	assert_non_null(harness_write(h, "inetd.conf", "# inetd.conf\n"
 	    "echo\tstream\ttcp\tnowait\troot\tinternal\n%s",
-	    exec ? rev_line(rev, "tcp", 0) : ""));
+	    rev_line(rev, "tcp", 0)));
 	assert_int_equal(harness_start(h, "-p", offs, NULL), 0);
 	assert_true(echo_ok(tcp_open("127.0.0.1", echo), "hello\n"));
 	assert_tcp_reply("127.0.0.1", upper, "abc\n", "ABC\n", 3000);
-	if (exec)
-		assert_true(rev_ok(rev));
+	assert_true(rev_ok(rev));
 
 	/* echo removed, daytime added: a reload follows the file. */
 	assert_non_null(harness_write(h, "inetd.conf", "# inetd.conf\n"
@@ -358,8 +330,7 @@ inetd_conf_services_answer_and_follow_reloads(void **state)
 	assert_true(reload(h));
 	assert_tcp_daytime("127.0.0.1", echo + 6);
 	assert_true(refused_soon(echo));
-	if (exec)
-		assert_true(refused_soon(rev));
+	assert_true(refused_soon(rev));
 
 	/* A broken line: the reload is refused, naming it; daytime stays. */
 	assert_non_null(harness_write(h, "inetd.conf", "# inetd.conf\n"
@@ -377,7 +348,6 @@ update_inetd_lines_and_off_lines_are_read(void **state)
 {
 	struct harness *h = *state;
 	int echo, off, rev = harness_port(), rev2 = harness_port();
-	int exec = exec_available(h);
 	char offs[16], lines[600];
 
 	off = offset_for_echo(&echo);
@@ -387,21 +357,17 @@ update_inetd_lines_and_off_lines_are_read(void **state)
 	snprintf(lines, sizeof(lines), "#<off># echo\tstream\ttcp\tnowait\t"
 	    "root\tinternal\ndaytime\tstream\ttcp4\tnowait\troot\t"
 	    "internal\n");
-	if (exec) {
-		strncat(lines, rev_line(rev, "tcp4", 1), sizeof(lines) -
-		    strlen(lines) - 1);
-		strncat(lines, "#<off># ", sizeof(lines) - strlen(lines) - 1);
-		strncat(lines, rev_line(rev2, "tcp", 0), sizeof(lines) -
-		    strlen(lines) - 1);
-	}
+	strncat(lines, rev_line(rev, "tcp4", 1), sizeof(lines) -
+	    strlen(lines) - 1);
+	strncat(lines, "#<off># ", sizeof(lines) - strlen(lines) - 1);
+	strncat(lines, rev_line(rev2, "tcp", 0), sizeof(lines) -
+	    strlen(lines) - 1);
 	assert_non_null(harness_write(h, "inetd.conf", "%s", lines));
 	assert_int_equal(harness_start(h, "-p", offs, NULL), 0);
 	assert_tcp_daytime("127.0.0.1", echo + 6);
 	assert_true(refused_soon(echo));
-	if (exec) {
-		assert_true(rev_ok(rev));
-		assert_true(refused_soon(rev2));
-	}
+	assert_true(rev_ok(rev));
+	assert_true(refused_soon(rev2));
 	harness_stop_clean(h);
 }
 
