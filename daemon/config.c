@@ -61,6 +61,7 @@ struct ctx {
 	const char	*idir_file;	/* where include_dir is set */
 	int		 idir_line;
 	const char	*inetd_file;	/* where inetd_conf is set */
+	int		 in_inetd;	/* reading inetd_conf's services */
 	int		 inetd_line;
 	const char	*proxy_file;	/* of "proxy_protocol" in it, */
 	int		 proxy_line;	/* 0 when it comes from defaults */
@@ -1052,6 +1053,18 @@ check_conflicts(struct ctx *x, struct config *c)
 				continue;
 clash:
 				clashed[j] = 1;
+				if (c->inetd_conf != NULL &&
+				    strcmp(b->file, c->inetd_conf) == 0) {
+					/* As for a name: sockd.conf wins. */
+					log_warnx("%s:%d: service \"%s\": %s "
+					    "port %d is already used by service "
+					    "\"%s\" (%s:%d); this inetd.conf "
+					    "line is skipped", b->file, b->line,
+					    b->name, proto_name(p), pb, a->name,
+					    a->file, a->line);
+					b->enabled = 0;
+					break;
+				}
 				if (strcmp(a->file, b->file) == 0)
 					errlist_add(x->errs, b->file, b->line,
 					    "service \"%s\": %s port %d is "
@@ -1132,6 +1145,16 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 		if (k < c->nsvc && strcmp(c->svc[k].file, sc->file) == 0) {
 			ERR(x, g, "service \"%s\" is already defined at line %d",
 			    sc->name, c->svc[k].line);
+			svc_conf_clear(sc);
+			continue;
+		}
+		if (k < c->nsvc && x->in_inetd) {
+			/* sockd's own configuration wins: a package's
+			 * update-inetd line never stops the daemon. */
+			log_warnx("%s:%d: service \"%s\" is already defined "
+			    "at %s:%d; this inetd.conf line is skipped",
+			    sc->file, sc->line, sc->name, c->svc[k].file,
+			    c->svc[k].line);
 			svc_conf_clear(sc);
 			continue;
 		}
@@ -1486,7 +1509,9 @@ inetd_read(struct ctx *x, struct config *c, const struct svc_conf *tmpl,
 		    "imported)", config_error_text(&cfg));
 	else {
 		x->file = path;
+		x->in_inetd = 1;
 		load_services(x, c, config_lookup(&cfg, "services"), tmpl);
+		x->in_inetd = 0;
 		x->file = main_file;
 	}
 	config_destroy(&cfg);

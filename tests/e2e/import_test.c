@@ -391,23 +391,34 @@ a_missing_inetd_conf_is_no_error(void **state)
 }
 
 static void
-a_name_in_both_files_is_an_error_naming_both(void **state)
+a_line_clashing_with_sockd_conf_is_skipped_with_a_warning(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port();
+	int port = harness_port(), port2 = harness_port();
 
 	inetd_main(h, "");
 	assert_non_null(harness_write(h, "sockd.conf", "daemon: { log = "
 	    "\"stderr\"; inetd_conf = \"inetd.conf\";%s };\n"
-	    "services = ( { name = \"echo\"; port = %d; } );\n",
-	    harness_user(), port));
+	    "services = ( { name = \"echo\"; port = %d; },\n"
+	    "  { name = \"up\"; port = %d; handler = \"upper\"; } );\n",
+	    harness_user(), port, port2));
+	/* One line takes echo's name, the other upper's port. */
 	assert_non_null(harness_write(h, "inetd.conf", "\n\necho\tstream\t"
-	    "tcp\tnowait\troot\tinternal\n"));
-	assert_int_equal(harness_check(h, NULL), 1);
+	    "tcp\tnowait\troot\tinternal\n"
+	    "%d\tstream\ttcp\tnowait\t%s\t/usr/bin/rev\trev\n", port2,
+	    getpwuid(getuid())->pw_name));
+	assert_int_equal(harness_check(h, NULL), 0);
 	assert_non_null(strstr(harness_stderr(h), "inetd.conf:3: service "
 	    "\"echo\" is already defined at "));
 	assert_non_null(strstr(harness_stderr(h), "sockd.conf:2"));
-	harness_pass(h);
+	assert_non_null(strstr(harness_stderr(h), "inetd.conf:4: service "));
+	assert_non_null(strstr(harness_stderr(h), "this inetd.conf line is "
+	    "skipped"));
+	assert_int_equal(harness_start(h, NULL), 0);
+	/* sockd.conf's services answer, not the lines'. */
+	assert_tcp_reply("127.0.0.1", port2, "abc\n", "ABC\n", 3000);
+	assert_tcp_reply("127.0.0.1", port, "abc\n", "abc\n", 3000);
+	harness_stop_clean(h);
 }
 
 int
@@ -425,7 +436,8 @@ main(void)
 		HARNESS_TEST(inetd_conf_services_answer_and_follow_reloads),
 		HARNESS_TEST(update_inetd_lines_and_off_lines_are_read),
 		HARNESS_TEST(a_missing_inetd_conf_is_no_error),
-		HARNESS_TEST(a_name_in_both_files_is_an_error_naming_both),
+		HARNESS_TEST(
+		    a_line_clashing_with_sockd_conf_is_skipped_with_a_warning),
 	};
 	return HARNESS_RUN(tests);
 }
