@@ -1,0 +1,192 @@
+/*
+ * UDP replies per wake-up, against the real daemon: the replies of every
+ * datagram one wake-up finds go out together, once the socket is empty,
+ * not one send call per recvmmsg; and a burst longer than what libuv
+ * reads in one loop turn is still answered whole, the rest of a turn's
+ * replies going out before the loop sleeps.  The bursts queue while sockd
+ * is stopped (SIGSTOP), so that it finds them all at once; send calls are
+ * counted with strace on the running daemon.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NSRC	4
+
+static const char *const srcs[NSRC] = {
+	"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4",
+};
+
+static void
+clients_open(int port, int *fds)
+{
+	int i;
+
+	for (i = 0; i < NSRC; i++)
+		assert_int_not_equal(fds[i] = udp_open_from(srcs[i], 0, port),
+		    -1);
+}
+
+/* Sends per datagrams from each client, "s<i>n<j>", interleaved. */
+static void
+burst_send(const int *fds, int per)
+{
+	char msg[32];
+	int i, j;
+
+	for (j = 0; j < per; j++)
+		for (i = 0; i < NSRC; i++) {
+			snprintf(msg, sizeof(msg), "s%dn%d", i, j);
+			assert_int_equal(udp_send(fds[i], msg, strlen(msg)),
+			    0);
+		}
+}
+
+/* Fails the test unless each client gets its per echoes, in order. */
+static void
+burst_expect(const int *fds, int per)
+{
+	char want[32], buf[64];
+	ssize_t n;
+	int i, j;
+
+	for (i = 0; i < NSRC; i++)
+		for (j = 0; j < per; j++) {
+			snprintf(want, sizeof(want), "s%dn%d", i, j);
+			n = udp_recv(fds[i], buf, sizeof(buf) - 1,
+			    harness_ms(5000));
+			assert_true(n > 0);
+			buf[n] = '\0';
+			assert_string_equal(buf, want);
+		}
+}
+
+static void
+echo_serve(struct harness *h, int port)
+{
+	harness_serve_quiet(h, 0, "services = ({ name = \"echo\"; port = %d; "
+	    "protocol = \"udp\"; bind = \"127.0.0.1\"; rate = 0; });\n",
+	    port);
+}
+
+static void
+a_burst_longer_than_one_loop_turn_is_answered_whole(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), fds[NSRC];
+
+	/* 400 datagrams: libuv reads 32 or so per turn, and the replies
+	 * of a turn that ends with datagrams still waiting go out in
+	 * that turn too, not with a later datagram. */
+	echo_serve(h, port);
+	clients_open(port, fds);
+	assert_int_equal(harness_signal(h, SIGSTOP), 0);
+	burst_send(fds, 100);
+	assert_int_equal(harness_signal(h, SIGCONT), 0);
+	burst_expect(fds, 100);
+	/* And the last of a burst cut at an odd place. */
+	assert_int_equal(harness_signal(h, SIGSTOP), 0);
+	burst_send(fds, 9);
+	assert_int_equal(harness_signal(h, SIGCONT), 0);
+	burst_expect(fds, 9);
+	clients_close(fds, NSRC);
+	harness_stop_clean(h);
+}
+
+/* Calls of the send system calls in strace -c's summary file. */
+static long
+strace_sends(const char *path)
+{
+	char line[256], name[64];
+	long calls, total = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		double pct, secs;
+		long usecs, errs;
+
+		/* "% time seconds usecs/call calls [errors] syscall" */
+		if (sscanf(line, "%lf %lf %ld %ld %ld %63s", &pct, &secs,
+		    &usecs, &calls, &errs, name) == 6 ||
+		    sscanf(line, "%lf %lf %ld %ld %63s", &pct, &secs, &usecs,
+		    &calls, name) == 5)
+			if (strncmp(name, "send", 4) == 0)
+				total += calls;
+	}
+	fclose(f);
+	return total;
+}
+
+static void
+the_replies_of_one_wake_up_take_one_send_call_per_32(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), fds[NSRC], status;
+	char pidarg[32], out[4096];
+	long calls;
+	pid_t st;
+
+	if (access("/usr/bin/strace", X_OK) != 0 || harness_valgrind()) {
+		printf("# strace is not installed: skipped\n");
+		harness_stop_clean(h);
+		skip();
+	}
+	echo_serve(h, port);
+	clients_open(port, fds);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)harness_pid(h));
+	snprintf(out, sizeof(out), "%s/strace.out", harness_dir(h));
+	if ((st = fork()) == 0) {
+		execl("/usr/bin/timeout", "timeout", "30", "/usr/bin/strace",
+		    "-q", "-f", "-c", "-o", out, "-e",
+		    "trace=sendto,sendmsg,sendmmsg", "-p", pidarg,
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_true(st > 0);
+	harness_sleep_ms(harness_ms(1000));
+	/* 64 datagrams found at once. */
+	assert_int_equal(harness_signal(h, SIGSTOP), 0);
+	burst_send(fds, 16);
+	assert_int_equal(harness_signal(h, SIGCONT), 0);
+	burst_expect(fds, 16);
+	kill(st, SIGINT);
+	assert_int_equal(waitpid(st, &status, 0), st);
+	calls = strace_sends(out);
+	printf("# 64 replies took %ld send calls\n", calls);
+	if (calls <= 0) {
+		printf("# strace could not attach: skipped\n");
+		clients_close(fds, NSRC);
+		harness_stop_clean(h);
+		skip();
+	}
+	/* Two wake-ups, three sendmmsg (32 + 8, 24), and libuv's probe
+	 * of sendmmsg; one per recvmmsg batch of 8 took 9. */
+	assert_true(calls <= 4);
+	clients_close(fds, NSRC);
+	harness_stop_clean(h);
+}
+
+#define T(f)	HARNESS_TEST(f)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(a_burst_longer_than_one_loop_turn_is_answered_whole),
+		T(the_replies_of_one_wake_up_take_one_send_call_per_32),
+	};
+	return HARNESS_RUN(tests);
+}
