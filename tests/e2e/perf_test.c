@@ -1,17 +1,24 @@
 /*
- * UDP replies per wake-up, against the real daemon: the replies of every
- * datagram one wake-up finds go out together, once the socket is empty,
- * not one send call per recvmmsg; and a burst longer than what libuv
- * reads in one loop turn is still answered whole, the rest of a turn's
- * replies going out before the loop sleeps.  The bursts queue while sockd
- * is stopped (SIGSTOP), so that it finds them all at once; send calls are
- * counted with strace on the running daemon.
+ * What the daemon's cost depends on, against the real daemon.  UDP
+ * replies per wake-up: the replies of every datagram one wake-up finds go
+ * out together, once the socket is empty, not one send call per
+ * recvmmsg; and a burst longer than what libuv reads in one loop turn is
+ * still answered whole, the rest of a turn's replies going out before the
+ * loop sleeps.  The bursts queue while sockd is stopped (SIGSTOP), so
+ * that it finds them all at once; send calls are counted with strace on
+ * the running daemon.  A reload's configuration check runs niced, so that
+ * it does not take the serving loop's core (a plugin whose configure()
+ * hangs keeps it alive long enough to look at).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/resource.h>
+
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +186,71 @@ the_replies_of_one_wake_up_take_one_send_call_per_32(void **state)
 	harness_stop_clean(h);
 }
 
+/* A child of pid, or 0. */
+static pid_t
+child_of(pid_t pid)
+{
+	char path[300], line[256];
+	struct dirent *de;
+	DIR *d;
+	FILE *fp;
+	pid_t found = 0;
+	int ppid;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (found == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), fp) != NULL)
+			if (sscanf(line, "PPid: %d", &ppid) == 1) {
+				if (ppid == pid)
+					found = (pid_t)atoi(de->d_name);
+				break;
+			}
+		fclose(fp);
+	}
+	closedir(d);
+	return found;
+}
+
+static void
+a_reload_check_runs_ten_nice_levels_below_the_daemon(void **state)
+{
+	struct harness *h = *state;
+	long long deadline;
+	pid_t child = 0;
+	int daemon_nice, check_nice;
+
+	harness_drain_timeout(1);
+	harness_serve(h, "services = ({ name = \"echo\"; port = %d; "
+	    "bind = \"127.0.0.1\"; });\n", harness_port());
+	harness_config(h, "services = ({ name = \"hang\"; port = %d; "
+	    "bind = \"127.0.0.1\"; handler = \"hangconf\"; });\n",
+	    harness_port());
+	harness_signal(h, SIGHUP);
+	deadline = harness_now_ms() + harness_ms(10000);
+	while ((child = child_of(harness_pid(h))) == 0 &&
+	    harness_now_ms() < deadline)
+		usleep(20000);
+	assert_int_not_equal(child, 0);
+	errno = 0;
+	daemon_nice = getpriority(PRIO_PROCESS, (id_t)harness_pid(h));
+	assert_int_equal(errno, 0);
+	check_nice = getpriority(PRIO_PROCESS, (id_t)child);
+	assert_int_equal(errno, 0);
+	printf("# daemon nice %d, check nice %d\n", daemon_nice, check_nice);
+	assert_int_equal(check_nice, daemon_nice + 10 > 19 ? 19 :
+	    daemon_nice + 10);
+	/* Stopping cancels the hanging check. */
+	harness_signal(h, SIGTERM);
+	assert_int_equal(harness_wait_exit(h, harness_ms(5000)), 0);
+	harness_pass(h);
+}
+
 #define T(f)	HARNESS_TEST(f)
 
 int
@@ -187,6 +259,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(a_burst_longer_than_one_loop_turn_is_answered_whole),
 		T(the_replies_of_one_wake_up_take_one_send_call_per_32),
+		T(a_reload_check_runs_ten_nice_levels_below_the_daemon),
 	};
 	return HARNESS_RUN(tests);
 }
