@@ -11,21 +11,21 @@
  * over its source's rate is dropped before the handler sees it, without a
  * log line.
  *
- * Replies are batched: libuv hands over the datagrams of one recvmmsg one
- * by one, calls back once more with no address (the end of that batch),
- * and reads again until the socket is empty, which it says with one more
- * call (no address, no data), or until its budget for one loop turn is
- * spent.  Each reply a handler makes is copied into the loop's reply
- * batch (struct dgram_batch; the receive buffer is reused, the handler's
- * bytes live only during its call), and the batch goes out with one
- * sendmmsg on the socket's fd once the socket is empty, or sooner when it
- * is full or a reply is for another socket (libuv 1.44 has no batched
- * send); what a spent budget leaves behind goes out in the loop turn's
- * check phase, before any handle closes.  So the replies of all the
- * datagrams one wake-up finds go out together: at 32 requests in flight
- * that is one sendmmsg per wake-up instead of one per recvmmsg, and the
- * clients' next requests come back together too.  A datagram read alone
- * (no recvmmsg) is answered right after its handler.  A reply the kernel does not take is dropped and
+ * Replies are batched: libuv hands over the datagrams of one recvmmsg (up
+ * to 20, its most, with the buffer given) one by one and then calls back
+ * once more with no address (the end of the batch).  Each reply a handler
+ * makes is copied into the loop's reply batch (struct dgram_batch; the
+ * receive buffer is reused, the handler's bytes live only during its
+ * call), and the batch goes out with one sendmmsg on the socket's fd at
+ * the end of the receive batch, or sooner when it is full or a reply is
+ * for another socket (libuv 1.44 has no batched send).  Holding the
+ * replies until the socket is empty would make fewer, larger sendmmsg,
+ * but with clients that wait for their answers it sends them just before
+ * the loop sleeps: at 32 requests in flight the loop then woke five times
+ * as often, each wake-up finding two datagrams instead of twelve.  Sent
+ * at the end of each batch, the answers bring the next requests while
+ * libuv still reads.  A datagram read alone (no recvmmsg) is answered
+ * right after its handler.  A reply the kernel does not take is dropped and
  * counted, and the others still go: sendmmsg stops at the first failure,
  * which is skipped, and the rest is sent again.  Without sendmmsg
  * (ENOSYS) each reply is its own sendmsg.
@@ -68,7 +68,7 @@ struct sockd_dgram {
 };
 
 #define DGRAM_NO_BUDGET	SIZE_MAX	/* max_reply_growth = -1 */
-#define DGRAM_BATCH	32		/* replies per sendmmsg: a wake-up's */
+#define DGRAM_BATCH	32		/* replies per sendmmsg */
 #define DGRAM_REPLY_MAX	65536		/* max_reply is at most 65507 */
 
 /* The replies queued during one receive batch, all for one socket. */
@@ -102,14 +102,6 @@ dgram_ctx_init(struct dgram_ctx *ctx, uv_loop_t *loop, int id)
 		b->msg[i].msg_hdr.msg_iov = &b->iov[i];
 		b->msg[i].msg_hdr.msg_iovlen = 1;
 	}
-	(void)uv_check_init(loop, &ctx->check);
-	ctx->check.data = ctx;
-}
-
-void
-dgram_ctx_close(struct dgram_ctx *ctx)
-{
-	uv_close((uv_handle_t *)&ctx->check, NULL);
 }
 
 void
@@ -248,23 +240,6 @@ dgram_batch_add(struct dgram_port *l, const struct sockaddr *to,
 }
 
 static void
-on_check(uv_check_t *h)
-{
-	dgram_batch_flush(h->data);
-	(void)uv_check_stop(h);
-}
-
-/* The end of one recvmmsg batch: more may follow in this loop turn, so the
- * replies wait for the socket to be empty, or for the check phase when
- * libuv stops reading before that. */
-static void
-dgram_batch_defer(struct dgram_ctx *ctx)
-{
-	if (ctx->batch->n > 0 && !uv_is_active((uv_handle_t *)&ctx->check))
-		(void)uv_check_start(&ctx->check, on_check);
-}
-
-static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct dgram_port *l = h->data;
@@ -306,11 +281,8 @@ on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	uint64_t now;
 
 	if (from == NULL) {
-		if (flags & UV_UDP_MMSG_FREE) {
-			dgram_batch_defer(l->ctx);
-			return;
-		}
-		/* Nothing more to read, or an error. */
+		/* The end of a recvmmsg batch, nothing more to read, or an
+		 * error. */
 		dgram_batch_flush(l->ctx);
 		if (n < 0)
 			service_logx(s, loc, "%s: receive: %s", l->name,
@@ -358,15 +330,6 @@ dgram_start(struct dgram_port *p)
 {
 	p->udp->data = p;
 	return uv_udp_recv_start(p->udp, on_alloc, on_recv);
-}
-
-void
-dgram_stop(struct dgram_port *p)
-{
-	/* Its fd closes with the handle, and may be reused at once. */
-	if (p->ctx->batch->port == p)
-		dgram_batch_flush(p->ctx);
-	(void)uv_udp_recv_stop(p->udp);
 }
 
 size_t

@@ -18,7 +18,6 @@ struct dgram_ctx {
 	int			 id;
 	char			*ubuf;
 	struct dgram_batch	*batch;
-	uv_check_t		 check;		/* sends what a turn left */
 };
 
 /* One UDP socket as the receive path sees it (its handle's data): the
@@ -31,12 +30,8 @@ struct dgram_port {
 };
 
 void	dgram_ctx_init(struct dgram_ctx *, uv_loop_t *, int id);
-/* Closes its handle (before the loop closes); dgram_ctx_free after. */
-void	dgram_ctx_close(struct dgram_ctx *);
 void	dgram_ctx_free(struct dgram_ctx *);
 /* Starts receiving on p->udp (whose data becomes p). */
 int	dgram_start(struct dgram_port *);
-/* Sends p's replies still queued and stops receiving: before closing it. */
-void	dgram_stop(struct dgram_port *);
 
 #endif

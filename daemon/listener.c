@@ -285,6 +285,6 @@ listener_close(struct listener *l)
 	if (l->env->id == 0)
 		log_info("%s: closing %s", l->svc->conf.name, l->text);
 	if (l->proto == SOCKD_UDP)
-		dgram_stop(&l->dp);
+		(void)uv_udp_recv_stop(&l->u.udp);
 	uv_close(&l->u.h, on_listener_close);
 }

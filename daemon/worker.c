@@ -151,7 +151,6 @@ worker_finish(void *arg)
 		return;
 	w->stopping = 2;
 	conn_ctx_close(&w->cc);
-	dgram_ctx_close(&w->dc);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->drain, NULL);
 	if (w->id > 0)
