@@ -981,6 +981,8 @@ fi
 [ -s "$OUT/features.md" ] && cat "$OUT/features.md" && echo
 echo "## Notes"
 echo
+echo "- Where a UDP reply's CPU goes (the kernel's share, instructions per"
+echo "  reply) and RSS across many reloads: bench/README.md, Findings."
 echo "- Throughput ratios move by about +-10% from run to run on this shared"
 echo "  2-core machine (the load generator's core is the ceiling for both"
 echo "  servers), while CPU per operation moves by a few percent: a rate under"
