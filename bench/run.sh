@@ -919,6 +919,8 @@ if [ -n "$CG" ]; then
 	done
 	echo
 	echo "sockd/ref: $(ratio "$(cgval sockd 3)" "$(cgval ref 3)") (target <= 1.1)."
+elif ! pick callgrind; then
+	echo "Not measured in this run (BENCH_ONLY)."
 else
 	echo "valgrind is not installed: skipped."
 fi
