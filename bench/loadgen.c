@@ -3,10 +3,11 @@
  * one core.  TCP clients can open each connection with a PROXY protocol
  * header (-P 1 or 2, as HAProxy's send-proxy / send-proxy-v2 would, a
  * client address of 198.51.100.0/24 in it), and http-get scrapes a URL
- * path over keep-alive HTTP/1.1 (the metrics service).  A run has three phases: setup (connect every client, time each
- * one's first reply, drain chat welcomes), warm-up, then the measured window,
- * which ends after -d seconds or -n operations, whichever comes first.  Only
- * operations completed inside the window count; the server's utime+stime is
+ * path over keep-alive HTTP/1.1 (the metrics service).  A run has three
+ * phases: setup (connect every client, time each one's first reply, drain
+ * chat welcomes), warm-up, then the measured window, which ends after -d
+ * seconds or -n operations, whichever comes first.  Only operations
+ * completed inside the window count; the server's utime+stime is
  * read from /proc at both edges of the window (-x PID) so that CPU time per
  * operation covers exactly what was measured.  Every target must be on
  * loopback.  Human text goes to stderr, one key=value line to stdout.
@@ -98,7 +99,7 @@ static struct {
 	int		 server_cpu;
 	int		 window;
 	int		 connect_max;
-	int		 proxy;		/* PROXY header version, 0: none */
+	int		 proxy;		/* PROXY header: 1, 2, 0 none */
 	const char	*path;		/* http-get */
 	const char	*label;
 } o = {
@@ -428,8 +429,9 @@ http_read(struct conn *c, const char *p, size_t n)
 			take -= c->hlen - (size_t)(end + 4 - c->hhead);
 			p += take;
 			n -= take;
+			cl = strstr(c->hhead, "Content-Length: ");
 			if (strncmp(c->hhead, "HTTP/1.1 200", 12) != 0 ||
-			    (cl = strstr(c->hhead, "Content-Length: ")) == NULL) {
+			    cl == NULL) {
 				bad++;
 				conn_close(c);
 				return;

@@ -223,8 +223,8 @@ dgram_batch_add(struct dgram_port *l, const struct sockaddr *to,
 		b->port = l;
 		b->fd = fd;
 	}
-	/* The rest of msg[n] was set once, in dgram_ctx_init(). */
-	/* Sizes the compiler knows: two moves, not a copy loop. */
+	/* Sizes the compiler knows: two moves, not a copy loop.  The rest
+	 * of msg[n] was set once, in dgram_ctx_init(). */
 	if (to->sa_family == AF_INET)
 		memcpy(&b->to[b->n], to, sizeof(struct sockaddr_in));
 	else

@@ -13,9 +13,8 @@
  * has no option for it): on a busy machine it would otherwise take half
  * of the serving loop's core for as long as it runs.  Stopping the daemon
  * cancels a check in progress: the child is killed and reaped before the
- * loop ends.  It
- * is given the binary, the file, the port offset and a callback with its
- * argument, and knows nothing of who asks.
+ * loop ends.  It is given the binary, the file, the port offset and a
+ * callback with its argument, and knows nothing of who asks.
  */
 #include <sys/resource.h>
 

@@ -4,10 +4,11 @@
  * the replies of each such batch leave in one sendmmsg; a burst longer
  * than what libuv reads in one loop turn is answered whole.  The bursts
  * queue while sockd is stopped (SIGSTOP), so that it finds them all at
- * once; send calls are counted with strace on the running daemon.  allow/deny still hold on the datagram path, which
- * skips them only when a service has no lists.  A reload's configuration check runs niced, so that
- * it does not take the serving loop's core (a plugin whose configure()
- * hangs keeps it alive long enough to look at).
+ * once; send calls are counted with strace on the running daemon.
+ * allow/deny still hold on the datagram path, which skips them only when
+ * a service has no lists.  A reload's configuration check runs niced, so
+ * that it does not take the serving loop's core (a plugin whose
+ * configure() hangs keeps it alive long enough to look at).
  */
 #include <stdarg.h>
 #include <stddef.h>
