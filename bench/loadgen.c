@@ -1,9 +1,13 @@
 /*
  * loadgen: the load generator of sockd's benchmark suite, one libuv loop on
- * one core.  A run has three phases: setup (connect every client, time each
- * one's first reply, drain chat welcomes), warm-up, then the measured window,
- * which ends after -d seconds or -n operations, whichever comes first.  Only
- * operations completed inside the window count; the server's utime+stime is
+ * one core.  TCP clients can open each connection with a PROXY protocol
+ * header (-P 1 or 2, as HAProxy's send-proxy / send-proxy-v2 would, a
+ * client address of 198.51.100.0/24 in it), and http-get scrapes a URL
+ * path over keep-alive HTTP/1.1 (the metrics service).  A run has three
+ * phases: setup (connect every client, time each one's first reply, drain
+ * chat welcomes), warm-up, then the measured window, which ends after -d
+ * seconds or -n operations, whichever comes first.  Only operations
+ * completed inside the window count; the server's utime+stime is
  * read from /proc at both edges of the window (-x PID) so that CPU time per
  * operation covers exactly what was measured.  Every target must be on
  * loopback.  Human text goes to stderr, one key=value line to stdout.
@@ -36,12 +40,12 @@
 #define HIST_BUCKETS	(64 * 60)
 
 enum mode {
-	M_PINGPONG, M_CONNECT, M_BULK, M_UDP, M_CHAT, M_HOLD
+	M_PINGPONG, M_CONNECT, M_BULK, M_UDP, M_CHAT, M_HOLD, M_HTTP
 };
 
 static const char *mode_names[] = {
 	"tcp-pingpong", "tcp-connect", "tcp-bulk", "udp-reqrep",
-	"chat-fanout", "tcp-hold"
+	"chat-fanout", "tcp-hold", "http-get"
 };
 
 enum phase {
@@ -68,6 +72,11 @@ struct conn {
 	size_t		 linepos;
 	char		 head[2];
 	int		 lastc;
+	/* http-get: the response head so far, then the body left */
+	char		 hhead[1024];
+	size_t		 hlen;
+	long long	 body_left;	/* -1: still in the head */
+	char		 proxyhdr[128];	/* -P: its PROXY header */
 };
 
 static struct {
@@ -90,12 +99,14 @@ static struct {
 	int		 server_cpu;
 	int		 window;
 	int		 connect_max;
+	int		 proxy;		/* PROXY header: 1, 2, 0 none */
+	const char	*path;		/* http-get */
 	const char	*label;
 } o = {
 	.mode = M_PINGPONG, .addr = "127.0.0.1", .conns = 1, .size = 64,
 	.secs = 5, .warmup = 1, .setup_max = 30, .count = 0, .inflight = 32,
 	.timeout_ms = 200, .senders = 1, .sources = 0, .srcbase = 1,
-	.window = 8, .connect_max = 512,
+	.window = 8, .connect_max = 512, .path = "/metrics",
 };
 
 static uv_loop_t		*loop;
@@ -131,6 +142,10 @@ static void	measure_start(void);
 static void	run_finish(void);
 static void	conn_start(struct conn *);
 static void	pingpong_send(struct conn *);
+static int	tcp_write(struct conn *, const char *, size_t, int,
+		    uv_write_cb);
+static void	on_written(uv_write_t *, int);
+static void	conn_ready(struct conn *);
 static void	bulk_fill(struct conn *);
 static void	udp_send(struct conn *);
 static void	chat_pump(void);
@@ -147,9 +162,9 @@ usage(void)
 	    "       [-t timeout_ms] [-M senders] [-W window] [-S sources]\n"
 	    "       [-b srcbase] [-K connect_max] [-T setup_max] [-x pid] "
 	    "[-C cpu]\n"
-	    "       [-l label]\n"
+	    "       [-l label] [-P 1|2] [-u path]\n"
 	    "modes: tcp-pingpong tcp-connect tcp-bulk udp-reqrep "
-	    "chat-fanout tcp-hold\n");
+	    "chat-fanout tcp-hold http-get\n");
 	exit(2);
 }
 
@@ -383,6 +398,68 @@ conn_ready(struct conn *c)
 	setup_check();
 }
 
+/* http-get: one response's bytes; a whole one is an operation, and the
+ * next request follows. */
+static void
+http_read(struct conn *c, const char *p, size_t n)
+{
+	const char	*end, *cl;
+	size_t		 take;
+	uint64_t	 now;
+
+	while (n > 0) {
+		if (c->body_left < 0) {
+			take = sizeof(c->hhead) - 1 - c->hlen;
+			if (take == 0) {
+				bad++;
+				conn_close(c);
+				return;
+			}
+			if (take > n)
+				take = n;
+			memcpy(c->hhead + c->hlen, p, take);
+			c->hlen += take;
+			c->hhead[c->hlen] = '\0';
+			if ((end = strstr(c->hhead, "\r\n\r\n")) == NULL) {
+				p += take;
+				n -= take;
+				continue;
+			}
+			/* What of this read follows the head is body. */
+			take -= c->hlen - (size_t)(end + 4 - c->hhead);
+			p += take;
+			n -= take;
+			cl = strstr(c->hhead, "Content-Length: ");
+			if (strncmp(c->hhead, "HTTP/1.1 200", 12) != 0 ||
+			    cl == NULL) {
+				bad++;
+				conn_close(c);
+				return;
+			}
+			c->body_left = strtoll(cl + 16, NULL, 10);
+			c->hlen = 0;
+		}
+		take = (size_t)c->body_left < n ? (size_t)c->body_left : n;
+		c->body_left -= (long long)take;
+		p += take;
+		n -= take;
+		if (c->body_left > 0)
+			continue;
+		c->body_left = -1;
+		now = uv_hrtime();
+		if (!c->got_first)
+			conn_ready(c);
+		else {
+			if (is_measuring())
+				hist_add(now - c->t_sent);
+			op_done(1);
+		}
+		if (phase != P_DONE)
+			pingpong_send(c);
+		return;
+	}
+}
+
 /* Handles reads for every TCP mode. */
 static void
 on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -474,6 +551,9 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		break;
 	case M_HOLD:
 		bad++;		/* idle connections receive nothing */
+		break;
+	case M_HTTP:
+		http_read(c, buf->base, (size_t)nread);
 		break;
 	case M_UDP:
 		break;
@@ -596,6 +676,43 @@ chat_pump(void)
 	}
 }
 
+/* -P: the PROXY header HAProxy would send first, for a client of
+ * 198.51.100.0/24 (one address per connection slot) to the target. */
+static int
+proxy_send(struct conn *c)
+{
+	static const char sig[12] = "\r\n\r\n\0\r\nQUIT\n";
+	const struct sockaddr_in *dst = (const void *)&target;
+	unsigned char *h = (unsigned char *)c->proxyhdr;
+	uint32_t src = htonl(0xc6336400u | (uint32_t)(c->id % 254 + 1));
+	uint16_t sport = htons((uint16_t)(10000 + c->id % 50000));
+	char a[INET_ADDRSTRLEN];
+	size_t len;
+
+	if (target.ss_family != AF_INET) {
+		conn_fail(c, "proxy header (IPv4 targets only)", UV_EINVAL);
+		return -1;
+	}
+	if (o.proxy == 1) {
+		inet_ntop(AF_INET, &src, a, sizeof(a));
+		len = (size_t)snprintf(c->proxyhdr, sizeof(c->proxyhdr),
+		    "PROXY TCP4 %s 127.0.0.1 %u %d\r\n", a,
+		    (unsigned)ntohs(sport), o.port);
+	} else {
+		memcpy(h, sig, 12);
+		h[12] = 0x21;		/* version 2, PROXY */
+		h[13] = 0x11;		/* TCP over IPv4 */
+		h[14] = 0;
+		h[15] = 12;
+		memcpy(h + 16, &src, 4);
+		memcpy(h + 20, &dst->sin_addr, 4);
+		memcpy(h + 24, &sport, 2);
+		memcpy(h + 26, &dst->sin_port, 2);
+		len = 28;
+	}
+	return tcp_write(c, c->proxyhdr, len, -1, on_written);
+}
+
 static void
 on_connect(uv_connect_t *req, int status)
 {
@@ -616,9 +733,14 @@ on_connect(uv_connect_t *req, int status)
 		conn_fail(c, "read_start", rc);
 		goto more;
 	}
+	if (o.proxy && proxy_send(c) != 0)
+		goto more;
 	switch (o.mode) {
 	case M_PINGPONG:
 	case M_CONNECT:
+	case M_HTTP:
+		c->body_left = -1;
+		c->hlen = 0;
 		pingpong_send(c);
 		break;
 	case M_BULK:
@@ -910,6 +1032,9 @@ report(void)
 		nops = held();
 		unit = "conn";
 		break;
+	case M_HTTP:
+		unit = "scrape";
+		break;
 	}
 	rate = secs > 0 ? nops / secs : 0;
 	if (o.mode == M_HOLD)	/* connections set up per second */
@@ -919,7 +1044,8 @@ report(void)
 
 	fprintf(stderr, "%s %s:%d: %.0f %s in %.3f s = %.1f %s/s",
 	    mode_names[o.mode], o.addr, o.port, nops, unit, secs, rate, unit);
-	if (o.mode == M_PINGPONG || o.mode == M_CONNECT || o.mode == M_UDP)
+	if (o.mode == M_PINGPONG || o.mode == M_CONNECT || o.mode == M_UDP ||
+	    o.mode == M_HTTP)
 		fprintf(stderr, ", p50 %.1f us, p99 %.1f us",
 		    hist_pct(0.50) / 1e3, hist_pct(0.99) / 1e3);
 	if (cpu >= 0)
@@ -935,7 +1061,8 @@ report(void)
 	    unit, o.mode == M_BULK ? 3 : 0, nops, rate,
 	    (unsigned long long)errors,
 	    (unsigned long long)bad);
-	if (o.mode == M_PINGPONG || o.mode == M_CONNECT || o.mode == M_UDP)
+	if (o.mode == M_PINGPONG || o.mode == M_CONNECT || o.mode == M_UDP ||
+	    o.mode == M_HTTP)
 		printf(" p50_us=%.1f p99_us=%.1f max_us=%.1f",
 		    hist_pct(0.50) / 1e3, hist_pct(0.99) / 1e3,
 		    (double)lat_max / 1e3);
@@ -1072,6 +1199,14 @@ build_request(void)
 			exit(1);
 		return;
 	}
+	if (o.mode == M_HTTP) {
+		reqlen = strlen(o.path) + 64;
+		if ((reqbuf = malloc(reqlen)) == NULL)
+			exit(1);
+		reqlen = (size_t)snprintf(reqbuf, reqlen, "GET %s HTTP/1.1\r\n"
+		    "Host: 127.0.0.1\r\n\r\n", o.path);
+		return;
+	}
 	if (o.mode == M_BULK) {
 		reqlen = BULK_CHUNK;
 		if ((reqbuf = malloc(reqlen)) == NULL)
@@ -1103,8 +1238,8 @@ main(int argc, char *argv[])
 	char		 a[32];
 	int		 ch, i, rc;
 
-	while ((ch = getopt(argc, argv, "a:b:C:c:d:f:K:k:l:M:m:n:p:S:s:T:t:"
-	    "W:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:C:c:d:f:K:k:l:M:m:n:P:p:S:s:T:t:"
+	    "u:W:w:x:")) != -1) {
 		switch (ch) {
 		case 'a':
 			o.addr = optarg;
@@ -1142,8 +1277,14 @@ main(int argc, char *argv[])
 		case 'n':
 			o.count = (uint64_t)num(optarg, 0, LONG_MAX);
 			break;
+		case 'P':
+			o.proxy = (int)num(optarg, 1, 2);
+			break;
 		case 'p':
 			o.port = (int)num(optarg, 1, 65535);
+			break;
+		case 'u':
+			o.path = optarg;
 			break;
 		case 'S':
 			o.sources = (int)num(optarg, 0, MAX_SOURCES);

@@ -7,6 +7,10 @@
 #   BENCH_QUICK=1   about one minute: 1 run of 1 s, small callgrind counts
 #   BENCH_RUNS=N BENCH_SECS=S   override the run count and window length
 #   BENCH_BASE=COMMIT   chat burst row also for sockd built from COMMIT
+#   BENCH_ONLY="udpecho udpday strace ..."   only these rows and parts (the
+#       rows of the throughput table by name; hold, strace, burst, bus,
+#       callgrind, workers, reload, features, exec), written to
+#       $B/bench/out/RESULTS.only.md instead of bench/RESULTS.md
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -24,6 +28,9 @@ HOLD_N=10000
 OUT=$B/bench/out
 RAW=$OUT/raw.txt
 RESULTS=bench/RESULTS.md
+ONLY=${BENCH_ONLY:-}
+[ -n "$ONLY" ] && RESULTS=$B/bench/out/RESULTS.only.md
+pick() { [ -z "$ONLY" ] && return 0; case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 LG=$B/bench/loadgen
 REF=$B/bench/refserver
 SOCKD=$B/sockd
@@ -328,12 +335,13 @@ holdval() {	# N SERVER KEY
 	}' "$RAW" | tail -1
 }
 
-log "holding $HOLD_N idle connections"
+pick hold || BIGHOLD=0
+pick hold && log "holding $HOLD_N idle connections"
 SPID=""; RPID=""
-[ $HAVE_SOCKD = 1 ] && start_sockd
+pick hold && [ $HAVE_SOCKD = 1 ] && start_sockd
 hold sockd "$SPID" $S_ECHO $HOLD_N 1
 stop "$SPID"
-start_ref
+pick hold && start_ref
 hold ref "$RPID" $R_ECHO $HOLD_N 1
 stop "$RPID"
 
@@ -375,6 +383,7 @@ for x in sockd:$SPID ref:$RPID xinetd:$XPID openbsd-inetd:$OPID; do
 done
 PP="-m tcp-pingpong -s 64"
 BENCHES="pp1 pp32 pp256 conn32 udpecho udpday bulk1 bulk8 chat1000 chat1000w1"
+[ -n "$ONLY" ] && BENCHES=$(for b in $BENCHES; do pick $b && echo $b; done)
 for b in $BENCHES; do
 	case $b in
 	pp1)	args="$PP -c 1";;
@@ -454,7 +463,7 @@ sysc() {	# NAME PID PORT BENCH loadgen-args...
 	sends=$(awk '$NF ~ /^send/ { n += $4 } END { print n + 0 }' "$f" 2>/dev/null)
 	SYSC="$SYSC $n:$sb:${ops:--}:${calls:--}:$sends"
 }
-if command -v strace >/dev/null 2>&1; then
+if pick strace && command -v strace >/dev/null 2>&1; then
 	log "system calls per UDP reply"
 	SPID=""; RPID=""
 	[ $HAVE_SOCKD = 1 ] && start_sockd
@@ -493,7 +502,7 @@ burst_run() {	# LABEL SOCKD
 	BURST="$BURST $1:$(median_of "$OUT/chatburst-$1.txt" lines_per_s):$(median_of "$OUT/chatburst-$1.txt" echo_ms)"
 }
 BURST=""
-if [ $HAVE_SOCKD = 1 ] && has_svc chat && has_svc echo; then
+if pick burst && [ $HAVE_SOCKD = 1 ] && has_svc chat && has_svc echo; then
 	log "chat burst"
 	if [ -n "${BENCH_BASE:-}" ]; then
 		BASEDIR=$B/bench/base
@@ -523,7 +532,7 @@ bus_conf() {	# FILE PORT
 	  options = { room = "bench"; }; });
 	EOF
 }
-if [ $HAVE_SOCKD = 1 ] && command -v redis-server >/dev/null; then
+if pick bus && [ $HAVE_SOCKD = 1 ] && command -v redis-server >/dev/null; then
 	log "chat over the bus"
 	BUS_REDIS=18379; BUS_A=18091; BUS_B=18092
 	redis-server --port $BUS_REDIS --bind 127.0.0.1 --save "" \
@@ -569,7 +578,7 @@ callgrind() {	# NAME N PORT
 	mv "$f" "$OUT/" 2>/dev/null
 }
 CG=""
-if command -v valgrind >/dev/null 2>&1; then
+if pick callgrind && command -v valgrind >/dev/null 2>&1; then
 	log "callgrind"
 	for s in sockd ref; do
 		[ $s = sockd ] && [ $HAVE_SOCKD = 0 ] && continue
@@ -600,7 +609,7 @@ cgval() {	# SERVER FIELD(1=i1 2=i2 3=per rt)
 # cannot add throughput here; this measures what it costs per operation,
 # which with nothing shared between loops is what predicts N cores.
 WORKERS_B="pp32 udpecho"
-if [ $HAVE_SOCKD = 1 ]; then
+if pick workers && [ $HAVE_SOCKD = 1 ]; then
 	log "workers"
 	sed 's/^daemon: {/daemon: {\n\tworkers = 2;/' "$CONF" > "$CONF.w2"
 	for wcfg in 1 2; do
@@ -655,7 +664,7 @@ reloader() {	# PID: SIGHUPs with the files alternating, until rl.on goes
 	done
 	echo $i > "$OUT/rl.count"
 }
-if [ $HAVE_SOCKD = 1 ] && has_svc echo; then
+if pick reload && [ $HAVE_SOCKD = 1 ] && has_svc echo; then
 	log "reload under load"
 	for wcfg in 1 2; do
 		sed "s/^daemon: {/daemon: {\n\tworkers = $wcfg;/" "$CONF" \
@@ -697,9 +706,16 @@ if [ $HAVE_SOCKD = 1 ] && has_svc echo; then
 	    >> "$OUT/commands.txt"
 fi
 
+# --- metrics scrape, PROXY protocol, steering: bench/features.sh ------------
+: > "$OUT/features.md"
+pick features && [ $HAVE_SOCKD = 1 ] && B="$B" sh bench/features.sh > "$OUT/features.md"
+
 # --- exec services: bench/exec.sh (its own servers and ports) -------------
-B="$B" BENCH_EXEC_FROM_RUN=1 sh bench/exec.sh ||
-    note "bench/exec.sh failed: no exec rows"
+rm -f "$OUT/exec.md"
+if pick exec; then
+	B="$B" BENCH_EXEC_FROM_RUN=1 sh bench/exec.sh ||
+	    note "bench/exec.sh failed: no exec rows"
+fi
 
 # --- RESULTS.md -------------------------------------------------------------
 T1=$(date +%s)
@@ -910,6 +926,8 @@ if [ -n "$CG" ]; then
 	done
 	echo
 	echo "sockd/ref: $(ratio "$(cgval sockd 3)" "$(cgval ref 3)") (target <= 1.1)."
+elif ! pick callgrind; then
+	echo "Not measured in this run (BENCH_ONLY)."
 else
 	echo "valgrind is not installed: skipped."
 fi
@@ -969,9 +987,12 @@ for b in $WORKERS_B; do
 done
 echo
 fi
+[ -s "$OUT/features.md" ] && cat "$OUT/features.md" && echo
 [ -s "$OUT/exec.md" ] && cat "$OUT/exec.md" && echo
 echo "## Notes"
 echo
+echo "- Where a UDP reply's CPU goes (the kernel's share, instructions per"
+echo "  reply) and RSS across many reloads: bench/README.md, Findings."
 echo "- Throughput ratios move by about +-10% from run to run on this shared"
 echo "  2-core machine (the load generator's core is the ceiling for both"
 echo "  servers), while CPU per operation moves by a few percent: a rate under"

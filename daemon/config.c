@@ -14,7 +14,11 @@
  * after the main file, one libconfig parse each, in C-locale order; they
  * add services, which start from the main file's defaults, to the same
  * list, so that a duplicate name or a clashing address is found across
- * files as within one, each error naming its own file and line.
+ * files as within one, each error naming its own file and line.  The
+ * inetd.conf that daemon.inetd_conf names is read last, through the
+ * importer's parser (inetdconf.c): its entries are written as libconfig
+ * text, each on the line of its source, and loaded as a drop-in file's
+ * services, so that its errors name the inetd.conf line.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -38,6 +42,7 @@
 #include "busaddr.h"
 #include "config.h"
 #include "errlist.h"
+#include "importer.h"
 #include "log.h"
 #include "opts.h"
 #include "util.h"
@@ -55,6 +60,9 @@ struct ctx {
 	int		 port_line;	/* of "port" in the service read */
 	const char	*idir_file;	/* where include_dir is set */
 	int		 idir_line;
+	const char	*inetd_file;	/* where inetd_conf is set */
+	int		 in_inetd;	/* reading inetd_conf's services */
+	int		 inetd_line;
 	const char	*proxy_file;	/* of "proxy_protocol" in it, */
 	int		 proxy_line;	/* 0 when it comes from defaults */
 };
@@ -661,6 +669,19 @@ set_include_dir(struct ctx *x, config_setting_t *s, const struct setting *st,
 }
 
 static void
+set_inetd_conf(struct ctx *x, config_setting_t *s, const struct setting *st,
+    void *base)
+{
+	const char *v;
+
+	if ((v = get_str_nonempty(x, s, "names no file")) == NULL)
+		return;
+	store_string(st, base, v);
+	x->inetd_file = setting_file(x, s);
+	x->inetd_line = config_setting_source_line(s);
+}
+
+static void
 set_workers(struct ctx *x, config_setting_t *s, const struct setting *st,
     void *base)
 {
@@ -698,6 +719,7 @@ static const struct setting daemon_settings[] = {
 	OTHER("log_level", set_log_level, 0),
 	STRING(config, handler_dir, set_string, 0),
 	STRING(config, include_dir, set_include_dir, 0),
+	STRING(config, inetd_conf, set_inetd_conf, 0),
 	STRING(config, user, set_string, 0),
 	STRING(config, group, set_string, 0),
 	{ "workers", T_OTHER, 0, 1, 256, set_workers, 0 },
@@ -997,7 +1019,9 @@ svc_finish(struct ctx *x, struct svc_conf *sc)
 }
 
 /* Two enabled services must not want the same protocol, address and port;
- * a wildcard address overlaps every address of its family. */
+ * a wildcard address overlaps every address of its family.  Each service
+ * is reported once, with the first it clashes with: n copies of one line
+ * (an inetd.conf) make n - 1 errors, not n * n / 2. */
 static void
 check_conflicts(struct ctx *x, struct config *c)
 {
@@ -1005,12 +1029,13 @@ check_conflicts(struct ctx *x, struct config *c)
 	size_t i, j, k, l;
 	unsigned int p;
 	int pa, pb;
+	char *clashed = xcalloc(c->nsvc + 1, 1);
 
 	for (i = 0; i < c->nsvc; i++)
 		for (j = i + 1; j < c->nsvc; j++) {
 			a = &c->svc[i];
 			b = &c->svc[j];
-			if (!a->enabled || !b->enabled)
+			if (!a->enabled || !b->enabled || clashed[j])
 				continue;
 			for (p = SOCKD_TCP; p <= SOCKD_UDP; p <<= 1) {
 				if (!(a->protocols & b->protocols & p))
@@ -1027,6 +1052,19 @@ check_conflicts(struct ctx *x, struct config *c)
 							goto clash;
 				continue;
 clash:
+				clashed[j] = 1;
+				if (c->inetd_conf != NULL &&
+				    strcmp(b->file, c->inetd_conf) == 0) {
+					/* As for a name: sockd.conf wins. */
+					log_warnx("%s:%d: service \"%s\": %s "
+					    "port %d is already used by service "
+					    "\"%s\" (%s:%d); this inetd.conf "
+					    "line is skipped", b->file, b->line,
+					    b->name, proto_name(p), pb, a->name,
+					    a->file, a->line);
+					b->enabled = 0;
+					break;
+				}
 				if (strcmp(a->file, b->file) == 0)
 					errlist_add(x->errs, b->file, b->line,
 					    "service \"%s\": %s port %d is "
@@ -1045,6 +1083,7 @@ clash:
 					    a->bind[k].text);
 			}
 		}
+	free(clashed);
 }
 
 static void
@@ -1106,6 +1145,16 @@ load_services(struct ctx *x, struct config *c, config_setting_t *list,
 		if (k < c->nsvc && strcmp(c->svc[k].file, sc->file) == 0) {
 			ERR(x, g, "service \"%s\" is already defined at line %d",
 			    sc->name, c->svc[k].line);
+			svc_conf_clear(sc);
+			continue;
+		}
+		if (k < c->nsvc && x->in_inetd) {
+			/* sockd's own configuration wins: a package's
+			 * update-inetd line never stops the daemon. */
+			log_warnx("%s:%d: service \"%s\" is already defined "
+			    "at %s:%d; this inetd.conf line is skipped",
+			    sc->file, sc->line, sc->name, c->svc[k].file,
+			    c->svc[k].line);
 			svc_conf_clear(sc);
 			continue;
 		}
@@ -1409,6 +1458,66 @@ dropins_read(struct ctx *x, struct config *c, const struct stat *st_main,
 	free(names);
 }
 
+/*
+ * Reads c->inetd_conf as a drop-in file whose services are its entries.
+ * A missing file is no error: the setting names the file update-inetd
+ * writes, which exists only once a package has registered a service.
+ */
+static void
+inetd_read(struct ctx *x, struct config *c, const struct svc_conf *tmpl,
+    size_t *total)
+{
+	const char *path = c->inetd_conf, *main_file = x->file;
+	struct imp_list l = { 0 };
+	struct stat st;
+	config_t cfg;
+	char *text, *ctext;
+	size_t nerr = x->errs->n;
+
+	if (stat(path, &st) == -1 && errno == ENOENT) {
+		log_info("%s:%d: inetd_conf \"%s\": no such file; no inetd "
+		    "services", x->inetd_file, x->inetd_line, path);
+		return;
+	}
+	if ((text = import_read(path, x->inetd_file, x->inetd_line,
+	    x->errs)) == NULL)
+		return;
+	if ((*total += strlen(text)) > CONFIG_TOTAL_MAX) {
+		errlist_add(x->errs, path, 0, "the configuration, its "
+		    "includes, drop-in files and inetd_conf pass the limit of %d KiB "
+		    "together", CONFIG_TOTAL_MAX >> 10);
+		free(text);
+		return;
+	}
+	(void)inetdconf_parse(path, text, &l, x->errs);
+	free(text);
+	if (x->errs->n != nerr) {
+		imp_list_free(&l);
+		return;
+	}
+	import_names(&l);
+	ctext = import_config_text(&l);
+	imp_list_free(&l);
+	if (ctext == NULL) {
+		errlist_add(x->errs, path, 0, "out of memory");
+		return;
+	}
+	config_init(&cfg);
+	if (!config_read_string(&cfg, ctext))
+		/* The importer writes only what libconfig reads: a bug. */
+		errlist_add(x->errs, path, config_error_line(&cfg), "%s (as "
+		    "imported)", config_error_text(&cfg));
+	else {
+		x->file = path;
+		x->in_inetd = 1;
+		load_services(x, c, config_lookup(&cfg, "services"), tmpl);
+		x->in_inetd = 0;
+		x->file = main_file;
+	}
+	config_destroy(&cfg);
+	free(ctext);
+}
+
 struct config *
 config_load(const char *file, int port_offset, struct errlist *errs)
 {
@@ -1461,7 +1570,7 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 	}
 	if (services != NULL)
 		load_services(&x, c, services, &tmpl);
-	else if (c->include_dir == NULL)
+	else if (c->include_dir == NULL && c->inetd_conf == NULL)
 		errlist_add(errs, file, 0, "no \"services\" list");
 	if (c->include_dir != NULL) {
 		/* Relative to the main file, as its @includes are. */
@@ -1471,6 +1580,15 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 			c->include_dir = dir;
 		}
 		dropins_read(&x, c, have_st ? &st_main : NULL, &tmpl, &total);
+	}
+	if (c->inetd_conf != NULL) {
+		/* Relative to the main file, as include_dir. */
+		if (c->inetd_conf[0] != '/' && strcmp(idir, ".") != 0) {
+			dir = xasprintf("%s/%s", idir, c->inetd_conf);
+			free(c->inetd_conf);
+			c->inetd_conf = dir;
+		}
+		inetd_read(&x, c, &tmpl, &total);
 	}
 	check_conflicts(&x, c);
 	svc_conf_clear(&tmpl);
@@ -1493,6 +1611,7 @@ config_free(struct config *c)
 	free(c->file);
 	free(c->handler_dir);
 	free(c->include_dir);
+	free(c->inetd_conf);
 	free(c->user);
 	free(c->group);
 	free(c->bus);

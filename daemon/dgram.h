@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#define UBUF_SIZE	(8 * 65536)	/* one recvmmsg batch of datagrams */
+#define UBUF_SIZE	(20 * 65536)	/* one recvmmsg batch: libuv's most */
 
 struct service;
 struct dgram_batch;

@@ -3,36 +3,69 @@
  * sshd and nginx (-f, -t, -d, -c), plus -p to shift privileged ports so
  * that the packaged configuration runs as a normal user, and -r, which
  * asks the running daemon (found by its pid file, -P) to reload and exits
- * with its verdict, for ExecReload=.
+ * with its verdict, for ExecReload=.  -I prints the sockd.conf an
+ * inetd.conf or xinetd configuration amounts to, and starts nothing.
  */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "errlist.h"
+#include "importer.h"
 #include "log.h"
 #include "supervisor.h"
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: sockd [-dfhrtV] [-c file] [-P pidfile] "
-	    "[-p offset] [-u user[:group]]\n");
+	fprintf(fp, "usage: sockd [-dfhrtV] [-c file] [-I file] "
+	    "[-P pidfile] [-p offset] [-u user[:group]]\n");
+}
+
+/* sockd -I: the whole text on stdout, or only the errors on stderr, so
+ * that a script never installs half a conversion. */
+static int
+import_run(const char *file)
+{
+	struct imp_list l = { 0 };
+	struct errlist errs = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (import_file(file, &l, &errs) == -1 || errs.n > 0) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		rc = 1;
+	} else {
+		import_names(&l);
+		import_print(stdout, file, &l);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "sockd: -I: writing: %s\n",
+			    strerror(errno));
+			rc = 1;
+		}
+	}
+	errlist_free(&errs);
+	imp_list_free(&l);
+	return rc;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct options opt = { .file = SOCKD_CONF_FILE };
+	const char *import = NULL;
 	char *end;
 	ssize_t n;
 	long v;
 	int ch, test = 0, reload = 0;
 
-	while ((ch = getopt(argc, argv, "c:dfhP:p:rtu:V")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfhI:P:p:rtu:V")) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.file = optarg;
@@ -46,6 +79,9 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'I':
+			import = optarg;
+			break;
 		case 'p':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
@@ -84,6 +120,14 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (import != NULL && (reload || test)) {
+		fprintf(stderr, "sockd: -I and -%c: choose one\n",
+		    reload ? 'r' : 't');
+		usage(stderr);
+		return 2;
+	}
+	if (import != NULL)
+		return import_run(import);
 	if (reload && test) {
 		fprintf(stderr, "sockd: -r and -t: choose one\n");
 		usage(stderr);
