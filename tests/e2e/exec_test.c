@@ -587,6 +587,53 @@ a_failed_spawn_closes_the_connection_and_is_counted(void **state)
 	harness_stop_clean(h);
 }
 
+/*
+ * RLIMIT_NPROC: a user already running a process, with rlimit_nproc = 0,
+ * cannot start another: the kernel marks the child at setuid() and
+ * execve() fails with EAGAIN.  A first service keeps one program of
+ * nobody running, so the count is never 0 whatever else runs.
+ */
+static void
+a_program_over_rlimit_nproc_is_refused_counted_and_logged_sparingly(void **state)
+{
+	struct harness *h = *state;
+	int hold = harness_port(), port = harness_port(), fd, fd2, i;
+
+	if (geteuid() != 0 || getpwnam("nobody") == NULL)
+		skip();
+	harness_serve(h, "services = ({ name = \"hold\"; port = %d; "
+	    "bind = \"127.0.0.1\"; handler = \"exec\"; options = { "
+	    "command = [\"/bin/cat\"]; user = \"nobody\"; }; },\n"
+	    "{ name = \"x\"; port = %d; bind = \"127.0.0.1\"; "
+	    "handler = \"exec\"; busy = \"busy\\n\"; options = { "
+	    "command = [\"/bin/cat\"]; user = \"nobody\"; "
+	    "rlimit_nproc = 0; }; });\n", hold, port);
+	fd = tcp_open("127.0.0.1", hold);
+	assert_true(fd >= 0);
+	assert_int_equal(tcp_sends(fd, "held\n"), 0);
+	assert_true(tcp_expect(fd, "held\n", harness_ms(3000)));
+	for (i = 0; i < 20; i++) {
+		fd2 = tcp_open("127.0.0.1", port);
+		assert_true(fd2 >= 0);
+		if (!tcp_closed(fd2, harness_ms(3000)))
+			fail_msg("still open:\n%s", harness_log(h));
+		client_close(fd2);
+	}
+	if (!harness_log_wait(h, "Resource temporarily unavailable", 3000))
+		fail_msg("not logged:\n%s", harness_log(h));
+	assert_int_equal(harness_signal(h, SIGUSR1), 0);
+	if (!harness_log_wait(h, "exec 0 started, 20 failed", 3000))
+		fail_msg("not counted:\n%s", harness_log(h));
+	/* Rate-limited: at most 10 lines in 10 s for the 20. */
+	assert_true(harness_log_count(h, "Resource temporarily "
+	    "unavailable") <= 10);
+	/* The holder's program is untouched. */
+	assert_int_equal(tcp_sends(fd, "still\n"), 0);
+	assert_true(tcp_expect(fd, "still\n", harness_ms(3000)));
+	client_close(fd);
+	harness_stop_clean(h);
+}
+
 static void
 rlimits_umask_nice_and_chdir_apply_to_the_program(void **state)
 {
@@ -784,6 +831,7 @@ main(void)
 		T(stderr_goes_to_the_log_the_socket_or_nowhere),
 		T(a_long_stderr_line_is_cut),
 		T(a_failed_spawn_closes_the_connection_and_is_counted),
+		T(a_program_over_rlimit_nproc_is_refused_counted_and_logged_sparingly),
 		T(rlimits_umask_nice_and_chdir_apply_to_the_program),
 		T(without_its_spawner_sockd_refuses_programs_and_goes_on),
 		T(metrics_count_programs),

@@ -216,7 +216,7 @@ udp_lists_still_hold_without_the_acl_call_per_datagram(void **state)
 	harness_stop_clean(h);
 }
 
-/* A child of pid, or 0. */
+/* A child of pid other than its spawner process, or 0. */
 static pid_t
 child_of(pid_t pid)
 {
@@ -225,7 +225,7 @@ child_of(pid_t pid)
 	DIR *d;
 	FILE *fp;
 	pid_t found = 0;
-	int ppid;
+	int ppid, spawner;
 
 	if ((d = opendir("/proc")) == NULL)
 		return 0;
@@ -235,12 +235,16 @@ child_of(pid_t pid)
 		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
 		if ((fp = fopen(path, "r")) == NULL)
 			continue;
-		while (fgets(line, sizeof(line), fp) != NULL)
+		spawner = 0;
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (strncmp(line, "Name:", 5) == 0)
+				spawner = strstr(line, "sockd-spawner") != NULL;
 			if (sscanf(line, "PPid: %d", &ppid) == 1) {
-				if (ppid == pid)
+				if (ppid == pid && !spawner)
 					found = (pid_t)atoi(de->d_name);
 				break;
 			}
+		}
 		fclose(fp);
 	}
 	closedir(d);
