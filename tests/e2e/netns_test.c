@@ -504,18 +504,20 @@ static void
 a_member_joining_on_b_gets_a_line_typed_on_a_in_history(void **state)
 {
 	struct harness	*ha = *state;
-	int		 pa, pb, a, b;
+	int		 pa, pb, a, w, b;
 
 	hosts_start(ha, &pa, &pb, "history = 5;");
 	a = member(NS_A, pa, "alice");
+	/* Someone on B sees it come, so bob surely joins after. */
+	w = member(NS_B, pb, NULL);
 	assert_int_equal(tcp_sends(a, "typed before bob came\r\n"), 0);
-	harness_sleep_ms(500);
+	assert_true(tcp_expect(w, "<alice> typed before bob came", 5000));
 	host_enter(NS_B);
 	b = tcp_open("127.0.0.1", pb);
 	host_leave();
 	assert_true(b >= 0);
 	assert_true(tcp_expect(b, "<alice> typed before bob came", 5000));
-	clients_close((int[]){ a, b }, 2);
+	clients_close((int[]){ a, w, b }, 3);
 	harness_stop_clean(hb_live);
 	harness_stop_clean(ha);
 }
