@@ -5,7 +5,8 @@
  * SO_REUSEPORT group that belongs to uid 0, steered by source address, so
  * that per_source and rate hold exactly across workers and no process of
  * the daemon's user can join the group.  Without the spawner, a reload
- * falls back to one socket the workers share, and keeps serving.  These
+ * falls back to one socket the workers share, and keeps serving; a
+ * spawner that does not answer fails the reload within seconds.  These
  * tests start sockd as root (then running as nobody) and skip otherwise.
  */
 #include <stdarg.h>
@@ -430,6 +431,46 @@ without_the_spawner_a_reload_shares_one_socket_and_serves(void **state)
 	harness_stop_clean(h);
 }
 
+static void
+a_spawner_that_does_not_answer_fails_the_reload_in_seconds(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), nport = harness_port();
+	char both[1100];
+	long long t0, took;
+	pid_t sp;
+
+	if (!can_run(0))
+		return;
+	start(h, 0, limited("a", port));
+	assert_int_not_equal(sp = spawner_of(harness_pid(h)), 0);
+	assert_int_equal(kill(sp, SIGSTOP), 0);
+	snprintf(both, sizeof(both), "%s, %s", limited("a", port),
+	    limited("b", nport));
+	write_conf(h, 0, both);
+	t0 = harness_now_ms();
+	harness_signal(h, SIGHUP);
+	if (!harness_log_wait(h, "reload failed", harness_ms(15000))) {
+		(void)kill(sp, SIGCONT);
+		fail_msg("no failed reload:\n%s", harness_log(h));
+	}
+	took = harness_now_ms() - t0;
+	(void)kill(sp, SIGCONT);
+	assert_true(harness_log_has(h,
+	    "the spawner did not answer within 2 s"));
+	/* The reload check runs first; the bind waited 2 s, not forever. */
+	if (took > harness_ms(12000))
+		fail_msg("the reload took %lld ms to fail", took);
+	assert_tcp_reply("127.0.0.1", port, "still\n", "still\n", 5000);
+	/* Answering again, the spawner binds the next reload's sockets
+	 * (its late answer to the first is dropped). */
+	harness_sleep_ms(200);
+	reload(h, 0, both, 4);
+	assert_group_of_root(nport);
+	assert_tcp_reply("127.0.0.1", nport, "abc\n", "abc\n", 5000);
+	harness_stop_clean(h);
+}
+
 int
 main(void)
 {
@@ -443,6 +484,8 @@ main(void)
 		    with_capabilities_limits_are_exact_and_loops_lack_setuid),
 		HARNESS_TEST(
 		    without_the_spawner_a_reload_shares_one_socket_and_serves),
+		HARNESS_TEST(
+		    a_spawner_that_does_not_answer_fails_the_reload_in_seconds),
 	};
 
 	return HARNESS_RUN(tests);
