@@ -135,6 +135,24 @@ spawner_can_switch(void)
 	    CAP_HAS(d, effective, CAP_SETGID);
 }
 
+int
+spawner_can_bind(void)
+{
+	uid_t uid = geteuid();
+	int ok;
+
+	if (uid == 0)
+		return 1;
+	if (!spawner_can_switch())
+		return 0;
+	/* A seccomp filter (a unit's SystemCallFilter=~@setuid) may
+	 * refuse it all the same. */
+	(void)setfsuid(0);
+	ok = setfsuid((uid_t)-1) == 0;
+	(void)setfsuid(uid);
+	return ok;
+}
+
 /* Keeps only the capabilities in keep (bits of the first word) in the
  * effective, permitted and inheritable sets, and none ambient. */
 static int

@@ -27,6 +27,9 @@ int	spawner_bind(int chan, int tcp, const struct sockaddr *sa,
 /* 1 when this process may start children as other users (root, or
  * CAP_SETUID and CAP_SETGID in its effective set). */
 int	spawner_can_switch(void);
+/* 1 when the spawner can bind sockets owned by uid 0: root, or
+ * CAP_SETUID with setfsuid() allowed. */
+int	spawner_can_bind(void);
 /* After spawner_start(), for a daemon holding capabilities rather than
  * root: drops CAP_SETUID, CAP_SETGID and CAP_KILL from every set of this
  * process, which only the spawner needs, and CAP_NET_BIND_SERVICE too

@@ -803,7 +803,11 @@ workers_init(struct supervisor *sup)
 	}
 	exec_set_can_switch(spawner_can_switch());
 	/* Without the privilege, its sockets would be ours anyway. */
-	if (!spawner_can_switch()) {
+	if (!spawner_can_bind()) {
+		if (spawner_can_switch())
+			log_warnx("setfsuid refused: the workers share the "
+			    "sockets, and per_source and rate count per "
+			    "worker");
 		(void)close(sup->bind_fd);
 		sup->bind_fd = -1;
 	}

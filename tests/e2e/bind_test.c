@@ -6,7 +6,9 @@
  * that per_source and rate hold exactly across workers and no process of
  * the daemon's user can join the group.  Without the spawner, a reload
  * falls back to one socket the workers share, and keeps serving; a
- * spawner that does not answer fails the reload within seconds.  These
+ * spawner that does not answer fails the reload within seconds, and one
+ * that may not change its file system uid (a seccomp filter) leaves the
+ * daemon binding shared sockets itself, as it did before.  These
  * tests start sockd as root (then running as nobody) and skip otherwise.
  */
 #include <stdarg.h>
@@ -14,9 +16,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -471,8 +478,64 @@ a_spawner_that_does_not_answer_fails_the_reload_in_seconds(void **state)
 	harness_stop_clean(h);
 }
 
+/* This program, for the wrapper below. */
+static char self[PATH_MAX];
+
+/* Started with capabilities, but setfsuid refused by a seccomp filter
+ * (as a unit's SystemCallFilter=~@setuid does): sockd binds its sockets
+ * itself, shared by the workers, keeps CAP_NET_BIND_SERVICE, and says
+ * why. */
+static void
+with_setfsuid_refused_the_workers_share_sockets(void **state)
+{
+	struct harness *h = *state;
+	const char *wrap[16];
+	int port = harness_port(), i, n = 0;
+	char buf[16];
+
+	if (!can_run(1))
+		return;
+	wrap[n++] = self;
+	wrap[n++] = "--no-setfsuid";
+	for (i = 0; as_nobody[i] != NULL; i++)
+		wrap[n++] = as_nobody[i];
+	wrap[n] = NULL;
+	open_dir_to_nobody(h);
+	write_conf(h, 1, limited("a", port));
+	if (harness_start_wrapped(h, wrap, NULL) != 0)
+		fail_msg("did not start:\n%s", harness_log(h));
+	assert_true(harness_log_has(h, "setfsuid refused"));
+	assert_int_equal(proc_caps(harness_pid(h), "CapEff:") &
+	    (CAP_BIT_SETUID | CAP_BIT_BIND), CAP_BIT_BIND);
+	assert_int_equal(sockets_on(1, port), 1);
+	assert_int_equal(bind_as_nobody(SOCK_STREAM, port), EADDRINUSE);
+	assert_tcp_reply("127.0.0.1", port, "abc\n", "abc\n", 5000);
+	assert_int_equal(udp_ask("127.0.0.1", port, "x", 1, buf,
+	    sizeof(buf), 5000), 1);
+	harness_stop_clean(h);
+}
+
+/* "--no-setfsuid cmd args...": runs cmd with setfsuid failing (EPERM). */
+static int
+run_without_setfsuid(char **argv)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setfsuid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1)
+		return 126;
+	execvp(argv[0], argv);
+	return 127;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		HARNESS_TEST(per_source_is_exact_on_a_service_a_reload_adds),
@@ -486,7 +549,12 @@ main(void)
 		    without_the_spawner_a_reload_shares_one_socket_and_serves),
 		HARNESS_TEST(
 		    a_spawner_that_does_not_answer_fails_the_reload_in_seconds),
+		HARNESS_TEST(with_setfsuid_refused_the_workers_share_sockets),
 	};
 
+	if (argc > 2 && strcmp(argv[1], "--no-setfsuid") == 0)
+		return run_without_setfsuid(argv + 2);
+	if (realpath(argv[0], self) == NULL)
+		return 1;
 	return HARNESS_RUN(tests);
 }
