@@ -407,11 +407,40 @@ with_capabilities_limits_are_exact_and_loops_lack_setuid(void **state)
 	harness_stop_clean(h);
 }
 
+/* A port below 1024 free on 127.0.0.1 that nobody may not bind, or -1. */
+static int
+low_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int port, fd, rc, start = 1024;
+	FILE *fp;
+
+	if ((fp = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	    "r")) != NULL) {
+		if (fscanf(fp, "%d", &start) != 1)
+			start = 0;
+		fclose(fp);
+	}
+	for (port = 1023; port > 900 && port >= start; port--)
+		;
+	for (; port > 900; port--) {
+		sin.sin_port = htons((uint16_t)port);
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+			return -1;
+		rc = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+		close(fd);
+		if (rc == 0)
+			return port;
+	}
+	return -1;
+}
+
 static void
 without_the_spawner_a_reload_shares_one_socket_and_serves(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), nport = harness_port(), i;
+	int port = harness_port(), nport = harness_port(), i, low = low_port();
 	char both[1100], buf[16];
 	pid_t sp;
 
@@ -423,6 +452,18 @@ without_the_spawner_a_reload_shares_one_socket_and_serves(void **state)
 	for (i = 0; i < 100 && spawner_of(harness_pid(h)) == sp &&
 	    kill(sp, 0) == 0; i++)
 		harness_sleep_ms(20);
+	/* Bound by the daemon's user now, a port below 1024 is refused,
+	 * with the remedy. */
+	if (low != -1) {
+		snprintf(both, sizeof(both), "%s, { name = \"upper\"; port = "
+		    "%d; }", limited("a", port), low);
+		write_conf(h, 0, both);
+		harness_signal(h, SIGHUP);
+		if (!harness_log_wait(h, "reload failed", harness_ms(10000)))
+			fail_msg("no failed reload:\n%s", harness_log(h));
+		assert_true(harness_log_has(h, "permission denied: ports "
+		    "below 1024 need root or CAP_NET_BIND_SERVICE"));
+	}
 	snprintf(both, sizeof(both), "%s, %s", limited("a", port),
 	    limited("b", nport));
 	reload(h, 0, both, 4);
