@@ -22,8 +22,9 @@
  * socket all workers share when neither can (a daemon started as a plain
  * user, or the spawner gone).  Services that keep state across
  * connections (SOCKD_ONE_LOOP: a chat room) listen on worker 0 only, so
- * their connections always share one thread.  Workers learn of the supervisor only a done callback and
- * the shared counters (struct worker_env).
+ * their connections always share one thread.  Workers learn of the
+ * supervisor only a done callback and the shared counters (struct
+ * worker_env).
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
