@@ -13,7 +13,10 @@
  * only when several workers share an address; otherwise a UDP port held by
  * another program is a bind error rather than a silent split of its
  * traffic.  A reuseport group steers each source address to one worker
- * (steer.c), so that per_source and rate hold across workers.  Socket
+ * (steer.c), so that per_source and rate hold across workers.  Without
+ * root, the spawner creates and binds the sockets (spawner_bind()), so
+ * that a group belongs to uid 0 whoever asks; listener_adopt() sets the
+ * rest on what it sends back.  Socket
  * options set on a TCP listener (keepalive, buffers) are inherited by the
  * connections it accepts.
  *
@@ -48,6 +51,9 @@
 #define LISTEN_KEEPCNT		6
 /* UDP receive queue when rcvbuf is 0 (the kernel may allow less). */
 #define LISTEN_UDP_RCVBUF	(4 << 20)
+
+static const struct listen_opts listen_defaults = { .keepalive = 1,
+    .v6only = 1, .ipv6_prefix = 64, .group = 1 };
 
 void
 listener_name(unsigned int proto, const struct sockaddr *sa, char *buf,
@@ -85,7 +91,7 @@ sock_buf(int fd, int opt, int force, int bytes)
  * at accept, and libuv leaves them alone). */
 static int
 sock_options(int fd, unsigned int proto, int family,
-    const struct listen_opts *o)
+    const struct listen_opts *o, int bound)
 {
 	int one = 1, v6only = o->v6only, rcvbuf = o->rcvbuf;
 	int idle = LISTEN_KEEPIDLE, intvl = LISTEN_KEEPINTVL;
@@ -112,38 +118,24 @@ sock_options(int fd, unsigned int proto, int family,
 	if (o->sndbuf > 0 && sock_buf(fd, SO_SNDBUF, SO_SNDBUFFORCE,
 	    o->sndbuf) == -1)
 		return -1;
-	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+	/* Bound already, the spawner set it (it cannot change now). */
+	if (!bound && family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY,
 	    &v6only, sizeof(v6only)) == -1)
 		return -1;
 	return 0;
 }
 
-int
-listener_socket(unsigned int proto, const struct sockaddr *sa, int backlog,
-    int reuseport, char *err, size_t errlen, const struct listen_opts *o)
+/* Listens (TCP) on the bound fd and steers its group: 0, or -1 (errno). */
+static int
+sock_ready(int fd, unsigned int proto, const struct sockaddr *sa,
+    int backlog, int reuseport, const struct listen_opts *o)
 {
-	static const struct listen_opts defaults = { .keepalive = 1,
-	    .v6only = 1, .ipv6_prefix = 64, .group = 1 };
 	static int warned;
 	char name[96];
-	socklen_t len = sa->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	int fd, one = 1, saved;
 
-	if (o == NULL)
-		o = &defaults;
-	fd = socket(sa->sa_family, (proto == SOCKD_TCP ? SOCK_STREAM :
-	    SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		goto fail;
-	if ((proto == SOCKD_TCP && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
-	    &one, sizeof(one)) == -1) ||
-	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1) ||
-	    sock_options(fd, proto, sa->sa_family, o) == -1 ||
-	    bind(fd, sa, len) == -1 ||
-	    (proto == SOCKD_TCP && listen(fd, backlog) == -1))
-		goto fail;
+	if (proto == SOCKD_TCP && listen(fd, backlog) == -1)
+		return -1;
 	/* After listen: a TCP socket joins its group only then. */
 	if (reuseport && o->group > 1 &&
 	    steer_attach(fd, o->group, o->ipv6_prefix) == -1 && !warned) {
@@ -152,9 +144,15 @@ listener_socket(unsigned int proto, const struct sockaddr *sa, int backlog,
 		log_warn("%s: cannot steer each client address to one "
 		    "worker; per_source and rate count per worker", name);
 	}
-	return fd;
-fail:
-	saved = errno;
+	return 0;
+}
+
+int
+listener_fail(int fd, int saved, unsigned int proto,
+    const struct sockaddr *sa, char *err, size_t errlen)
+{
+	char name[96];
+
 	if (fd != -1)
 		close(fd);
 	listener_name(proto, sa, name, sizeof(name));
@@ -170,6 +168,44 @@ fail:
 		snprintf(err, errlen, "cannot listen on %s: %s", name,
 		    strerror(saved));
 	return -1;
+}
+
+int
+listener_socket(unsigned int proto, const struct sockaddr *sa, int backlog,
+    int reuseport, char *err, size_t errlen, const struct listen_opts *o)
+{
+	socklen_t len = sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd, one = 1;
+
+	if (o == NULL)
+		o = &listen_defaults;
+	fd = socket(sa->sa_family, (proto == SOCKD_TCP ? SOCK_STREAM :
+	    SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return listener_fail(-1, errno, proto, sa, err, errlen);
+	if ((proto == SOCKD_TCP && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+	    &one, sizeof(one)) == -1) ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) ||
+	    sock_options(fd, proto, sa->sa_family, o, 0) == -1 ||
+	    bind(fd, sa, len) == -1 ||
+	    sock_ready(fd, proto, sa, backlog, reuseport, o) == -1)
+		return listener_fail(fd, errno, proto, sa, err, errlen);
+	return fd;
+}
+
+int
+listener_adopt(int fd, unsigned int proto, const struct sockaddr *sa,
+    int backlog, int reuseport, char *err, size_t errlen,
+    const struct listen_opts *o)
+{
+	if (o == NULL)
+		o = &listen_defaults;
+	if (sock_options(fd, proto, sa->sa_family, o, 1) == -1 ||
+	    sock_ready(fd, proto, sa, backlog, reuseport, o) == -1)
+		return listener_fail(fd, errno, proto, sa, err, errlen);
+	return fd;
 }
 
 static void

@@ -69,6 +69,17 @@ void		 listen_opts_from(struct listen_opts *,
 int		 listener_socket(unsigned int proto, const struct sockaddr *,
 		    int backlog, int reuseport, char *err, size_t errlen,
 		    const struct listen_opts *o);
+/* The rest of listener_socket() for fd, created and bound (by the
+ * spawner) with reuseport and o->v6only as asked: the options after bind,
+ * listen (TCP) and the steering program.  Returns fd, or -1 (fd closed)
+ * with "cannot listen on ...: reason" in err. */
+int		 listener_adopt(int fd, unsigned int proto,
+		    const struct sockaddr *, int backlog, int reuseport,
+		    char *err, size_t errlen, const struct listen_opts *o);
+/* Closes fd (-1: none) and puts in err why proto on sa cannot be
+ * listened on, after errno saved ("cannot listen on ...: reason"); -1. */
+int		 listener_fail(int fd, int saved, unsigned int proto,
+		    const struct sockaddr *, char *err, size_t errlen);
 /* Starts the socket fd, bound to proto and addr, for svc on env's loop
  * (its thread); takes over fd, takes a reference to svc.  NULL (logged,
  * fd closed) on failure. */

@@ -13,7 +13,18 @@
  *    then waitpid(-1, WNOHANG) until none is left) and tell the worker
  *    that asked of its status and how long it ran;
  *  - send a signal to a child (its whole session) when a worker asks,
- *    naming it by the request's id, never by a pid the worker chose.
+ *    naming it by the request's id, never by a pid the worker chose;
+ *  - on a channel of the supervisor's own, create and bind a TCP or UDP
+ *    socket on an IPv4 or IPv6 address (spawnmsg_decode_bind() refuses
+ *    anything else) and send it back (SCM_RIGHTS), so that sockets bound
+ *    after the privilege drop, or by a daemon started with capabilities,
+ *    belong to uid 0 as those bound by root at start do: no process of
+ *    the daemon's user can join their SO_REUSEPORT group (the kernel
+ *    compares the owners, taken from the fsuid at socket()), and each
+ *    worker can have a socket of its own, steered (steer.c).  Without
+ *    root the spawner sets its fsuid to 0 around socket(), which
+ *    CAP_SETUID allows; the supervisor sets the rest (listen, buffers,
+ *    keepalive, the steering program) on the socket it receives.
  *
  * It never reads the network, loads no configuration and no plugin, and
  * holds no descriptor but its channels and /dev/null.  Started as root it
@@ -21,8 +32,9 @@
  * and kill for children of any user, a program configured with user =
  * "root" (in.tftpd chroots, ftpd binds port 20) gets only what the
  * spawner holds, since no_new_privs keeps execve from granting more.
- * Started with capabilities it keeps CAP_SETUID, CAP_SETGID and CAP_KILL
- * only, while the daemon drops exactly those.
+ * Started with capabilities it keeps CAP_SETUID, CAP_SETGID, CAP_KILL and
+ * CAP_NET_BIND_SERVICE only, while the daemon drops exactly those: it
+ * binds every socket through the spawner from then on.
  *
  * A child is started with vfork(): no copy of memory, whatever the size
  * of the daemon.  In the child, before execve: signal dispositions back to
@@ -40,6 +52,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/fsuid.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -78,6 +91,7 @@ static struct child	*children;
 static size_t		 nchildren, capchildren;
 static int		 chans[MAX_CHANNELS];
 static int		 nchans;
+static int		 bindchan = -1;	/* the supervisor's: binds only */
 static int		 devnull = -1;
 static int		 privileged;
 
@@ -121,6 +135,24 @@ spawner_can_switch(void)
 	    CAP_HAS(d, effective, CAP_SETGID);
 }
 
+int
+spawner_can_bind(void)
+{
+	uid_t uid = geteuid();
+	int ok;
+
+	if (uid == 0)
+		return 1;
+	if (!spawner_can_switch())
+		return 0;
+	/* A seccomp filter (a unit's SystemCallFilter=~@setuid) may
+	 * refuse it all the same. */
+	(void)setfsuid(0);
+	ok = setfsuid((uid_t)-1) == 0;
+	(void)setfsuid(uid);
+	return ok;
+}
+
 /* Keeps only the capabilities in keep (bits of the first word) in the
  * effective, permitted and inheritable sets, and none ambient. */
 static int
@@ -141,11 +173,11 @@ caps_keep(uint32_t keep)
 }
 
 int
-spawner_drop_caps(void)
+spawner_drop_caps(int binds)
 {
 	struct __user_cap_data_struct d[2];
 	uint32_t drop = (1u << CAP_SETUID) | (1u << CAP_SETGID) |
-	    (1u << CAP_KILL);
+	    (1u << CAP_KILL) | (binds ? 1u << CAP_NET_BIND_SERVICE : 0);
 	int c;
 
 	if (geteuid() == 0 || caps_get(d) == -1)
@@ -158,7 +190,8 @@ spawner_drop_caps(void)
 	d[0].permitted &= ~drop;
 	d[0].inheritable &= ~drop;
 	if (caps_set(d) == -1) {
-		log_warn("cannot drop CAP_SETUID, CAP_SETGID and CAP_KILL");
+		log_warn("cannot drop CAP_SETUID, CAP_SETGID, CAP_KILL%s",
+		    binds ? " and CAP_NET_BIND_SERVICE" : "");
 		return -1;
 	}
 	return 0;
@@ -347,6 +380,92 @@ kill_one(int chan, uint64_t id, int sig)
 		}
 }
 
+/* Sends the bind answer: err, or the socket fd beside it. */
+static void
+bound_send(int chan, uint64_t id, int err, int fd)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct spawn_note n;
+	struct iovec iov = { &n, sizeof(n) };
+	struct msghdr mh;
+	struct cmsghdr *c;
+
+	memset(&n, 0, sizeof(n));
+	n.type = SP_BOUND;
+	n.id = id;
+	n.err = err;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd != -1) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	while (sendmsg(chans[chan], &mh, MSG_NOSIGNAL) == -1 &&
+	    errno == EINTR)
+		;
+}
+
+/* A socket owned by uid 0: without root, the fsuid is 0 for socket()
+ * only; -1 (errno set) rather than a socket of the daemon's user. */
+static int
+bind_socket(int family, int type)
+{
+	uid_t uid = geteuid();
+	int fd, e;
+
+	if (uid == 0)
+		return socket(family, type, 0);
+	(void)setfsuid(0);
+	if (setfsuid((uid_t)-1) != 0) {
+		(void)setfsuid(uid);
+		errno = EPERM;
+		return -1;
+	}
+	fd = socket(family, type, 0);
+	e = errno;
+	(void)setfsuid(uid);
+	errno = e;
+	return fd;
+}
+
+static void
+bind_one(int chan, const struct spawn_bind *b)
+{
+	int fd, one = 1, v6only = (b->flags & SPAWN_BIND_V6ONLY) != 0;
+	int reuseport = (b->flags & SPAWN_BIND_REUSEPORT) != 0, e;
+
+	fd = bind_socket(b->addr.sa.sa_family, (b->proto == SPAWN_BIND_TCP ?
+	    SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		bound_send(chan, b->id, errno, -1);
+		return;
+	}
+	if ((b->proto == SPAWN_BIND_TCP && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEADDR, &one, sizeof(one)) == -1) ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) ||
+	    (b->addr.sa.sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1) ||
+	    bind(fd, &b->addr.sa, (socklen_t)b->addrlen) == -1) {
+		e = errno;
+		(void)close(fd);
+		bound_send(chan, b->id, e, -1);
+		return;
+	}
+	bound_send(chan, b->id, 0, fd);
+	(void)close(fd);
+}
+
 /* One message from channel chan; 0 when it is closed. */
 static int
 chan_read(int chan)
@@ -381,7 +500,16 @@ chan_read(int chan)
 			memcpy(&fds[nfd++], CMSG_DATA(c) + i * sizeof(int),
 			    sizeof(int));
 	}
-	if ((size_t)len == sizeof(n)) {
+	if (chan == bindchan) {
+		struct spawn_bind b;
+
+		/* Nothing but bind requests here, and no descriptor. */
+		if (nfd == 0 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
+		    spawnmsg_decode_bind(&b, buf, (size_t)len) == 0)
+			bind_one(chan, &b);
+		else
+			bound_send(chan, 0, EINVAL, -1);
+	} else if ((size_t)len == sizeof(n)) {
 		memcpy(&n, buf, sizeof(n));
 		if (n.type == SP_KILL)
 			kill_one(chan, n.id, n.value);
@@ -455,7 +583,7 @@ spawner_main(int sigfd)
 /* In the new spawner process: its descriptors, signals and privileges,
  * then its loop. */
 static void __attribute__((noreturn))
-spawner_child(int n, int *ends)
+spawner_child(int n, int *ends, int hasbind)
 {
 	sigset_t set;
 	int i, fd, sigfd, max = 2;
@@ -474,6 +602,8 @@ spawner_child(int n, int *ends)
 		max = 3 + i;
 	}
 	nchans = n;
+	if (hasbind)
+		bindchan = n - 1;
 	close_from(max + 1);
 	/* 0, 1 and 2 stay the daemon's (its log, in the foreground), and
 	 * are open, so that received descriptors are above them. */
@@ -498,18 +628,19 @@ spawner_child(int n, int *ends)
 	privileged = spawner_can_switch();
 	if (geteuid() != 0 && privileged)
 		(void)caps_keep((1u << CAP_SETUID) | (1u << CAP_SETGID) |
-		    (1u << CAP_KILL));
+		    (1u << CAP_KILL) | (1u << CAP_NET_BIND_SERVICE));
 	spawner_main(sigfd);
 }
 
 pid_t
-spawner_start(int n, int *fds)
+spawner_start(int nw, int *fds, int *bindfd)
 {
-	int (*sp)[2], i, sz = 1 << 20;
+	int (*sp)[2], i, n = nw + (bindfd != NULL), sz = 1 << 20;
 	pid_t pid;
 
-	if (n < 1 || n > MAX_CHANNELS) {
-		log_err("spawner: %d channels (at most %d)", n, MAX_CHANNELS);
+	if (nw < 1 || n > MAX_CHANNELS) {
+		log_err("spawner: %d workers (at most %d)", nw,
+		    MAX_CHANNELS - 1);
 		return -1;
 	}
 	sp = calloc((size_t)n, sizeof(*sp));
@@ -546,14 +677,107 @@ spawner_start(int n, int *fds)
 		for (i = 0; i < n; i++)
 			ends[i] = sp[i][1];
 		free(sp);
-		spawner_child(n, ends);
+		spawner_child(n, ends, bindfd != NULL);
 	}
 	for (i = 0; i < n; i++) {
 		(void)close(sp[i][1]);
-		fds[i] = sp[i][0];
-		(void)fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) |
+		(void)fcntl(sp[i][0], F_SETFL, fcntl(sp[i][0], F_GETFL) |
 		    O_NONBLOCK);
+		if (i < nw)
+			fds[i] = sp[i][0];
+		else
+			*bindfd = sp[i][0];
 	}
 	free(sp);
 	return pid;
+}
+
+int
+spawner_bind(int chan, int tcp, const struct sockaddr *sa, int reuseport,
+    int v6only, int timeout_ms)
+{
+	static uint64_t seq;
+	union {
+		struct cmsghdr	 h;
+		char		 b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	char buf[256];
+	struct spawn_bind b;
+	struct spawn_note n;
+	struct iovec iov = { &n, sizeof(n) };
+	struct msghdr mh;
+	struct cmsghdr *c;
+	struct pollfd pfd = { chan, POLLIN, 0 };
+	uint64_t end = now_ms() + (uint64_t)timeout_ms, now;
+	size_t len;
+	ssize_t got;
+	int fd, rc;
+
+	memset(&b, 0, sizeof(b));
+	b.id = ++seq;
+	b.proto = tcp ? SPAWN_BIND_TCP : SPAWN_BIND_UDP;
+	b.flags = (reuseport ? SPAWN_BIND_REUSEPORT : 0) |
+	    (sa->sa_family == AF_INET6 && v6only ? SPAWN_BIND_V6ONLY : 0);
+	b.addrlen = sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	memcpy(&b.addr, sa, b.addrlen);
+	if ((len = spawnmsg_encode_bind(&b, buf, sizeof(buf))) == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The channel is empty but for late answers: room enough. */
+	if (send(chan, buf, len, MSG_NOSIGNAL) == -1)
+		return -1;
+	for (;;) {
+		now = now_ms();
+		if (now >= end) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		rc = poll(&pfd, 1, (int)(end - now));
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc == -1)
+			return -1;
+		if (rc == 0)
+			continue;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		got = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC);
+		if (got == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got == -1)
+			return -1;
+		if (got == 0) {
+			errno = EPIPE;
+			return -1;
+		}
+		fd = -1;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL;
+		    c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(int)) && fd == -1)
+				memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		/* A late answer to a request that timed out: dropped. */
+		if (got != (ssize_t)sizeof(n) || n.type != SP_BOUND ||
+		    n.id != b.id) {
+			if (fd != -1)
+				(void)close(fd);
+			continue;
+		}
+		if (n.err != 0 || fd == -1) {
+			if (fd != -1)
+				(void)close(fd);
+			errno = n.err != 0 ? n.err : EPROTO;
+			/* Not the spawner gone: a real refusal. */
+			if (errno == EPIPE || errno == ECONNRESET)
+				errno = EIO;
+			return -1;
+		}
+		return fd;
+	}
 }

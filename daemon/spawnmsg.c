@@ -4,7 +4,8 @@
  * machine's own; the decoder still trusts nothing of the length and
  * counts (a message cut short, a string without its NUL, a count over
  * its maximum, bytes left over: -1), since the spawner is the one
- * process of sockd that keeps a privilege.
+ * process of sockd that keeps a privilege.  A bind request is one fixed
+ * record, checked as closely: TCP or UDP, IPv4 or IPv6, nothing else.
  */
 #include <stdint.h>
 #include <string.h>
@@ -121,5 +122,67 @@ spawnmsg_decode(struct spawn_spec *sp, const void *buf, size_t len)
 	sp->nenv = w.nenv;
 	sp->argv[sp->argc] = NULL;
 	sp->env[sp->nenv] = NULL;
+	return 0;
+}
+
+/* A bind request, as it travels. */
+struct bind_wire {
+	uint32_t	 type;
+	uint32_t	 proto;
+	uint64_t	 id;
+	uint32_t	 flags;
+	uint32_t	 addrlen;
+	unsigned char	 addr[sizeof(struct sockaddr_in6)];
+};
+
+size_t
+spawnmsg_encode_bind(const struct spawn_bind *b, void *buf, size_t len)
+{
+	struct bind_wire w;
+
+	if (len < sizeof(w) || b->addrlen > sizeof(w.addr))
+		return 0;
+	memset(&w, 0, sizeof(w));
+	w.type = SP_BIND;
+	w.proto = b->proto;
+	w.id = b->id;
+	w.flags = b->flags;
+	w.addrlen = b->addrlen;
+	memcpy(w.addr, &b->addr, b->addrlen);
+	memcpy(buf, &w, sizeof(w));
+	return sizeof(w);
+}
+
+int
+spawnmsg_decode_bind(struct spawn_bind *b, const void *buf, size_t len)
+{
+	struct bind_wire w;
+	sa_family_t family;
+
+	if (len != sizeof(w))
+		return -1;
+	memcpy(&w, buf, sizeof(w));
+	if (w.type != SP_BIND || (w.proto != SPAWN_BIND_TCP &&
+	    w.proto != SPAWN_BIND_UDP) ||
+	    (w.flags & ~(uint32_t)(SPAWN_BIND_REUSEPORT | SPAWN_BIND_V6ONLY)))
+		return -1;
+	if (w.addrlen < sizeof(family))
+		return -1;
+	memcpy(&family, w.addr, sizeof(family));
+	if (!(family == AF_INET && w.addrlen == sizeof(struct sockaddr_in)) &&
+	    !(family == AF_INET6 && w.addrlen == sizeof(struct sockaddr_in6)))
+		return -1;
+	if (family == AF_INET && (w.flags & SPAWN_BIND_V6ONLY))
+		return -1;
+	memset(b, 0, sizeof(*b));
+	memcpy(&b->addr, w.addr, w.addrlen);
+	/* Port 0 would be any port: sockd always names one. */
+	if ((family == AF_INET ? b->addr.sin.sin_port :
+	    b->addr.sin6.sin6_port) == 0)
+		return -1;
+	b->id = w.id;
+	b->proto = w.proto;
+	b->flags = w.flags;
+	b->addrlen = w.addrlen;
 	return 0;
 }

@@ -16,12 +16,15 @@
  * (plan.c) of the addresses it is to serve, kept or new, which the worker
  * applies to its own listeners on its own thread (worker.c); it keeps its
  * own record of what each worker serves and never touches a worker's
- * listeners.  As root one SO_REUSEPORT socket per worker, as any other
- * user one socket they all share, so that no other process can join the
- * group; services that keep state across connections (SOCKD_ONE_LOOP: a
- * chat room) listen on worker 0 only, so their connections always share
- * one thread.  Workers learn of the supervisor only a done callback and
- * the shared counters (struct worker_env).
+ * listeners.  One SO_REUSEPORT socket per worker, bound as root or, after
+ * the privilege drop and in a daemon started with capabilities, by the
+ * spawner as uid 0, so that no other process can join the group; one
+ * socket all workers share when neither can (a daemon started as a plain
+ * user, or the spawner gone).  Services that keep state across
+ * connections (SOCKD_ONE_LOOP: a chat room) listen on worker 0 only, so
+ * their connections always share one thread.  Workers learn of the
+ * supervisor only a done callback and the shared counters (struct
+ * worker_env).
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -63,6 +66,8 @@
 /* Descriptors beyond connections and listeners: the log, the notify
  * socket, the reload check's pipe, the loops' own. */
 #define NOFILE_RESERVE	32
+/* How long a reload waits for the spawner to bind a socket. */
+#define SPAWNER_BIND_MS	2000
 
 static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 
@@ -92,6 +97,7 @@ struct supervisor {
 	int			 watchdog_quiet; /* a worker is stuck */
 	pid_t			 spawner;	/* exec services' children */
 	int			*spawn_fds;	/* per worker: its channel */
+	int			 bind_fd;	/* spawner_bind()'s, or -1 */
 };
 
 static void
@@ -153,13 +159,15 @@ plans_free(struct supervisor *sup, struct plan *plans)
 /*
  * The sockets of one address, for every worker that serves s, into its
  * plan: "keep" where the worker serves the address already, else a new
- * socket.  Bound as root (at start, before the privilege drop), each
- * worker gets a SO_REUSEPORT socket of its own and the kernel spreads
- * clients over them: the group then belongs to uid 0 and no unprivileged
- * process can join it.  Bound by any other user (a reload after the drop,
- * a daemon started unprivileged), SO_REUSEPORT would let every process of
- * that user bind the same port and take a share of the clients: one
- * socket without it is bound, and each worker starts a dup() of it.
+ * socket.  Each worker gets a SO_REUSEPORT socket of its own, steered by
+ * source address, when the group can belong to uid 0, so that no
+ * unprivileged process can join it: bound as root (at start, before the
+ * privilege drop), or by the spawner (spawner_bind(): after the drop, or
+ * in a daemon started with capabilities).  Bound by any other user (a
+ * daemon started unprivileged, or the spawner gone), SO_REUSEPORT would
+ * let every process of that user bind the same port and take a share of
+ * the clients: one socket without it is bound, and each worker starts a
+ * dup() of it.
  */
 static int
 listeners_plan_addr(struct supervisor *sup, struct plan *plans,
@@ -168,12 +176,13 @@ listeners_plan_addr(struct supervisor *sup, struct plan *plans,
 {
 	struct listen_opts lo;
 	char name[96];
-	int wi, nw, fd, shared = -1, root = geteuid() == 0;
+	int wi, nw, fd, shared = -1, root = geteuid() == 0, made = 0;
+	int spawned = !root && sup->bind_fd != -1;
 
 	/* A wait service's socket goes to one program at a time. */
 	nw = (s->h->flags & SOCKD_ONE_LOOP) || waitport_wants(s) ? 1 :
 	    sup->nworkers;
-	listen_opts_from(&lo, &s->conf, root ? nw : 1);
+	listen_opts_from(&lo, &s->conf, root || spawned ? nw : 1);
 	for (wi = 0; wi < nw; wi++) {
 		if (sup->bound != NULL &&
 		    plan_find(&sup->bound[wi], p, sa) != NULL &&
@@ -186,7 +195,39 @@ listeners_plan_addr(struct supervisor *sup, struct plan *plans,
 		if (shared == -1 && (fd = activation_take(p, sa,
 		    s->conf.name)) != -1) {
 			shared = fd;
-			root = 0;
+			root = spawned = 0;
+		} else if (spawned && (fd = spawner_bind(sup->bind_fd,
+		    p == SOCKD_TCP, sa, nw > 1, lo.v6only,
+		    SPAWNER_BIND_MS)) != -1) {
+			if (listener_adopt(fd, p, sa, (int)s->conf.backlog,
+			    nw > 1, err, errlen, &lo) == -1)
+				return -1;
+		} else if (spawned && made == 0 && (errno == EPIPE ||
+		    errno == ECONNRESET)) {
+			/* Gone: from now on as a plain user would. */
+			log_warnx("the spawner is gone: sockets bound from now "
+			    "on are shared by the workers, and per_source and "
+			    "rate count per worker on them");
+			(void)close(sup->bind_fd);
+			sup->bind_fd = -1;
+			spawned = 0;
+			lo.group = 1;
+			wi--;
+			continue;
+		} else if (spawned) {
+			if (errno != ETIMEDOUT && errno != EPIPE &&
+			    errno != ECONNRESET)
+				return listener_fail(-1, errno, p, sa, err,
+				    errlen);
+			listener_name(p, sa, name, sizeof(name));
+			if (errno == ETIMEDOUT)
+				snprintf(err, errlen, "cannot listen on %s: "
+				    "the spawner did not answer within %d s",
+				    name, SPAWNER_BIND_MS / 1000);
+			else
+				snprintf(err, errlen, "cannot listen on %s: "
+				    "the spawner is gone", name);
+			return -1;
 		} else if (root || shared == -1) {
 			fd = listener_socket(p, sa, (int)s->conf.backlog,
 			    root && nw > 1, err, errlen, &lo);
@@ -200,6 +241,7 @@ listeners_plan_addr(struct supervisor *sup, struct plan *plans,
 			    name, strerror(errno));
 			return -1;
 		}
+		made++;
 		plan_add(&plans[wi], p, sa, s, fd);
 	}
 	return 0;
@@ -682,9 +724,10 @@ privileges(struct supervisor *sup)
 	char *spec = NULL, *colon;
 	int rc;
 
-	/* Started with capabilities: the spawner keeps those of users. */
+	/* Started with capabilities: the spawner keeps those of users,
+	 * and binds every socket when it can. */
 	if (geteuid() != 0)
-		return spawner_drop_caps();
+		return spawner_drop_caps(sup->bind_fd != -1);
 	if (sup->opt.user != NULL) {
 		spec = xstrdup(sup->opt.user);
 		if ((colon = strchr(spec, ':')) != NULL)
@@ -706,6 +749,7 @@ supervisor_load(const struct options *opt, struct errlist *errs)
 
 	sup = xcalloc(1, sizeof(*sup));
 	sup->opt = *opt;
+	sup->bind_fd = -1;
 	if ((sup->conf = config_load(opt->file, opt->port_offset,
 	    errs)) == NULL || errs->n > 0) {
 		errs_print(errs);
@@ -752,13 +796,22 @@ workers_init(struct supervisor *sup)
 	sup->wenv.max_connections = &sup->max_connections;
 	/* Before any thread, and before the privileges go. */
 	sup->spawn_fds = xcalloc(sup->nworkers, sizeof(*sup->spawn_fds));
-	if ((sup->spawner = spawner_start(sup->nworkers, sup->spawn_fds)) ==
-	    -1) {
+	if ((sup->spawner = spawner_start(sup->nworkers, sup->spawn_fds,
+	    &sup->bind_fd)) == -1) {
 		log_err("cannot start the spawner of exec services");
 		sup->nworkers = 0;
 		return -1;
 	}
 	exec_set_can_switch(spawner_can_switch());
+	/* Without the privilege, its sockets would be ours anyway. */
+	if (!spawner_can_bind()) {
+		if (spawner_can_switch())
+			log_warnx("setfsuid refused: the workers share the "
+			    "sockets, and per_source and rate count per "
+			    "worker");
+		(void)close(sup->bind_fd);
+		sup->bind_fd = -1;
+	}
 	sup->wenv.spawn_fds = sup->spawn_fds;
 	sup->workers = xcalloc(sup->nworkers, sizeof(*sup->workers));
 	(void)uv_async_init(uv_default_loop(), &sup->wake, on_wake);
@@ -1038,6 +1091,8 @@ supervisor_free(struct supervisor *sup)
 	plans_free(sup, sup->bound);
 	free(sup->workers);
 	free(sup->spawn_fds);
+	if (sup->bind_fd != -1)
+		(void)close(sup->bind_fd);
 	spawner_reap(sup);
 	if (uv_loop_close(uv_default_loop()) != 0)
 		log_warnx("event loop closed with handles still open");
