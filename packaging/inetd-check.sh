@@ -56,9 +56,9 @@ for i in $(seq 100); do
 done
 check "sockd -f on /etc/sockd.conf (inetd_conf, an exec drop-in)" \
     kill -0 $daemon
-# The loops keep CAP_NET_BIND_SERVICE (0x400) for reloads, nothing more.
-check "no CAP_SETUID in the event loops: CapEff 0000000000000400" \
-    grep -q '^CapEff:[[:space:]]*0000000000000400$' /proc/$daemon/status
+# The spawner binds the sockets: the loops keep no capability at all.
+check "no capability in the event loops: CapEff 0000000000000000" \
+    grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/$daemon/status
 want="CapInh: 0000000000000000 CapPrm: 0000000000000000"
 want="$want CapEff: 0000000000000000 CapBnd: [0-9a-f]* CapAmb: 0000000000000000"
 caps=$(ask 7101 x | tr -s ' \t\n' '   ')

@@ -14,7 +14,7 @@
 #   refused by "systemctl reload" and by a bare SIGHUP while the old config
 #   keeps serving, a reload onto a port in use failing "systemctl reload"
 #   (sockd -r) and logged at priority err; exec services (rev as nobody,
-#   a child with no capability, the event loops without CAP_SETUID, /
+#   a child with no capability, the event loops with none either, /
 #   read-only to a child until a ReadWritePaths= drop-in), update-inetd
 #   --add, --disable, --enable and --remove each reaching sockd through
 #   sockd-inetd.path with no reload by hand; "systemctl stop" with
@@ -148,8 +148,10 @@ until_ok() {	# until_ok SECONDS COMMAND...: retries every 0.2 s
 	done
 }
 pid=$(systemctl show -P MainPID sockd)
-check "the event loops hold CAP_NET_BIND_SERVICE only (CapEff 400)" \
-    grep -q '^CapEff:[[:space:]]*0000000000000400$' /proc/$pid/status
+check "the event loops hold no capability (CapEff 0)" \
+    grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/$pid/status
+check "setfsuid not refused: the spawner binds the sockets" \
+    bash -c "! journalctl -q -u sockd -o cat | grep -q 'setfsuid refused'"
 mkdir -p /srv/tftp && chown nobody:nogroup /srv/tftp
 cat > /etc/sockd.d/exec.conf <<'EOT'
 services = (

@@ -21,7 +21,7 @@
 #      postinst runs update-inetd --add for /usr/bin/rev; after its
 #      install and sockd -r the service answers, --disable / --enable
 #      turn it off and on, after its purge it is gone; an exec child
-#      holds no capability, the event loops no CAP_SETUID
+#      holds no capability, nor do the event loops
 #   6. dpkg --purge: nothing of the package is left, /etc/inetd.conf
 #      without services removed, the inet-superservers that installing
 #      sockd replaced installed again
