@@ -119,19 +119,18 @@ errpipe_close(struct errpipe *ep)
 	}
 }
 
-/* What the child wrote: whole lines logged, a line longer than the
- * buffer logged cut ("...") and its rest skipped up to its newline.  A
- * few reads a turn, so that a chatty child cannot hold the loop. */
+/* What the child wrote, at most reads read()s of it: whole lines
+ * logged, a line longer than the buffer logged cut ("...") and its rest
+ * skipped up to its newline.  At the end of the pipe, closed. */
 static void
-on_err_poll(uv_poll_t *p, int status, int events)
+errpipe_read(struct errpipe *ep, int reads)
 {
-	struct errpipe *ep = p->data;
 	char *nl;
 	size_t used;
 	ssize_t n;
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < reads; i++) {
 		if (ep->len == sizeof(ep->line))
 			ep->len = 0;	/* a cut line's rest: skipped */
 		n = read(ep->fd, ep->line + ep->len, sizeof(ep->line) -
@@ -158,6 +157,13 @@ on_err_poll(uv_poll_t *p, int status, int events)
 			errpipe_line(ep, ep->len);
 		}
 	}
+}
+
+/* A few reads a turn, so that a chatty child cannot hold the loop. */
+static void
+on_err_poll(uv_poll_t *p, int status, int events)
+{
+	errpipe_read(p->data, 4);
 }
 
 static void
@@ -190,8 +196,12 @@ handoff_end(struct handoff *h)
 	h->done = 1;
 	if (h->timer != NULL && !uv_is_closing((uv_handle_t *)h->timer))
 		uv_close((uv_handle_t *)h->timer, on_handle_close);
-	/* Its stderr is read to its end, unless something the child left
-	 * behind still holds it: then it goes too. */
+	/* What the child wrote before it exited is still in the pipe
+	 * (the exit's note can come first): read up to the pipe's size of
+	 * it now, then close it, even if something the child left behind
+	 * still holds the write end. */
+	if (h->ep != NULL && !uv_is_closing((uv_handle_t *)&h->ep->poll))
+		errpipe_read(h->ep, 65536 / ERRLINE_MAX);
 	if (h->ep != NULL)
 		errpipe_close(h->ep);
 	h->gone(h->arg, h->ran);

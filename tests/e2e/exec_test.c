@@ -562,6 +562,38 @@ a_long_stderr_line_is_cut(void **state)
 	harness_stop_clean(h);
 }
 
+/* Everything a program wrote to stderr before it exited is logged, even
+ * when the note of its exit comes before the pipe is read. */
+static void
+stderr_written_just_before_the_exit_is_all_logged(void **state)
+{
+	struct harness *h = *state;
+	int port = harness_port(), i, fd;
+	char want[32];
+
+	serve_exec(h, port, "\"/bin/sh\", \"-c\", \"sleep 0.5; for i in 1 2 3 "
+	    "4 5 6 7 8; do printf 'line%d-%0190d\\\\n' $i 0; done >&2\"",
+	    "", "");
+	fd = tcp_open("127.0.0.1", port);
+	assert_true(fd >= 0);
+	if (!harness_log_wait(h, "started pid", 3000))
+		fail_msg("not started:\n%s", harness_log(h));
+	/* Held while the program writes and exits: the lines and the
+	 * note of the exit are then waiting together. */
+	assert_int_equal(harness_signal(h, SIGSTOP), 0);
+	usleep(1500 * 1000);
+	assert_int_equal(harness_signal(h, SIGCONT), 0);
+	client_close(fd);
+	if (!harness_log_wait(h, "exit: pid=", 3000))
+		fail_msg("no exit:\n%s", harness_log(h));
+	for (i = 1; i <= 8; i++) {
+		snprintf(want, sizeof(want), "]: line%d-000", i);
+		if (!harness_log_wait(h, want, 2000))
+			fail_msg("%s lost:\n%s", want, harness_log(h));
+	}
+	harness_stop_clean(h);
+}
+
 static void
 a_failed_spawn_closes_the_connection_and_is_counted(void **state)
 {
@@ -836,6 +868,7 @@ main(void)
 		T(a_flood_to_a_reader_that_does_not_read_costs_sockd_nothing),
 		T(stderr_goes_to_the_log_the_socket_or_nowhere),
 		T(a_long_stderr_line_is_cut),
+		T(stderr_written_just_before_the_exit_is_all_logged),
 		T(a_failed_spawn_closes_the_connection_and_is_counted),
 		T(a_program_over_rlimit_nproc_is_refused_counted_and_logged_sparingly),
 		T(rlimits_umask_nice_and_chdir_apply_to_the_program),

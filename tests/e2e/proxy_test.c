@@ -517,7 +517,7 @@ the_idle_timeout_does_not_cut_a_header_short(void **state)
 	char hdr[128];
 	size_t len = v1_header(hdr, sizeof(hdr), "127.0.0.5", 1);
 
-	serve_whoami(h, port, "proxy_timeout = 10; idle_timeout = 1;");
+	serve_whoami(h, port, "proxy_timeout = 30; idle_timeout = 1;");
 	assert_int_not_equal(fd = open_nodelay("127.0.0.1", port), -1);
 	/* The idle sweep runs every second: it passes twice. */
 	assert_true(tcp_quiet(fd, 2500));
