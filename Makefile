@@ -141,7 +141,7 @@ $(B)/tests/unit/%_test: $(B)/tests/unit/%_test.o $(B)/libsockd.a
 
 $(B)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -D_GNU_SOURCE $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(WARN) -D_GNU_SOURCE $(SAN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(B)/tests/e2e/%_test: $(B)/tests/e2e/%_test.o $(B)/tests/e2e/harness.o
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)

@@ -9,7 +9,7 @@
 #   BENCH_BASE=COMMIT   chat burst row also for sockd built from COMMIT
 #   BENCH_ONLY="udpecho udpday strace ..."   only these rows and parts (the
 #       rows of the throughput table by name; hold, strace, burst, bus,
-#       callgrind, workers, reload, features), written to
+#       callgrind, workers, reload, features, exec), written to
 #       $B/bench/out/RESULTS.only.md instead of bench/RESULTS.md
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -710,6 +710,13 @@ fi
 : > "$OUT/features.md"
 pick features && [ $HAVE_SOCKD = 1 ] && B="$B" sh bench/features.sh > "$OUT/features.md"
 
+# --- exec services: bench/exec.sh (its own servers and ports) -------------
+rm -f "$OUT/exec.md"
+if pick exec; then
+	B="$B" BENCH_EXEC_FROM_RUN=1 sh bench/exec.sh ||
+	    note "bench/exec.sh failed: no exec rows"
+fi
+
 # --- RESULTS.md -------------------------------------------------------------
 T1=$(date +%s)
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -981,6 +988,7 @@ done
 echo
 fi
 [ -s "$OUT/features.md" ] && cat "$OUT/features.md" && echo
+[ -s "$OUT/exec.md" ] && cat "$OUT/exec.md" && echo
 echo "## Notes"
 echo
 echo "- Where a UDP reply's CPU goes (the kernel's share, instructions per"

@@ -13,10 +13,14 @@
 #   reload" (same main PID, still answering), a broken /etc/sockd.conf
 #   refused by "systemctl reload" and by a bare SIGHUP while the old config
 #   keeps serving, a reload onto a port in use failing "systemctl reload"
-#   (sockd -r) and logged at priority err, and "systemctl stop" with
+#   (sockd -r) and logged at priority err; exec services (rev as nobody,
+#   a child with no capability, the event loops with none either, /
+#   read-only to a child until a ReadWritePaths= drop-in), update-inetd
+#   --add, --disable, --enable and --remove each reaching sockd through
+#   sockd-inetd.path with no reload by hand; "systemctl stop" with
 #   Result=success and status 0.
 # The unit powers the container off; this script prints its report and exits
-# 0 only when every check passed.  About a minute, mostly mmdebstrap.
+# 0 only when every check passed.  A few minutes, mostly mmdebstrap.
 # MIRROR overrides the mirror; KEEP=1 keeps the root directory; PIUPARTS=1
 # then also runs piuparts (install, purge, leftovers, as package-check.sh's
 # steps 3 and 6 do on this machine, in a clean root) on the .deb and its
@@ -44,7 +48,8 @@ cleanup() { [ "${KEEP:-0}" = 1 ] && echo "root kept: $ROOT" || rm -rf "$ROOT"; }
 trap cleanup EXIT
 
 echo "== mmdebstrap bookworm + $(basename "$DEB")"
-mmdebstrap --quiet --variant=minbase --include="systemd,procps,$DEB" \
+mmdebstrap --quiet --variant=minbase \
+    --include="systemd,procps,update-inetd,$DEB" \
     --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
     bookworm "$ROOT" "deb $MIRROR bookworm main" </dev/null
 
@@ -126,6 +131,86 @@ check "still active, same PID, still answering" \
 $(tcp 7 still)" = "active $pid still"
 cp /root/sockd.conf.good /etc/sockd.conf
 check "systemctl reload after the fix" systemctl reload sockd
+# exec services: the spawner, the children's users and capabilities, the
+# sandbox they share, and a drop-in that widens it.
+tcp_all() {	# tcp_all PORT TEXT: everything until the server closes
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+	printf '%s\n' "$2" >&3
+	timeout 10 cat <&3 | tr -d '\r'
+	exec 3<&-
+}
+answers() { test "$(tcp "$1" "$2")" = "$3"; }	# PORT TEXT REPLY
+closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }	# PORT
+until_ok() {	# until_ok SECONDS COMMAND...: retries every 0.2 s
+	local end=$((SECONDS + $1)); shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1; sleep 0.2
+	done
+}
+pid=$(systemctl show -P MainPID sockd)
+check "the event loops hold no capability (CapEff 0)" \
+    grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/$pid/status
+check "setfsuid not refused: the spawner binds the sockets" \
+    bash -c "! journalctl -q -u sockd -o cat | grep -q 'setfsuid refused'"
+mkdir -p /srv/tftp && chown nobody:nogroup /srv/tftp
+cat > /etc/sockd.d/exec.conf <<'EOT'
+services = (
+  { name = "rev"; port = 7100; protocol = "tcp"; handler = "exec";
+    options = { command = ["/bin/sh", "-c", "read l; echo $l | rev"];
+      user = "nobody"; }; },
+  { name = "caps"; port = 7101; protocol = "tcp"; handler = "exec";
+    options = { command = ["/bin/sh", "-c",
+      "read line; id -un; grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status"];
+      user = "nobody"; }; },
+  { name = "write"; port = 7102; protocol = "tcp"; handler = "exec";
+    options = { command = ["/bin/sh", "-c",
+      "read line; touch /srv/tftp/x 2>/dev/null && echo wrote || echo read-only"];
+      user = "nobody"; }; }
+);
+EOT
+check "systemctl reload with three exec services" systemctl reload sockd
+check "exec rev as nobody: hello -> olleh" \
+    test "$(tcp 7100 hello)" = olleh
+check "an exec child: nobody, no capability" test "$(tcp_all 7101 x |
+    tr -s ' \t\n' '   ')" = "nobody CapPrm: 0000000000000000 CapEff: 0000000000000000 CapAmb: 0000000000000000 "
+check "an exec child finds / read-only (ProtectSystem=strict)" \
+    test "$(tcp_all 7102 x)" = read-only
+mkdir -p /etc/systemd/system/sockd.service.d
+printf '[Service]\nReadWritePaths=/srv/tftp\n' \
+    > /etc/systemd/system/sockd.service.d/tftp.conf
+systemctl daemon-reload
+check "systemctl restart sockd with ReadWritePaths=/srv/tftp" \
+    systemctl restart sockd
+until_ok 10 answers 7 up up
+check "the drop-in lets the child write /srv/tftp" \
+    test "$(tcp_all 7102 x)" = wrote
+rm -f /etc/systemd/system/sockd.service.d/tftp.conf /etc/sockd.d/exec.conf
+systemctl daemon-reload
+check "systemctl restart sockd without them" systemctl restart sockd
+until_ok 10 answers 7 up up
+pid=$(systemctl show -P MainPID sockd)
+# update-inetd, as Debian packages call it: no reload by hand, the path
+# unit sees /etc/inetd.conf change.  /bin/cat, since these checks cannot
+# half-close the connection to make rev flush its output.
+check "sockd-inetd.path is active" \
+    test "$(systemctl is-active sockd-inetd.path)" = active
+check "update-inetd --add qotd (/bin/cat as nobody)" \
+    update-inetd --add "qotd\tstream\ttcp\tnowait\tnobody\t/bin/cat\tcat"
+check "qotd (17) answers within 10 s, no reload by hand" \
+    until_ok 10 answers 17 hello hello
+check "update-inetd --disable qotd" \
+    sh -c 'update-inetd --disable qotd && grep -q "^#<off># qotd" /etc/inetd.conf'
+check "qotd is closed within 10 s" until_ok 10 closed 17
+check "update-inetd --enable qotd" \
+    sh -c 'update-inetd --enable qotd &&
+    grep -q "^qotd[[:space:]]" /etc/inetd.conf'
+check "qotd answers again within 10 s" until_ok 10 answers 17 again again
+check "update-inetd --remove qotd" update-inetd --remove qotd
+check "qotd is gone within 10 s" until_ok 10 closed 17
+check "same main PID through the update-inetd reloads" \
+    test "$(systemctl show -P MainPID sockd)" = "$pid"
+check "sockd-inetd.service never failed" \
+    test "$(systemctl show -P Result sockd-inetd.service)" = success
 check "systemctl stop" systemctl stop sockd
 check "Result=success" test "$(systemctl show -P Result sockd)" = success
 check "ExecMainStatus=0" \
@@ -155,7 +240,7 @@ ln -s /etc/systemd/system/sockd-boot-check.service \
     "$ROOT/etc/systemd/system/multi-user.target.wants/"
 
 echo "== boot (systemd-nspawn, private network)"
-timeout 180 systemd-nspawn --register=no --keep-unit --private-network \
+timeout 300 systemd-nspawn --register=no --keep-unit --private-network \
     --console=pipe -q -D "$ROOT" -b >"$ROOT.console" 2>&1 || true
 if [ ! -s "$ROOT/sockd-check.result" ]; then
 	echo "FAIL: the check never ran; console:"

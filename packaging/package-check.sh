@@ -4,10 +4,12 @@
 # binary is started the way the unit starts it).
 #   1. make deb (git archive HEAD), blhc on the build log
 #   2. lintian --fail-on error,warning, the man page lint
-#   3. apt-get install ./sockd_*.deb ./sockd-dev_*.deb; files, conffile,
+#   3. apt-get install ./sockd_*.deb ./sockd-dev_*.deb, which replaces an
+#      installed inet-superserver (Conflicts); files, conffile,
 #      README.Debian and the examples (each passes sockd -t), Provides
-#      sockd-abi-N, _sockd, unit enabled, systemd-analyze verify and
-#      security, sockd -t, apropos inetd
+#      inet-superserver and sockd-abi-N, /etc/inetd.conf and the
+#      inetd_conf setting, _sockd, units enabled, systemd-analyze verify
+#      and security, sockd -t, apropos inetd
 #   4. the sockd-handler(3) example built with pkg-config, installed in its
 #      handler_dir and loaded
 #   5. sockd -f as _sockd with CAP_NET_BIND_SERVICE only, in a private
@@ -15,7 +17,14 @@
 #      a service added and removed through a file in /etc/sockd.d, stop;
 #      sockd -r exits 1 for a reload onto a port in use (and systemctl
 #      reload fails, when systemd runs)
-#   6. dpkg --purge: nothing of the package is left
+#   5c. Debian's inet-superserver interface: a package built here whose
+#      postinst runs update-inetd --add for /usr/bin/rev; after its
+#      install and sockd -r the service answers, --disable / --enable
+#      turn it off and on, after its purge it is gone; an exec child
+#      holds no capability, nor do the event loops
+#   6. dpkg --purge: nothing of the package is left, /etc/inetd.conf
+#      without services removed, the inet-superservers that installing
+#      sockd replaced installed again
 # SKIP_BUILD=1 reuses the packages already built; DEB_DIR (default build/)
 # is where they are.  Exit 0 = all passed.
 set -u
@@ -52,7 +61,8 @@ silent() {
 [ "$(id -u)" -eq 0 ] || { echo "package-check: run as root" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 
-need="build-essential debhelper lintian mandoc man-db blhc python3 pkgconf"
+need="build-essential debhelper lintian mandoc man-db blhc python3 pkgconf
+    dpkg-dev update-inetd util-linux"
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -110,8 +120,63 @@ snap() {
 	    grep -i sockd | sort
 }
 snap > /tmp/package-check.before
+# sockd conflicts with every other inet-superserver: those installed here
+# (xinetd for make bench, say) are removed now and installed again at
+# the end, whatever happens in between.  A stand-in built here checks
+# that installing sockd replaces one.
+work=$(mktemp -d /tmp/sockd-pkgcheck.XXXXXX)
+chmod 0755 "$work"
+supers=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev} ${Provides}\n' |
+    awk '$2 ~ /^.i/ && $1 != "sockd" && /inet-superserver/ { printf "%s%s",
+    n++ ? " " : "", $1 }')
+restore() {
+	for p in sockd-check-rev sockd-check-inetd; do
+		dpkg-query -W -f='${Status}' $p 2>/dev/null |
+		    grep -q 'not-installed' || dpkg --purge $p >/dev/null 2>&1
+	done
+	rm -f /etc/sockd.d/zz-check-caps.conf
+	if dpkg-query -W -f='${Status}' sockd 2>/dev/null |
+	    grep -q 'ok installed'; then
+		echo "purging sockd, which an interrupted check left installed"
+		dpkg --purge sockd-dev sockd >/dev/null 2>&1
+	fi
+	if [ -n "$supers" ] &&
+	    ! dpkg-query -W -f='${Status}' sockd 2>/dev/null |
+	    grep -q 'ok installed'; then
+		apt-get install -y -qq --no-install-recommends $supers \
+		    >/dev/null 2>&1 || echo "FAIL: could not install $supers again"
+		supers=""
+	fi
+	rm -rf "$work"
+}
+trap restore EXIT
+trap 'exit 2' INT TERM
+# tiny_deb NAME CONTROL-FIELDS [SCRIPT FILE]...: $work/NAME.deb
+tiny_deb() {
+	n=$1; f=$2; shift 2
+	mkdir -p "$work/$n/DEBIAN"
+	printf 'Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: %s\nDescription: package-check stand-in\n%s\n' \
+	    "$n" "sockd developers <sockd@example.org>" "$f" \
+	    > "$work/$n/DEBIAN/control"
+	while [ $# -ge 2 ]; do
+		printf '#!/bin/sh\nset -e\n%s\n' "$2" > "$work/$n/DEBIAN/$1"
+		chmod 0755 "$work/$n/DEBIAN/$1"
+		shift 2
+	done
+	dpkg-deb --root-owner-group -b "$work/$n" "$work/$n.deb" >/dev/null
+}
+[ -n "$supers" ] && echo "removing $supers (installed again at the end)" &&
+    apt-get remove -y -qq $supers >/dev/null 2>&1
+tiny_deb sockd-check-inetd "Provides: inet-superserver
+Conflicts: inet-superserver"
+run "dpkg -i an inet-superserver stand-in" \
+    dpkg -i "$work/sockd-check-inetd.deb"
 run "apt-get install ./sockd_${V}_$A.deb ./sockd-dev_${V}_$A.deb" \
     apt-get install -y -qq "$DEB" "$DEV"
+run "installing sockd removed the other inet-superserver (Conflicts)" \
+    sh -c "! dpkg-query -W -f='\${db:Status-Abbrev}' sockd-check-inetd |
+    grep -q '^.i'"
+dpkg --purge sockd-check-inetd >/dev/null 2>&1
 
 for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
     /etc/sockd.d/README \
@@ -125,6 +190,8 @@ for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
     /usr/share/doc/sockd/examples/lan.conf; do
 	run "installed: $f" test -f "$f"
 done
+run "examples/sockd.conf is the shipped /etc/sockd.conf" \
+    cmp /usr/share/doc/sockd/examples/sockd.conf /etc/sockd.conf
 for f in /usr/share/doc/sockd/examples/*.conf; do
 	run "sockd -t -c $f" /usr/sbin/sockd -t -c "$f"
 done
@@ -132,8 +199,18 @@ run "README.Debian says how to check, reload and turn services off" \
     sh -c 'grep -q "sockd -t" /usr/share/doc/sockd/README.Debian &&
     grep -q "systemctl reload sockd" /usr/share/doc/sockd/README.Debian &&
     grep -q "enabled = false" /usr/share/doc/sockd/README.Debian'
-run "dpkg -s sockd: Provides: sockd-abi-$ABI" \
-    test "$(dpkg-query -W -f='${Provides}' sockd)" = "sockd-abi-$ABI"
+run "dpkg -s sockd: Provides: inet-superserver, sockd-abi-$ABI" \
+    test "$(dpkg-query -W -f='${Provides}' sockd)" = \
+    "inet-superserver, sockd-abi-$ABI"
+run "dpkg -s sockd: Conflicts: inet-superserver" \
+    test "$(dpkg-query -W -f='${Conflicts}' sockd)" = inet-superserver
+run "dpkg -s sockd: Recommends: update-inetd" \
+    test "$(dpkg-query -W -f='${Recommends}' sockd)" = update-inetd
+run "/etc/inetd.conf created, mode 0644, no service in it" \
+    sh -c "test \"\$(stat -c %a /etc/inetd.conf)\" = 644 &&
+    ! grep -q '^[[:alnum:][/]' /etc/inetd.conf"
+run "/etc/sockd.conf reads /etc/inetd.conf" \
+    grep -q '^[[:space:]]*inetd_conf = "/etc/inetd.conf";' /etc/sockd.conf
 run "installed: handler_dir /usr/lib/$MA/sockd" test -d "/usr/lib/$MA/sockd"
 run "mode 0755 /usr/sbin/sockd" \
     test "$(stat -c %a /usr/sbin/sockd)" = 755
@@ -147,18 +224,28 @@ run "/etc/sockd.conf reads drop-in files from /etc/sockd.d" \
 run "user _sockd: $(getent passwd _sockd)" getent passwd _sockd
 run "systemctl is-enabled sockd: enabled" \
     test "$(systemctl is-enabled sockd 2>&1)" = enabled
-silent "systemd-analyze verify sockd.service prints nothing" \
-    systemd-analyze verify /lib/systemd/system/sockd.service
+run "systemctl is-enabled sockd-inetd.path: enabled" \
+    test "$(systemctl is-enabled sockd-inetd.path 2>&1)" = enabled
+for u in sockd.service sockd-inetd.path sockd-inetd.service; do
+	silent "systemd-analyze verify $u prints nothing" \
+	    systemd-analyze verify /lib/systemd/system/$u
+done
+# The spawner's capabilities and system calls cost 0.4 over the 1.6 of
+# the unit without exec services (sockd.8, PRIVILEGE SEPARATION).
 run "systemd-analyze security: exposure <= 2.0 ($(systemd-analyze security \
     --offline=yes /lib/systemd/system/sockd.service 2>/dev/null |
     sed -n 's/.*Overall exposure level for [^:]*: //p'))" \
     systemd-analyze security --offline=yes --threshold=20 \
     /lib/systemd/system/sockd.service
+run "systemd-analyze security sockd-inetd.service: exposure <= 1.0" \
+    systemd-analyze security --offline=yes --threshold=10 \
+    /lib/systemd/system/sockd-inetd.service
 run "sockd -V: sockd $V" test "$(/usr/sbin/sockd -V 2>&1)" = "sockd $V"
 run "/usr/sbin/sockd -t" /usr/sbin/sockd -t
+caps=+net_bind_service,+setuid,+setgid,+kill
 asunit="setpriv --reuid _sockd --regid _sockd --init-groups \
-    --inh-caps +net_bind_service --ambient-caps +net_bind_service \
-    --bounding-set -all,+net_bind_service --no-new-privs"
+    --inh-caps $caps --ambient-caps $caps \
+    --bounding-set -all,$caps --no-new-privs"
 run "sockd -t as _sockd (ExecStartPre)" $asunit /usr/sbin/sockd -t
 run "pkg-config --modversion sockd: $V" \
     test "$(pkg-config --modversion sockd)" = "$V"
@@ -280,6 +367,38 @@ s = socket.socket(); s.bind(("127.0.0.1", 7681)); s.listen(); time.sleep(30)' &
 	run "systemctl reload sockd after the fix" systemctl reload sockd
 fi
 
+echo "== 5c. update-inetd: a package registers /usr/bin/rev in /etc/inetd.conf"
+# A package built here, as a package of Debian registers its service:
+# update-inetd --add in its postinst, --disable on remove and --remove on
+# purge.  qotd is in /etc/services (port 17) and sockd serves no qotd.
+tiny_deb sockd-check-rev "Depends: update-inetd" \
+    postinst 'update-inetd --add "qotd\tstream\ttcp\tnowait\tnobody\t/usr/bin/rev\trev"' \
+    postrm 'case "$1" in
+remove) update-inetd --disable qotd ;;
+purge) update-inetd --remove qotd ;;
+esac'
+# An exec service that shows what its child holds, run as nobody.
+printf '%s\n' 'services = ( { name = "capcheck"; port = 7101;' \
+    '    protocol = "tcp"; handler = "exec"; options = {' \
+    '    command = ["/bin/sh", "-c",' \
+    '    "read line; grep ^Cap /proc/self/status; id -un"];' \
+    '    user = "nobody"; }; } );' > /etc/sockd.d/zz-check-caps.conf
+chmod 0644 /etc/sockd.d/zz-check-caps.conf
+cp packaging/inetd-check.sh "$work/inetd-check.sh"
+mkdir -p "$work/run" && chown _sockd:_sockd "$work/run"
+unshare -n env WORK="$work" ASUNIT="$asunit" sh "$work/inetd-check.sh" \
+    > "$work/inetd-check.out" 2>&1
+sed 's/^/    /' "$work/inetd-check.out"
+if grep -q '^PASS' "$work/inetd-check.out" &&
+    ! grep -q '^FAIL' "$work/inetd-check.out"; then
+	pass "update-inetd: add, disable, enable, remove, each after sockd -r"
+else
+	bad "update-inetd: add, disable, enable, remove, each after sockd -r"
+	sed 's/^/    /' "$work/sockd.log" 2>/dev/null | tail -20
+fi
+rm -f /etc/sockd.d/zz-check-caps.conf
+dpkg --purge sockd-check-rev >/dev/null 2>&1
+
 echo "== 6. purge"
 run "dpkg --purge sockd-dev sockd" dpkg --purge sockd-dev sockd
 for f in /usr/sbin/sockd /etc/sockd.conf /lib/systemd/system/sockd.service \
@@ -292,6 +411,13 @@ done
 snap > /tmp/package-check.after
 left=$(comm -13 /tmp/package-check.before /tmp/package-check.after)
 run "no path naming sockd is left${left:+: $left}" test -z "$left"
+run "gone: /etc/inetd.conf (no service was left in it)" \
+    test ! -e /etc/inetd.conf
+if [ -n "$supers" ]; then
+	run "installed again: $supers" \
+	    apt-get install -y -qq --no-install-recommends $supers
+	supers=""
+fi
 rm -f /tmp/package-check.before /tmp/package-check.after
 getent passwd _sockd >/dev/null &&
     echo "note: the _sockd user stays after purge, as Debian does for users"
