@@ -1462,17 +1462,20 @@ dropins_read(struct ctx *x, struct config *c, const struct stat *st_main,
  * Reads c->inetd_conf as a drop-in file whose services are its entries.
  * A missing file is no error: the setting names the file update-inetd
  * writes, which exists only once a package has registered a service.
+ * An error in the file goes to c->skipped, not to the configuration's
+ * errors: the line is skipped and the others are served, as inetd does,
+ * so that a line a package left behind never keeps sockd from starting.
  */
 static void
 inetd_read(struct ctx *x, struct config *c, const struct svc_conf *tmpl,
     size_t *total)
 {
 	const char *path = c->inetd_conf, *main_file = x->file;
+	struct errlist *errs = x->errs;
 	struct imp_list l = { 0 };
 	struct stat st;
 	config_t cfg;
 	char *text, *ctext;
-	size_t nerr = x->errs->n;
 
 	if (stat(path, &st) == -1 && errno == ENOENT) {
 		log_info("%s:%d: inetd_conf \"%s\": no such file; no inetd "
@@ -1480,37 +1483,36 @@ inetd_read(struct ctx *x, struct config *c, const struct svc_conf *tmpl,
 		return;
 	}
 	if ((text = import_read(path, x->inetd_file, x->inetd_line,
-	    x->errs)) == NULL)
+	    &c->skipped)) == NULL)
 		return;
 	if ((*total += strlen(text)) > CONFIG_TOTAL_MAX) {
-		errlist_add(x->errs, path, 0, "the configuration, its "
-		    "includes, drop-in files and inetd_conf pass the limit of %d KiB "
-		    "together", CONFIG_TOTAL_MAX >> 10);
+		errlist_add(&c->skipped, path, 0, "the configuration, its "
+		    "includes, drop-in files and inetd_conf pass the limit of "
+		    "%d KiB together", CONFIG_TOTAL_MAX >> 10);
 		free(text);
 		return;
 	}
-	(void)inetdconf_parse(path, text, &l, x->errs);
+	/* The lines that parsed are entries, whatever the others. */
+	(void)inetdconf_parse(path, text, &l, &c->skipped);
 	free(text);
-	if (x->errs->n != nerr) {
-		imp_list_free(&l);
-		return;
-	}
 	import_names(&l);
 	ctext = import_config_text(&l);
 	imp_list_free(&l);
 	if (ctext == NULL) {
-		errlist_add(x->errs, path, 0, "out of memory");
+		errlist_add(&c->skipped, path, 0, "out of memory");
 		return;
 	}
 	config_init(&cfg);
 	if (!config_read_string(&cfg, ctext))
 		/* The importer writes only what libconfig reads: a bug. */
-		errlist_add(x->errs, path, config_error_line(&cfg), "%s (as "
-		    "imported)", config_error_text(&cfg));
+		errlist_add(&c->skipped, path, config_error_line(&cfg),
+		    "%s (as imported)", config_error_text(&cfg));
 	else {
 		x->file = path;
 		x->in_inetd = 1;
+		x->errs = &c->skipped;
 		load_services(x, c, config_lookup(&cfg, "services"), tmpl);
+		x->errs = errs;
 		x->in_inetd = 0;
 		x->file = main_file;
 	}
@@ -1586,6 +1588,7 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 		if (c->inetd_conf[0] != '/' && strcmp(idir, ".") != 0) {
 			dir = xasprintf("%s/%s", idir, c->inetd_conf);
 			free(c->inetd_conf);
+	errlist_free(&c->skipped);
 			c->inetd_conf = dir;
 		}
 		inetd_read(&x, c, &tmpl, &total);

@@ -63,6 +63,11 @@ struct config {
 	char		*handler_dir;
 	char		*include_dir;	/* as read from, relative ones resolved */
 	char		*inetd_conf;	/* the same */
+	/* Errors of inetd_conf's lines: each line with one is skipped, as
+	 * inetd skips it, and the rest is served.  For the caller to log
+	 * (services_create() adds its handlers' errors); they never make
+	 * the configuration unusable. */
+	struct errlist	 skipped;
 	char		*user;
 	char		*group;
 	int		 workers;

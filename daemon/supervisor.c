@@ -112,6 +112,30 @@ svcvec_free(struct service **v, size_t n)
 
 /* Creates the enabled services of c, reusing running ones whose settings
  * are the same.  Returns -1 with the errors in errs. */
+/* 1 when sc is a line of daemon.inetd_conf: its errors skip it. */
+static int
+from_inetd(const struct config *c, const struct svc_conf *sc)
+{
+	return c->inetd_conf != NULL && strcmp(sc->file, c->inetd_conf) == 0;
+}
+
+/* The lines of inetd_conf that were skipped, each with why: logged at
+ * error, or printed by "sockd -t", which still passes. */
+static void
+skipped_report(const struct config *c, int print)
+{
+	const char *pri = log_stderr_is_journal() ? "<3>" : "";
+	size_t i;
+
+	for (i = 0; i < c->skipped.n; i++)
+		if (print)
+			fprintf(stderr, "%s%s (this inetd.conf line is "
+			    "skipped)\n", pri, c->skipped.msg[i]);
+		else
+			log_err("%s (this inetd.conf line is skipped)",
+			    c->skipped.msg[i]);
+}
+
 static int
 services_create(struct supervisor *sup, struct config *c, int nworkers,
     struct errlist *errs, struct service ***out, size_t *nout)
@@ -130,7 +154,8 @@ services_create(struct supervisor *sup, struct config *c, int nworkers,
 			s = sup->svc[j];
 			service_ref(s);
 		} else if ((s = service_new(&c->svc[i], c->handler_dir,
-		    nworkers, errs)) == NULL)
+		    nworkers, from_inetd(c, &c->svc[i]) ? &c->skipped :
+		    errs)) == NULL)
 			continue;
 		v[n++] = s;
 	}
@@ -445,6 +470,8 @@ supervisor_check(const struct options *opt)
 		registry_set_user(daemon_uid(opt, c));
 	if (c != NULL && services_create(NULL, c, 1, &errs, &v, &n) == 0)
 		svcvec_free(v, n);
+	if (c != NULL)
+		skipped_report(c, 1);
 	config_free(c);
 	if (errs.n > 0) {
 		errs_print(&errs);
@@ -493,6 +520,7 @@ supervisor_reload(struct supervisor *sup)
 		svcvec_free(v, n);
 		goto fail;
 	}
+	skipped_report(c, 0);
 	listeners_apply(sup, plans);
 	services_adopt(sup, v, n);
 	for (i = 0; i < n; i++)
@@ -862,6 +890,7 @@ services_start(struct supervisor *sup, struct errlist *errs)
 			errs_print(errs);
 		return NULL;
 	}
+	skipped_report(sup->conf, 0);
 	for (i = 0; i < sup->nsvc; i++)
 		service_publish(sup->svc[i]);
 	nofile_check(sup, plans);

@@ -332,14 +332,25 @@ inetd_conf_services_answer_and_follow_reloads(void **state)
 	assert_true(refused_soon(echo));
 	assert_true(refused_soon(rev));
 
-	/* A broken line: the reload is refused, naming it; daytime stays. */
+	/* A broken line and one whose program is gone, as a removed
+	 * package may leave: each is logged with its line and skipped, as
+	 * inetd does; the good line (rev again) is served, daytime
+	 * stays. */
 	assert_non_null(harness_write(h, "inetd.conf", "# inetd.conf\n"
 	    "daytime\tstream\ttcp\tnowait\troot\tinternal\n"
-	    "echo\tstream\ttcp\tnowait\troot\n"));
-	assert_false(reload(h));
+	    "echo\tstream\ttcp\tnowait\troot\n"
+	    "%d\tstream\ttcp\tnowait\troot\t/usr/sbin/in.gone\tin.gone\n"
+	    "%s", harness_port(), rev_line(rev, "tcp", 0)));
+	assert_true(reload(h));
 	assert_true(harness_log_wait(h, "inetd.conf:3: 5 fields; expected "
 	    "at least 6", harness_ms(5000)));
+	assert_true(harness_log_wait(h, "in.gone\": No such file or "
+	    "directory (this inetd.conf line is skipped)", harness_ms(5000)));
 	assert_tcp_daytime("127.0.0.1", echo + 6);
+	assert_true(rev_ok(rev));
+	assert_true(refused_soon(echo));
+	/* A restart with the same file starts too. */
+	assert_int_equal(harness_check(h, NULL), 0);
 	harness_stop_clean(h);
 }
 
