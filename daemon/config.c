@@ -1588,7 +1588,6 @@ config_load(const char *file, int port_offset, struct errlist *errs)
 		if (c->inetd_conf[0] != '/' && strcmp(idir, ".") != 0) {
 			dir = xasprintf("%s/%s", idir, c->inetd_conf);
 			free(c->inetd_conf);
-	errlist_free(&c->skipped);
 			c->inetd_conf = dir;
 		}
 		inetd_read(&x, c, &tmpl, &total);
@@ -1615,6 +1614,7 @@ config_free(struct config *c)
 	free(c->handler_dir);
 	free(c->include_dir);
 	free(c->inetd_conf);
+	errlist_free(&c->skipped);
 	free(c->user);
 	free(c->group);
 	free(c->bus);
