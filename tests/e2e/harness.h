@@ -248,4 +248,24 @@ void		 assert_tcp_daytime(const char *addr, int port);
  * exists once sockd has started. */
 const char	*harness_log_path(const struct harness *);
 
+/* redis-server, one at a time, for the suites of the bus. */
+/* 1 when redis-server is on PATH. */
+int		 redis_server_installed(void);
+/* Starts redis-server on 127.0.0.1:port (after stopping the one before)
+ * and waits up to 10 s until it answers PING; 0, or -1. */
+int		 redis_server_start(int port);
+/* redis_server_start() on a free port, the port; skips the test when
+ * redis-server is not installed, fails it when it does not start. */
+int		 redis_server_start_or_skip(void);
+/* Kills (woken first, if stopped) and reaps the redis-server started, if
+ * any; also done at exit and by the watchdog. */
+void		 redis_server_stop(void);
+/* The pid of the redis-server running (0: none), to SIGSTOP it. */
+pid_t		 redis_server_pid(void);
+/* Sends the command (argc words, as RESP) to the redis on 127.0.0.1:port
+ * and reads the answer's first line into buf, and for a bulk string the
+ * string itself; 0, or -1. */
+int		 redis_server_cmd(int port, char *buf, size_t size, int argc,
+		    const char **argv);
+
 #endif
