@@ -11,8 +11,9 @@
  * can take whole chunks.  Every wait polls against one deadline.  The
  * service helpers at the end (round trips, chat rooms, daytime) assert
  * through cmocka, so a test that uses them reads as its checks alone.
- * The suites of the bus share one redis-server on a loopback port, killed
- * and reaped with the daemons.
+ * strace counts a running daemon's send calls for the suites that batch
+ * replies.  The suites of the bus share one redis-server on a loopback
+ * port, killed and reaped with the daemons.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -1557,6 +1558,79 @@ const char *
 harness_log_path(const struct harness *h)
 {
 	return h->logpath;
+}
+
+/* strace, to count system calls. */
+
+void
+strace_or_skip(void)
+{
+	if (harness_valgrind()) {
+		printf("# strace cannot follow valgrind: skipped\n");
+		skip();
+	}
+	if (access("/usr/bin/strace", X_OK) != 0) {
+		printf("# strace is not installed: skipped\n");
+		skip();
+	}
+}
+
+pid_t
+strace_sends_start(struct harness *h)
+{
+	char	 pidarg[32], out[4096];
+	pid_t	 st;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)harness_pid(h));
+	snprintf(out, sizeof(out), "%s/strace.out", harness_dir(h));
+	if ((st = fork()) == 0) {
+		execl("/usr/bin/timeout", "timeout", "30", "/usr/bin/strace",
+		    "-q", "-f", "-c", "-o", out, "-e",
+		    "trace=sendto,sendmsg,sendmmsg", "-p", pidarg,
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_true(st > 0);
+	harness_sleep_ms(harness_ms(1000));
+	return st;
+}
+
+/* Calls of the send system calls in strace -c's summary file. */
+static long
+strace_sends(const char *path)
+{
+	char	 line[256], name[64];
+	long	 calls, total = 0;
+	FILE	*f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		double	 pct, secs;
+		long	 usecs, errs;
+
+		/* "% time seconds usecs/call calls [errors] syscall" */
+		if (sscanf(line, "%lf %lf %ld %ld %ld %63s", &pct, &secs,
+		    &usecs, &calls, &errs, name) == 6 ||
+		    sscanf(line, "%lf %lf %ld %ld %63s", &pct, &secs, &usecs,
+		    &calls, name) == 5)
+			if (strncmp(name, "send", 4) == 0)
+				total += calls;
+	}
+	fclose(f);
+	return total;
+}
+
+long
+strace_sends_stop(struct harness *h, pid_t st)
+{
+	char	 out[4096];
+	int	 status;
+
+	(void)kill(st, SIGINT);
+	assert_int_equal(waitpid(st, &status, 0), st);
+	snprintf(out, sizeof(out), "%s/strace.out", harness_dir(h));
+	return strace_sends(out);
 }
 
 /* redis-server, for the suites of the bus. */

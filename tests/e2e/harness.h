@@ -248,6 +248,17 @@ void		 assert_tcp_daytime(const char *addr, int port);
  * exists once sockd has started. */
 const char	*harness_log_path(const struct harness *);
 
+/* strace on a running sockd. */
+/* Skips the test unless strace is installed and sockd is not under
+ * valgrind (strace cannot follow it). */
+void		 strace_or_skip(void);
+/* Starts strace -c (for at most 30 s) on h's sockd, counting its send
+ * system calls into dir/strace.out, and gives it 1 s to attach; its pid. */
+pid_t		 strace_sends_start(struct harness *);
+/* Interrupts and reaps the strace st; the send calls it counted (0 or -1
+ * also when it could not attach). */
+long		 strace_sends_stop(struct harness *, pid_t st);
+
 /* redis-server, one at a time, for the suites of the bus. */
 /* 1 when redis-server is on PATH. */
 int		 redis_server_installed(void);
