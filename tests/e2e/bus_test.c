@@ -18,9 +18,7 @@
 #include <cmocka.h>
 
 #include <sys/types.h>
-#include <sys/wait.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,102 +26,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-
-static pid_t	 redis_pid;
-
-/* Kills and reaps the redis-server this test started, if any. */
-static void
-redis_stop(void)
-{
-	if (redis_pid <= 0)
-		return;
-	(void)kill(redis_pid, SIGKILL);
-	(void)waitpid(redis_pid, NULL, 0);
-	redis_pid = 0;
-}
-
-/* Sends the command (argc words, as RESP) to the redis on port and reads
- * the first line of the answer into buf; 0, or -1. */
-static int
-redis_cmd(int port, char *buf, size_t size, int argc, const char **argv)
-{
-	char	 head[64];
-	int	 fd, i, rc = -1;
-
-	if ((fd = tcp_open("127.0.0.1", port)) == -1)
-		return -1;
-	snprintf(head, sizeof(head), "*%d\r\n", argc);
-	if (tcp_sends(fd, head) == -1)
-		goto out;
-	for (i = 0; i < argc; i++) {
-		snprintf(head, sizeof(head), "$%zu\r\n", strlen(argv[i]));
-		if (tcp_sends(fd, head) == -1 || tcp_sends(fd, argv[i]) ==
-		    -1 || tcp_sends(fd, "\r\n") == -1)
-			goto out;
-	}
-	if (tcp_recv_line(fd, buf, size, 2000) > 0)
-		rc = 0;
-out:
-	client_close(fd);
-	return rc;
-}
-
-/* Starts redis-server on 127.0.0.1:port and waits until it answers. */
-static int
-redis_start(int port)
-{
-	const char	*argv[1] = { "PING" };
-	char		 p[16], buf[64];
-	long long	 end;
-	int		 fd;
-
-	redis_stop();
-	snprintf(p, sizeof(p), "%d", port);
-	if ((redis_pid = fork()) == -1)
-		return -1;
-	if (redis_pid == 0) {
-		if ((fd = open("/dev/null", O_RDWR)) != -1) {
-			(void)dup2(fd, 0);
-			(void)dup2(fd, 1);
-			(void)dup2(fd, 2);
-		}
-		execlp("redis-server", "redis-server", "--port", p, "--bind",
-		    "127.0.0.1", "--save", "", "--appendonly", "no", (char *)NULL);
-		_exit(127);
-	}
-	end = harness_now_ms() + 10000;
-	while (harness_now_ms() < end) {
-		if (redis_cmd(port, buf, sizeof(buf), 1, argv) == 0 &&
-		    strncmp(buf, "+PONG", 5) == 0)
-			return 0;
-		harness_sleep_ms(50);
-	}
-	return -1;
-}
-
-static int
-redis_installed(void)
-{
-	return system("command -v redis-server >/dev/null 2>&1") == 0;
-}
-
-/* Starts redis on a free port, or skips the test; the port. */
-static int
-redis_start_or_skip(void)
-{
-	static int	 registered;
-	int		 port;
-
-	if (!redis_installed()) {
-		fprintf(stderr, "redis-server is not installed: skipped\n");
-		skip();
-	}
-	if (!registered++)
-		(void)atexit(redis_stop);
-	port = harness_port();
-	assert_int_equal(redis_start(port), 0);
-	return port;
-}
 
 /* Starts sockd on h with a chat room "lobby" on port (and metrics on
  * port + 1 when mport is set) and the bus on the redis at rport, and
@@ -161,7 +63,7 @@ static void
 a_reload_that_changes_the_room_keeps_its_members_on_the_bus(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, b, i;
 	int		 seen[20] = { 0 };
 	char		 nick[CHAT_NICK], msg[64];
@@ -195,7 +97,7 @@ a_reload_that_changes_the_room_keeps_its_members_on_the_bus(void **state)
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 /* The value of the metric line that starts with name, or -1. */
@@ -246,7 +148,7 @@ static void
 a_room_spans_two_hosts_and_each_event_arrives_once(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, b, i;
 	int		 seen[100] = { 0 };
 	char		 nick[CHAT_NICK], msg[64];
@@ -277,14 +179,14 @@ a_room_spans_two_hosts_and_each_event_arrives_once(void **state)
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 history_on_joining_one_host_has_lines_of_the_other(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, b;
 	char		 nick[CHAT_NICK];
 
@@ -302,7 +204,7 @@ history_on_joining_one_host_has_lines_of_the_other(void **state)
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
@@ -310,7 +212,7 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
     void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, a2, b, i;
 	int		 ma = harness_port(), seen[50] = { 0 };
 	char		 nick[CHAT_NICK], msg[64];
@@ -327,7 +229,7 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
 	tcp_skip_lines(a2, 500);
 	tcp_skip_lines(b, 500);
 
-	redis_stop();
+	redis_server_stop();
 	assert_true(harness_log_wait(ha, ": lost: ", harness_ms(5000)));
 	assert_true(harness_log_wait(hb, ": lost: ", harness_ms(5000)));
 	/* Locally the room goes on, through several failed reconnections. */
@@ -344,7 +246,7 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
 	assert_int_equal(metric(ma, "sockd_bus_connected"), 0);
 	assert_true(metric(ma, "sockd_bus_dropped_total") >= 5);
 
-	assert_int_equal(redis_start(rport), 0);
+	assert_int_equal(redis_server_start(rport), 0);
 	assert_true(harness_log_wait(ha, "connected again",
 	    harness_ms(15000)));
 	assert_true(harness_log_wait(hb, "connected again",
@@ -363,7 +265,7 @@ rooms_go_on_without_redis_and_span_hosts_again_when_it_returns(
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 /* 1 when a line containing want comes on fd within ms, 0 when fd is quiet
@@ -383,7 +285,7 @@ static void
 who_lists_both_hosts_and_never_a_crashed_one(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, a2, b;
 	char		 nick[CHAT_NICK], line[512];
 
@@ -418,14 +320,14 @@ who_lists_both_hosts_and_never_a_crashed_one(void **state)
 	clients_close((int[]){ a, a2, b }, 3);
 	harness_stop_clean(hb);
 	harness_free(hb);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 events_no_sockd_wrote_are_refused_or_cleaned(void **state)
 {
 	struct harness	*h = *state;
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 port = harness_port(), c;
 	char		 nick[CHAT_NICK], buf[64], line[512];
 	const char	*junk[3] = { "PUBLISH", "sockd:chat:lobby", "junk" };
@@ -435,8 +337,10 @@ events_no_sockd_wrote_are_refused_or_cleaned(void **state)
 	host_start(h, port, rport);
 	c = chat_join(port, nick, sizeof(nick));
 	assert_true(c >= 0);
-	assert_int_equal(redis_cmd(rport, buf, sizeof(buf), 3, junk), 0);
-	assert_int_equal(redis_cmd(rport, buf, sizeof(buf), 3, bad), 0);
+	assert_int_equal(redis_server_cmd(rport, buf, sizeof(buf), 3, junk),
+	    0);
+	assert_int_equal(redis_server_cmd(rport, buf, sizeof(buf), 3, bad),
+	    0);
 	assert_true(tcp_recv_line(c, line, sizeof(line), 5000) > 0);
 	assert_non_null(strstr(line, "<mallory> hi there"));
 	assert_null(strchr(line, '\033'));
@@ -444,7 +348,7 @@ events_no_sockd_wrote_are_refused_or_cleaned(void **state)
 	assert_true(tcp_quiet(c, 300));
 	client_close(c);
 	harness_stop_clean(h);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
@@ -471,11 +375,11 @@ a_bad_bus_setting_is_an_error_with_its_line(void **state)
 	harness_pass(h);
 }
 
-/* A failed test ends before its redis_stop(). */
+/* A failed test ends before its redis_server_stop(). */
 static int
 bus_teardown(void **state)
 {
-	redis_stop();
+	redis_server_stop();
 	return harness_teardown(state);
 }
 

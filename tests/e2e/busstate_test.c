@@ -18,9 +18,7 @@
 #include <cmocka.h>
 
 #include <sys/types.h>
-#include <sys/wait.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,101 +26,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-
-static pid_t	 redis_pid;
-
-/* Kills (woken first, if stopped) and reaps the redis-server this test
- * started, if any. */
-static void
-redis_stop(void)
-{
-	if (redis_pid <= 0)
-		return;
-	(void)kill(redis_pid, SIGKILL);
-	(void)kill(redis_pid, SIGCONT);
-	(void)waitpid(redis_pid, NULL, 0);
-	redis_pid = 0;
-}
-
-/* Sends the command (argc words, as RESP) to the redis on port and reads
- * the answer's first line into buf, and for a bulk string the string
- * itself; 0, or -1. */
-static int
-redis_cmd(int port, char *buf, size_t size, int argc, const char **argv)
-{
-	char	 head[64];
-	int	 fd, i, rc = -1;
-
-	if ((fd = tcp_open("127.0.0.1", port)) == -1)
-		return -1;
-	snprintf(head, sizeof(head), "*%d\r\n", argc);
-	if (tcp_sends(fd, head) == -1)
-		goto out;
-	for (i = 0; i < argc; i++) {
-		snprintf(head, sizeof(head), "$%zu\r\n", strlen(argv[i]));
-		if (tcp_sends(fd, head) == -1 || tcp_sends(fd, argv[i]) ==
-		    -1 || tcp_sends(fd, "\r\n") == -1)
-			goto out;
-	}
-	if (tcp_recv_line(fd, buf, size, 2000) > 0)
-		rc = 0;
-	if (rc == 0 && buf[0] == '$' && buf[1] != '-' &&
-	    tcp_recv_line(fd, buf, size, 2000) <= 0)
-		rc = -1;
-out:
-	client_close(fd);
-	return rc;
-}
-
-static int
-redis_start(int port)
-{
-	const char	*argv[1] = { "PING" };
-	char		 p[16], buf[64];
-	long long	 end;
-	int		 fd;
-
-	redis_stop();
-	snprintf(p, sizeof(p), "%d", port);
-	if ((redis_pid = fork()) == -1)
-		return -1;
-	if (redis_pid == 0) {
-		if ((fd = open("/dev/null", O_RDWR)) != -1) {
-			(void)dup2(fd, 0);
-			(void)dup2(fd, 1);
-			(void)dup2(fd, 2);
-		}
-		execlp("redis-server", "redis-server", "--port", p, "--bind",
-		    "127.0.0.1", "--save", "", "--appendonly", "no",
-		    (char *)NULL);
-		_exit(127);
-	}
-	end = harness_now_ms() + 10000;
-	while (harness_now_ms() < end) {
-		if (redis_cmd(port, buf, sizeof(buf), 1, argv) == 0 &&
-		    strncmp(buf, "+PONG", 5) == 0)
-			return 0;
-		harness_sleep_ms(50);
-	}
-	return -1;
-}
-
-static int
-redis_start_or_skip(void)
-{
-	static int	 registered;
-	int		 port;
-
-	if (system("command -v redis-server >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "redis-server is not installed: skipped\n");
-		skip();
-	}
-	if (!registered++)
-		(void)atexit(redis_stop);
-	port = harness_port();
-	assert_int_equal(redis_start(port), 0);
-	return port;
-}
 
 /* Starts sockd on h with the chat room "lobby" (and opts) on port, echo on
  * eport when set, the bus on the redis at rport, and waits for the bus. */
@@ -161,7 +64,7 @@ static void
 a_nick_taken_on_one_host_is_refused_on_the_other(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, b;
 	char		 nick[CHAT_NICK], line[512];
 
@@ -191,14 +94,14 @@ a_nick_taken_on_one_host_is_refused_on_the_other(void **state)
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 guest_names_are_unique_across_hosts(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), i, j;
 	int		 c[40];
 	char		 nick[40][CHAT_NICK];
@@ -220,14 +123,14 @@ guest_names_are_unique_across_hosts(void **state)
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 history_has_lines_typed_before_this_host_started(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, b, a2;
 	char		 nick[CHAT_NICK];
 
@@ -256,14 +159,14 @@ history_has_lines_typed_before_this_host_started(void **state)
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 a_killed_hosts_members_leave_who_within_the_ttl(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, b;
 	int		 gone;
 	char		 nick[CHAT_NICK], line[512];
@@ -307,14 +210,14 @@ a_killed_hosts_members_leave_who_within_the_ttl(void **state)
 	client_close(b);
 	harness_stop_clean(hb);
 	harness_free(hb);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 nicks_are_claimed_again_when_redis_returns(void **state)
 {
 	struct harness	*ha = *state, *hb = harness_new();
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 pa = harness_port(), pb = harness_port(), a, a2, b;
 	int		 na, nb;
 	char		 nick[CHAT_NICK], line[512];
@@ -329,7 +232,7 @@ nicks_are_claimed_again_when_redis_returns(void **state)
 	assert_int_equal(tcp_sends(a, "/nick alice\r\n"), 0);
 	assert_true(tcp_expect(b, "is now known as alice", 5000));
 
-	redis_stop();
+	redis_server_stop();
 	assert_true(harness_log_wait(ha, ": lost: ", harness_ms(8000)));
 	assert_true(harness_log_wait(hb, ": lost: ", harness_ms(8000)));
 	/* Locally the room goes on; nicks are checked here alone. */
@@ -345,7 +248,7 @@ nicks_are_claimed_again_when_redis_returns(void **state)
 	tcp_skip_lines(a, 300);
 
 	/* Back: the two alices meet in Redis; one gives way. */
-	assert_int_equal(redis_start(rport), 0);
+	assert_int_equal(redis_server_start(rport), 0);
 	assert_true(harness_log_wait(ha, "connected again",
 	    harness_ms(15000)));
 	assert_true(harness_log_wait(hb, "connected again",
@@ -356,7 +259,8 @@ nicks_are_claimed_again_when_redis_returns(void **state)
 	    "guest", line, sizeof(line), 2000);
 	assert_int_equal(na + nb, 1);
 	/* The other nicks were claimed again. */
-	assert_int_equal(redis_cmd(rport, line, sizeof(line), 2, get), 0);
+	assert_int_equal(redis_server_cmd(rport, line, sizeof(line), 2, get),
+	    0);
 	assert_int_not_equal(line[0], '$');
 	assert_true(strlen(line) > 16);
 	assert_int_equal(harness_log_count(ha, ": lost: "), 1);
@@ -371,14 +275,14 @@ nicks_are_claimed_again_when_redis_returns(void **state)
 	harness_stop_clean(hb);
 	harness_free(hb);
 	harness_stop_clean(ha);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 a_stopped_redis_grows_no_memory_and_stalls_nothing(void **state)
 {
 	struct harness	*h = *state;
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 port = harness_port(), eport = harness_port();
 	int		 a, b, i, e;
 	char		 nick[CHAT_NICK], line[512], msg[600];
@@ -392,7 +296,7 @@ a_stopped_redis_grows_no_memory_and_stalls_nothing(void **state)
 	memset(msg, 'x', sizeof(msg));
 	memcpy(msg + sizeof(msg) - 3, "\r\n", 3);
 	rss0 = harness_rss_kb(h);
-	assert_int_equal(kill(redis_pid, SIGSTOP), 0);
+	assert_int_equal(kill(redis_server_pid(), SIGSTOP), 0);
 	/* 16 MB typed while Redis does not answer: far more than the
 	 * bus's queue. */
 	for (i = 0; i < 28000; i++) {
@@ -415,20 +319,20 @@ a_stopped_redis_grows_no_memory_and_stalls_nothing(void **state)
 	if (!harness_asan() && !harness_valgrind())
 		assert_true(rss1 - rss0 < 12 * 1024);
 	assert_true(worst < 1000);
-	assert_int_equal(kill(redis_pid, SIGCONT), 0);
+	assert_int_equal(kill(redis_server_pid(), SIGCONT), 0);
 	/* The room is still one. */
 	assert_int_equal(tcp_sends(a, "after\r\n"), 0);
 	assert_true(line_within(b, "> after", line, sizeof(line), 5000));
 	clients_close((int[]){ a, b }, 2);
 	harness_stop_clean(h);
-	redis_stop();
+	redis_server_stop();
 }
 
 static void
 members_who_leave_before_redis_answers_are_never_touched(void **state)
 {
 	struct harness	*h = *state;
-	int		 rport = redis_start_or_skip();
+	int		 rport = redis_server_start_or_skip();
 	int		 port = harness_port(), c[20], a, i;
 	char		 nick[CHAT_NICK], msg[64], line[512];
 
@@ -436,7 +340,7 @@ members_who_leave_before_redis_answers_are_never_touched(void **state)
 	a = chat_join(port, nick, sizeof(nick));
 	assert_true(a >= 0);
 	/* Redis holds every answer while the members ask and leave. */
-	assert_int_equal(kill(redis_pid, SIGSTOP), 0);
+	assert_int_equal(kill(redis_server_pid(), SIGSTOP), 0);
 	for (i = 0; i < 20; i++) {
 		c[i] = chat_join(port, nick, sizeof(nick));
 		assert_true(c[i] >= 0);
@@ -447,7 +351,7 @@ members_who_leave_before_redis_answers_are_never_touched(void **state)
 	harness_sleep_ms(300);
 	clients_close(c, 20);
 	harness_sleep_ms(1000);
-	assert_int_equal(kill(redis_pid, SIGCONT), 0);
+	assert_int_equal(kill(redis_server_pid(), SIGCONT), 0);
 	harness_sleep_ms(1000);
 	/* The answers came for members long gone: the room is fine, and
 	 * their nicks are free. */
@@ -456,13 +360,13 @@ members_who_leave_before_redis_answers_are_never_touched(void **state)
 	    sizeof(line), 5000));
 	client_close(a);
 	harness_stop_clean(h);
-	redis_stop();
+	redis_server_stop();
 }
 
 static int
 busstate_teardown(void **state)
 {
-	redis_stop();
+	redis_server_stop();
 	return harness_teardown(state);
 }
 

@@ -11,6 +11,9 @@
  * can take whole chunks.  Every wait polls against one deadline.  The
  * service helpers at the end (round trips, chat rooms, daytime) assert
  * through cmocka, so a test that uses them reads as its checks alone.
+ * strace counts a running daemon's send calls for the suites that batch
+ * replies.  The suites of the bus share one redis-server on a loopback
+ * port, killed and reaped with the daemons.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -287,6 +290,7 @@ cleanup_all(void)
 			kill_reap(live[i]);
 			remove_dir(live[i]->dir);
 		}
+	redis_server_stop();
 }
 
 void
@@ -1554,4 +1558,181 @@ const char *
 harness_log_path(const struct harness *h)
 {
 	return h->logpath;
+}
+
+/* strace, to count system calls. */
+
+void
+strace_or_skip(void)
+{
+	if (harness_valgrind()) {
+		printf("# strace cannot follow valgrind: skipped\n");
+		skip();
+	}
+	if (access("/usr/bin/strace", X_OK) != 0) {
+		printf("# strace is not installed: skipped\n");
+		skip();
+	}
+}
+
+pid_t
+strace_sends_start(struct harness *h)
+{
+	char	 pidarg[32], out[4096];
+	pid_t	 st;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)harness_pid(h));
+	snprintf(out, sizeof(out), "%s/strace.out", harness_dir(h));
+	if ((st = fork()) == 0) {
+		execl("/usr/bin/timeout", "timeout", "30", "/usr/bin/strace",
+		    "-q", "-f", "-c", "-o", out, "-e",
+		    "trace=sendto,sendmsg,sendmmsg", "-p", pidarg,
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_true(st > 0);
+	harness_sleep_ms(harness_ms(1000));
+	return st;
+}
+
+/* Calls of the send system calls in strace -c's summary file. */
+static long
+strace_sends(const char *path)
+{
+	char	 line[256], name[64];
+	long	 calls, total = 0;
+	FILE	*f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		double	 pct, secs;
+		long	 usecs, errs;
+
+		/* "% time seconds usecs/call calls [errors] syscall" */
+		if (sscanf(line, "%lf %lf %ld %ld %ld %63s", &pct, &secs,
+		    &usecs, &calls, &errs, name) == 6 ||
+		    sscanf(line, "%lf %lf %ld %ld %63s", &pct, &secs, &usecs,
+		    &calls, name) == 5)
+			if (strncmp(name, "send", 4) == 0)
+				total += calls;
+	}
+	fclose(f);
+	return total;
+}
+
+long
+strace_sends_stop(struct harness *h, pid_t st)
+{
+	char	 out[4096];
+	int	 status;
+
+	(void)kill(st, SIGINT);
+	assert_int_equal(waitpid(st, &status, 0), st);
+	snprintf(out, sizeof(out), "%s/strace.out", harness_dir(h));
+	return strace_sends(out);
+}
+
+/* redis-server, for the suites of the bus. */
+
+static pid_t	 redis_pid;
+
+void
+redis_server_stop(void)
+{
+	if (redis_pid <= 0)
+		return;
+	/* SIGCONT too: a stopped process dies only once woken. */
+	(void)kill(redis_pid, SIGKILL);
+	(void)kill(redis_pid, SIGCONT);
+	(void)waitpid(redis_pid, NULL, 0);
+	redis_pid = 0;
+}
+
+pid_t
+redis_server_pid(void)
+{
+	return redis_pid;
+}
+
+int
+redis_server_cmd(int port, char *buf, size_t size, int argc,
+    const char **argv)
+{
+	char	 head[64];
+	int	 fd, i, rc = -1;
+
+	if ((fd = tcp_open("127.0.0.1", port)) == -1)
+		return -1;
+	snprintf(head, sizeof(head), "*%d\r\n", argc);
+	if (tcp_sends(fd, head) == -1)
+		goto out;
+	for (i = 0; i < argc; i++) {
+		snprintf(head, sizeof(head), "$%zu\r\n", strlen(argv[i]));
+		if (tcp_sends(fd, head) == -1 || tcp_sends(fd, argv[i]) ==
+		    -1 || tcp_sends(fd, "\r\n") == -1)
+			goto out;
+	}
+	if (tcp_recv_line(fd, buf, size, 2000) > 0)
+		rc = 0;
+	if (rc == 0 && buf[0] == '$' && buf[1] != '-' &&
+	    tcp_recv_line(fd, buf, size, 2000) <= 0)
+		rc = -1;
+out:
+	client_close(fd);
+	return rc;
+}
+
+int
+redis_server_start(int port)
+{
+	const char	*argv[1] = { "PING" };
+	char		 p[16], buf[64];
+	long long	 end;
+	int		 fd;
+
+	init_once();
+	redis_server_stop();
+	snprintf(p, sizeof(p), "%d", port);
+	if ((redis_pid = fork()) == -1)
+		return -1;
+	if (redis_pid == 0) {
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			(void)dup2(fd, 0);
+			(void)dup2(fd, 1);
+			(void)dup2(fd, 2);
+		}
+		execlp("redis-server", "redis-server", "--port", p, "--bind",
+		    "127.0.0.1", "--save", "", "--appendonly", "no",
+		    (char *)NULL);
+		_exit(127);
+	}
+	end = harness_now_ms() + 10000;
+	while (harness_now_ms() < end) {
+		if (redis_server_cmd(port, buf, sizeof(buf), 1, argv) == 0 &&
+		    strncmp(buf, "+PONG", 5) == 0)
+			return 0;
+		harness_sleep_ms(50);
+	}
+	return -1;
+}
+
+int
+redis_server_installed(void)
+{
+	return system("command -v redis-server >/dev/null 2>&1") == 0;
+}
+
+int
+redis_server_start_or_skip(void)
+{
+	int	 port;
+
+	if (!redis_server_installed()) {
+		fprintf(stderr, "redis-server is not installed: skipped\n");
+		skip();
+	}
+	port = harness_port();
+	assert_int_equal(redis_server_start(port), 0);
+	return port;
 }

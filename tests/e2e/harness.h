@@ -248,4 +248,35 @@ void		 assert_tcp_daytime(const char *addr, int port);
  * exists once sockd has started. */
 const char	*harness_log_path(const struct harness *);
 
+/* strace on a running sockd. */
+/* Skips the test unless strace is installed and sockd is not under
+ * valgrind (strace cannot follow it). */
+void		 strace_or_skip(void);
+/* Starts strace -c (for at most 30 s) on h's sockd, counting its send
+ * system calls into dir/strace.out, and gives it 1 s to attach; its pid. */
+pid_t		 strace_sends_start(struct harness *);
+/* Interrupts and reaps the strace st; the send calls it counted (0 or -1
+ * also when it could not attach). */
+long		 strace_sends_stop(struct harness *, pid_t st);
+
+/* redis-server, one at a time, for the suites of the bus. */
+/* 1 when redis-server is on PATH. */
+int		 redis_server_installed(void);
+/* Starts redis-server on 127.0.0.1:port (after stopping the one before)
+ * and waits up to 10 s until it answers PING; 0, or -1. */
+int		 redis_server_start(int port);
+/* redis_server_start() on a free port, the port; skips the test when
+ * redis-server is not installed, fails it when it does not start. */
+int		 redis_server_start_or_skip(void);
+/* Kills (woken first, if stopped) and reaps the redis-server started, if
+ * any; also done at exit and by the watchdog. */
+void		 redis_server_stop(void);
+/* The pid of the redis-server running (0: none), to SIGSTOP it. */
+pid_t		 redis_server_pid(void);
+/* Sends the command (argc words, as RESP) to the redis on 127.0.0.1:port
+ * and reads the answer's first line into buf, and for a bulk string the
+ * string itself; 0, or -1. */
+int		 redis_server_cmd(int port, char *buf, size_t size, int argc,
+		    const char **argv);
+
 #endif

@@ -285,7 +285,7 @@ net_up(void)
 		fprintf(stderr, "ip (iproute2) is not installed: skipped\n");
 		skip();
 	}
-	if (system("command -v redis-server >/dev/null 2>&1") != 0) {
+	if (!redis_server_installed()) {
 		fprintf(stderr, "redis-server is not installed: skipped\n");
 		skip();
 	}

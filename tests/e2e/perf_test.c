@@ -110,70 +110,24 @@ a_burst_longer_than_one_loop_turn_is_answered_whole(void **state)
 	harness_stop_clean(h);
 }
 
-/* Calls of the send system calls in strace -c's summary file. */
-static long
-strace_sends(const char *path)
-{
-	char line[256], name[64];
-	long calls, total = 0;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		double pct, secs;
-		long usecs, errs;
-
-		/* "% time seconds usecs/call calls [errors] syscall" */
-		if (sscanf(line, "%lf %lf %ld %ld %ld %63s", &pct, &secs,
-		    &usecs, &calls, &errs, name) == 6 ||
-		    sscanf(line, "%lf %lf %ld %ld %63s", &pct, &secs, &usecs,
-		    &calls, name) == 5)
-			if (strncmp(name, "send", 4) == 0)
-				total += calls;
-	}
-	fclose(f);
-	return total;
-}
-
 static void
 the_replies_of_a_batch_of_20_datagrams_take_one_send_call(void **state)
 {
 	struct harness *h = *state;
-	int port = harness_port(), fds[NSRC], status;
-	char pidarg[32], out[4096];
+	int port = harness_port(), fds[NSRC];
 	long calls;
 	pid_t st;
 
-	if (harness_valgrind()) {
-		printf("# strace cannot follow valgrind: skipped\n");
-		skip();
-	}
-	if (access("/usr/bin/strace", X_OK) != 0) {
-		printf("# strace is not installed: skipped\n");
-		skip();
-	}
+	strace_or_skip();
 	echo_serve(h, port);
 	clients_open(port, fds);
-	snprintf(pidarg, sizeof(pidarg), "%d", (int)harness_pid(h));
-	snprintf(out, sizeof(out), "%s/strace.out", harness_dir(h));
-	if ((st = fork()) == 0) {
-		execl("/usr/bin/timeout", "timeout", "30", "/usr/bin/strace",
-		    "-q", "-f", "-c", "-o", out, "-e",
-		    "trace=sendto,sendmsg,sendmmsg", "-p", pidarg,
-		    (char *)NULL);
-		_exit(127);
-	}
-	assert_true(st > 0);
-	harness_sleep_ms(harness_ms(1000));
+	st = strace_sends_start(h);
 	/* 64 datagrams found at once. */
 	assert_int_equal(harness_signal(h, SIGSTOP), 0);
 	burst_send(fds, 16);
 	assert_int_equal(harness_signal(h, SIGCONT), 0);
 	burst_expect(fds, 16);
-	kill(st, SIGINT);
-	assert_int_equal(waitpid(st, &status, 0), st);
-	calls = strace_sends(out);
+	calls = strace_sends_stop(h, st);
 	printf("# 64 replies took %ld send calls\n", calls);
 	if (calls <= 0) {
 		printf("# strace could not attach: skipped\n");

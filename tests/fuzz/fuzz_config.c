@@ -9,7 +9,7 @@
  * "\n%%\n" is the drop-in file "d/a.conf", and the main file starts with
  * include_dir = "d" unless it names an include_dir of its own.
  */
-/* fuzz-sources: daemon/config.c daemon/opts.c daemon/acl.c daemon/errlist.c daemon/util.c daemon/log.c daemon/busaddr.c */
+/* fuzz-sources: daemon/config.c daemon/opts.c daemon/acl.c daemon/errlist.c daemon/util.c daemon/log.c daemon/busaddr.c daemon/import.c daemon/inetdconf.c daemon/xinetd.c */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

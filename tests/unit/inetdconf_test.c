@@ -19,45 +19,18 @@
 #include "errlist.h"
 #include "importer.h"
 #include "util.h"
+#include "import_util.h"
 
 #define FIXTURES	"tests/import/"
-
-static struct imp_entry *
-find(struct imp_list *l, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->e[i].name, name) == 0)
-			return &l->e[i];
-	fail_msg("no entry \"%s\"", name);
-	return NULL;
-}
-
-static int
-has_comment(const struct strv *sv, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < sv->n; i++)
-		if (strstr(sv->v[i], needle) != NULL)
-			return 1;
-	return 0;
-}
 
 /* Parses text as file "t.conf"; the first error, or "" when none. */
 static char *
 parse_err(const char *text, struct imp_list *l)
 {
 	struct errlist errs = { 0 };
-	char *s;
-	int rc;
 
-	rc = inetdconf_parse("t.conf", text, l, &errs);
-	assert_int_equal(rc, errs.n > 0 ? -1 : 0);
-	s = strdup(errs.n > 0 ? errs.msg[0] : "");
-	errlist_free(&errs);
-	return s;
+	return imp_first_error(inetdconf_parse("t.conf", text, l, &errs),
+	    &errs);
 }
 
 static void
@@ -87,7 +60,7 @@ update_inetd_lines_become_exec_services(void **state)
 	assert_int_equal(errs.n, 0);
 	import_names(&l);
 
-	e = find(&l, "tftp");
+	e = imp_find(&l, "tftp");
 	assert_int_equal(e->line, 4);
 	assert_int_equal(e->port, 69);
 	assert_int_equal(e->protocols, SOCKD_UDP);
@@ -100,26 +73,26 @@ update_inetd_lines_become_exec_services(void **state)
 	assert_string_equal(e->user, "root");
 	assert_null(e->group);
 	/* argv[0] written as the path is no loss worth a comment. */
-	assert_false(has_comment(&e->comments, "argv[0]"));
+	assert_false(strv_has(&e->comments, "argv[0]"));
 
 	/* update-inetd's "nobody.tty" and udp4. */
-	e = find(&l, "talk");
+	e = imp_find(&l, "talk");
 	assert_string_equal(e->user, "nobody");
 	assert_string_equal(e->group, "tty");
 	assert_int_equal(e->command.n, 1);
 	assert_string_equal(e->command.v[0], "/usr/sbin/in.talkd");
 	assert_int_equal(e->bind.n, 0);
 
-	e = find(&l, "git");
+	e = imp_find(&l, "git");
 	assert_int_equal(e->port, 9418);
 	assert_int_equal(e->wait, 0);
 	assert_int_equal(e->command.n, 5);
 	assert_string_equal(e->command.v[1], "daemon");
 	assert_string_equal(e->command.v[2], "--inetd");
 
-	e = find(&l, "rsync");
+	e = imp_find(&l, "rsync");
 	assert_string_equal(e->command.v[1], "--daemon");
-	assert_true(has_comment(&e->comments, "argv[0] \"rsyncd\""));
+	assert_true(strv_has(&e->comments, "argv[0] \"rsyncd\""));
 	imp_list_free(&l);
 }
 
@@ -134,9 +107,9 @@ dgram_udp_nowait_becomes_a_disabled_service(void **state)
 	err = parse_err("biff dgram udp nowait root /usr/sbin/in.comsat "
 	    "in.comsat\n", &l);
 	assert_string_equal(err, "");
-	e = find(&l, "biff");
+	e = imp_find(&l, "biff");
 	assert_int_equal(e->enabled, 0);
-	assert_true(has_comment(&e->comments, "wait = true"));
+	assert_true(strv_has(&e->comments, "wait = true"));
 	free(err);
 	imp_list_free(&l);
 }
@@ -155,10 +128,10 @@ an_off_line_is_a_disabled_service(void **state)
 	/* The broken disabled line is noted, never an error. */
 	assert_string_equal(err, "");
 	assert_int_equal(l.n, 1);
-	e = find(&l, "talk");
+	e = imp_find(&l, "talk");
 	assert_int_equal(e->line, 2);
 	assert_int_equal(e->enabled, 0);
-	assert_true(has_comment(&l.comments, "t.conf:3: a disabled line"));
+	assert_true(strv_has(&l.comments, "t.conf:3: a disabled line"));
 	free(err);
 	imp_list_free(&l);
 }
@@ -175,11 +148,11 @@ tcpd_is_looked_through_with_a_comment(void **state)
 	    "in.fingerd -w\nuucp stream tcp nowait uucp /usr/sbin/tcpd "
 	    "/usr/lib/uucp/uucico -l\n", &l);
 	assert_string_equal(err, "");
-	e = find(&l, "finger");
+	e = imp_find(&l, "finger");
 	assert_string_equal(e->command.v[0], "/usr/sbin/in.fingerd");
 	assert_string_equal(e->command.v[1], "-w");
-	assert_true(has_comment(&e->comments, "hosts.allow"));
-	e = find(&l, "uucp");
+	assert_true(strv_has(&e->comments, "hosts.allow"));
+	e = imp_find(&l, "uucp");
 	assert_string_equal(e->command.v[0], "/usr/lib/uucp/uucico");
 	free(err);
 	imp_list_free(&l);
@@ -201,14 +174,14 @@ internal_services_become_built_ins_and_others_are_dropped(void **state)
 	assert_string_equal(err, "");
 	import_names(&l);
 	assert_int_equal(l.n, 2);
-	e = find(&l, "echo");
+	e = imp_find(&l, "echo");
 	assert_string_equal(e->handler, "echo");
 	assert_int_equal(e->protocols, SOCKD_TCP);
-	e = find(&l, "echo-udp");
+	e = imp_find(&l, "echo-udp");
 	assert_string_equal(e->handler, "echo");
 	assert_int_equal(e->protocols, SOCKD_UDP);
-	assert_true(has_comment(&l.comments, "t.conf:3: tcpmux: dropped"));
-	assert_true(has_comment(&l.comments, "t.conf:4: rstatd/1-3: "
+	assert_true(strv_has(&l.comments, "t.conf:3: tcpmux: dropped"));
+	assert_true(strv_has(&l.comments, "t.conf:4: rstatd/1-3: "
 	    "dropped"));
 	free(err);
 	imp_list_free(&l);
@@ -229,10 +202,10 @@ addresses_bind_their_line_or_the_lines_that_follow(void **state)
 	    "time stream tcp nowait root internal\n", &l);
 	assert_string_equal(err, "");
 	assert_int_equal(l.n, 4);
-	assert_string_equal(find(&l, "echo")->bind.v[0], "127.0.0.1");
-	assert_string_equal(find(&l, "discard")->bind.v[0], "::1");
-	assert_string_equal(find(&l, "daytime")->bind.v[0], "::1");
-	assert_int_equal(find(&l, "time")->bind.n, 0);
+	assert_string_equal(imp_find(&l, "echo")->bind.v[0], "127.0.0.1");
+	assert_string_equal(imp_find(&l, "discard")->bind.v[0], "::1");
+	assert_string_equal(imp_find(&l, "daytime")->bind.v[0], "::1");
+	assert_int_equal(imp_find(&l, "time")->bind.n, 0);
 	free(err);
 	imp_list_free(&l);
 }
@@ -247,10 +220,10 @@ max_becomes_a_rate_with_a_comment(void **state)
 	(void)state;
 	err = parse_err("echo stream tcp nowait.400 root internal\n", &l);
 	assert_string_equal(err, "");
-	e = find(&l, "echo");
+	e = imp_find(&l, "echo");
 	assert_int_equal(e->rate, 7);
 	assert_int_equal(e->burst, 400);
-	assert_true(has_comment(&e->comments, "approximation"));
+	assert_true(strv_has(&e->comments, "approximation"));
 	free(err);
 	imp_list_free(&l);
 }
@@ -268,11 +241,11 @@ continuation_lines_join_their_entry(void **state)
 	    "7102 stream\n", &l);
 	assert_string_equal(err, "t.conf:6: 2 fields; expected at least 6: "
 	    "service, socket type, protocol, wait or nowait, user, server");
-	e = find(&l, "7100");
+	e = imp_find(&l, "7100");
 	assert_int_equal(e->line, 2);
 	assert_int_equal(e->command.n, 2);
 	assert_string_equal(e->command.v[1], "-x");
-	e = find(&l, "7101");
+	e = imp_find(&l, "7101");
 	assert_int_equal(e->line, 4);
 	assert_string_equal(e->command.v[1], "-u");
 	free(err);

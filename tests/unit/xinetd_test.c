@@ -21,45 +21,18 @@
 #include "errlist.h"
 #include "importer.h"
 #include "util.h"
+#include "import_util.h"
 
 #define FIXTURES	"tests/import/xinetd/"
-
-static struct imp_entry *
-find(struct imp_list *l, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->e[i].name, name) == 0)
-			return &l->e[i];
-	fail_msg("no entry \"%s\"", name);
-	return NULL;
-}
-
-static int
-has(const struct strv *sv, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < sv->n; i++)
-		if (strstr(sv->v[i], needle) != NULL)
-			return 1;
-	return 0;
-}
 
 /* Parses text as "x.conf"; the first error, or "" when none. */
 static char *
 parse_err(const char *text, struct imp_list *l)
 {
 	struct errlist errs = { 0 };
-	char *s;
-	int rc;
 
-	rc = xinetd_parse("x.conf", text, 0, l, &errs);
-	assert_int_equal(rc, errs.n > 0 ? -1 : 0);
-	s = strdup(errs.n > 0 ? errs.msg[0] : "");
-	errlist_free(&errs);
-	return s;
+	return imp_first_error(xinetd_parse("x.conf", text, 0, l, &errs),
+	    &errs);
 }
 
 static void
@@ -91,15 +64,15 @@ debians_shipped_xinetd_files_import_disabled_built_ins(void **state)
 		assert_int_equal(l.e[i].enabled, 0);
 		assert_string_not_equal(l.e[i].handler, "exec");
 	}
-	assert_string_equal(find(&l, "echo-stream")->handler, "echo");
-	assert_int_equal(find(&l, "echo-dgram")->protocols, SOCKD_UDP);
-	assert_int_equal(find(&l, "echo-dgram")->line, 17);
-	assert_int_equal(find(&l, "echo-dgram-udp")->line, 4);
-	assert_int_equal(find(&l, "time-dgram")->port, 37);
+	assert_string_equal(imp_find(&l, "echo-stream")->handler, "echo");
+	assert_int_equal(imp_find(&l, "echo-dgram")->protocols, SOCKD_UDP);
+	assert_int_equal(imp_find(&l, "echo-dgram")->line, 17);
+	assert_int_equal(imp_find(&l, "echo-dgram-udp")->line, 4);
+	assert_int_equal(imp_find(&l, "time-dgram")->port, 37);
 	/* xinetd's own listings have no sockd equivalent. */
-	assert_true(has(&l.comments, "xinetd.d/services:4: service services: "
-	    "dropped"));
-	assert_true(has(&l.comments, "service servers: dropped"));
+	assert_true(strv_has(&l.comments, "xinetd.d/services:4: service "
+	    "services: dropped"));
+	assert_true(strv_has(&l.comments, "service servers: dropped"));
 	free(conf);
 	free(text);
 	imp_list_free(&l);
@@ -140,7 +113,7 @@ attributes_map_to_settings_with_defaults_and_operators(void **state)
 	    "\taccess_times = 2:00-8:59\n"
 	    "}\n", &l);
 	assert_string_equal(err, "");
-	e = find(&l, "rev");
+	e = imp_find(&l, "rev");
 	assert_int_equal(e->line, 8);
 	assert_int_equal(e->port, 7100);
 	assert_string_equal(e->handler, "exec");
@@ -153,27 +126,27 @@ attributes_map_to_settings_with_defaults_and_operators(void **state)
 	assert_int_equal(e->allow.n, 2);
 	assert_string_equal(e->allow.v[0], "127.0.0.1/32");
 	assert_string_equal(e->allow.v[1], "192.168.1.0/24");
-	assert_true(has(&e->comments, "\"host.example\" dropped"));
+	assert_true(strv_has(&e->comments, "\"host.example\" dropped"));
 	assert_string_equal(e->deny.v[0], "192.168.1.7/32");
 	assert_int_equal(e->max_connections, 60);
 	assert_int_equal(e->per_source, 0);
 	assert_int_equal(e->rate, 25);
-	assert_true(has(&e->comments, "cps 25 became rate 25"));
+	assert_true(strv_has(&e->comments, "cps 25 became rate 25"));
 	assert_string_equal(e->env.v[1], "TZ=UTC");
 	assert_string_equal(e->passenv.v[0], "HOME");
 	assert_int_equal(e->rlimit_as, 64LL << 20);
 	assert_int_equal(e->rlimit_cpu, 10);
 	assert_int_equal(e->rlimit_nofile, 32);
-	assert_true(has(&e->comments, "rlimit_stack: dropped"));
+	assert_true(strv_has(&e->comments, "rlimit_stack: dropped"));
 	assert_int_equal(e->umask, 027);
 	assert_int_equal(e->nice, 5);
 	assert_int_equal(e->keepalive, 1);
-	assert_true(has(&e->comments, "flags NODELAY: dropped"));
+	assert_true(strv_has(&e->comments, "flags NODELAY: dropped"));
 	assert_string_equal(e->bind.v[0], "127.0.0.1");
-	assert_true(has(&e->comments, "banner \"/nonexistent/banner\" "
+	assert_true(strv_has(&e->comments, "banner \"/nonexistent/banner\" "
 	    "dropped"));
-	assert_true(has(&e->comments, "access_times: dropped"));
-	assert_true(has(&e->comments, "log_type: dropped"));
+	assert_true(strv_has(&e->comments, "access_times: dropped"));
+	assert_true(strv_has(&e->comments, "log_type: dropped"));
 	assert_int_equal(e->log_connections, 1);
 	free(err);
 	imp_list_free(&l);
@@ -192,12 +165,12 @@ only_from_with_no_address_left_allows_nobody(void **state)
 	    "service discard {\n type = INTERNAL\n socket_type = stream\n"
 	    " wait = no\n only_from = localhost\n}\n", &l);
 	assert_string_equal(err, "");
-	e = find(&l, "echo");
+	e = imp_find(&l, "echo");
 	assert_int_equal(e->allow.n, 0);
 	assert_int_equal(e->deny.n, 2);
 	assert_string_equal(e->deny.v[0], "0.0.0.0/0");
-	assert_true(has(&e->comments, "nobody is allowed"));
-	e = find(&l, "discard");
+	assert_true(strv_has(&e->comments, "nobody is allowed"));
+	e = imp_find(&l, "discard");
 	assert_int_equal(e->allow.n, 2);
 	assert_string_equal(e->allow.v[1], "::1/128");
 	free(err);
@@ -221,7 +194,7 @@ a_readable_banner_is_read_into_the_service(void **state)
 	err = parse_err(text, &l);
 	unlink(path);
 	assert_string_equal(err, "");
-	assert_string_equal(find(&l, "echo")->banner, "Hello\n");
+	assert_string_equal(imp_find(&l, "echo")->banner, "Hello\n");
 	free(err);
 	free(text);
 	imp_list_free(&l);
@@ -243,11 +216,11 @@ disabled_in_defaults_and_dgram_nowait_disable_services(void **state)
 	    " server = /usr/sbin/in.tftpd\n server_args = -s /srv/tftp\n}\n",
 	    &l);
 	assert_string_equal(err, "");
-	assert_int_equal(find(&l, "echo")->enabled, 0);
-	assert_int_equal(find(&l, "biff")->enabled, 0);
-	assert_true(has(&find(&l, "biff")->comments, "wait = true"));
-	assert_int_equal(find(&l, "tftp")->enabled, 1);
-	assert_int_equal(find(&l, "tftp")->port, 69);
+	assert_int_equal(imp_find(&l, "echo")->enabled, 0);
+	assert_int_equal(imp_find(&l, "biff")->enabled, 0);
+	assert_true(strv_has(&imp_find(&l, "biff")->comments, "wait = true"));
+	assert_int_equal(imp_find(&l, "tftp")->enabled, 1);
+	assert_int_equal(imp_find(&l, "tftp")->port, 69);
 	free(err);
 	imp_list_free(&l);
 }
